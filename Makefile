@@ -1,0 +1,65 @@
+# Satu Peta Kota Tangerang — `make run` serves the platform, `make test` runs the whole suite.
+# With DATABASE_URL set, both use that PostGIS and start no cluster of their own.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SATUPETA := $(BIN)/satupeta
+PG_MAJOR ?= 15
+APT_PACKAGES := postgresql-$(PG_MAJOR) postgresql-$(PG_MAJOR)-postgis-3 postgresql-contrib postgresql-client
+
+.PHONY: run test setup system venv db lint bench clean-db help
+
+help:
+	@echo "make run    - install what is missing, start PostGIS, migrate, load the data, serve on :8000"
+	@echo "make test   - the same set-up, then the whole test suite against a real PostGIS"
+	@echo "make lint   - ruff"
+
+run: setup
+	$(SATUPETA) serve
+
+test: system venv
+	@if [ -z "$$DATABASE_URL" ]; then $(SATUPETA) db start; fi
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+setup: system venv db
+
+# PostgreSQL + PostGIS from Debian, only when they are not there yet (and no DATABASE_URL is given).
+system:
+	@missing=""; \
+	if [ -z "$$DATABASE_URL" ]; then \
+	  [ -x /usr/lib/postgresql/$(PG_MAJOR)/bin/initdb ] || missing="$(APT_PACKAGES)"; \
+	  ls /usr/share/postgresql/$(PG_MAJOR)/extension/postgis.control >/dev/null 2>&1 || missing="$(APT_PACKAGES)"; \
+	fi; \
+	command -v psql >/dev/null || missing="$$missing postgresql-client"; \
+	$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+db: venv
+	@if [ -z "$$DATABASE_URL" ]; then $(SATUPETA) db start; fi
+	$(SATUPETA) db migrate
+	$(SATUPETA) load
+
+lint: venv
+	$(BIN)/ruff check .
+
+bench: setup
+	$(BIN)/python -m bench load
+
+clean-db:
+	-$(SATUPETA) db stop
+	rm -rf .pgdata

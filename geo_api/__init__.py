@@ -1,0 +1,1 @@
+"""Satu Peta Kota Tangerang: the HTTP API, the CLI and the domain services behind them."""

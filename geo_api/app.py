@@ -1,0 +1,66 @@
+"""create_app(settings): the FastAPI application; its lifespan owns the database pool."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
+
+from geo_api import __doc__ as package_doc
+from geo_api.db import open_pool
+from geo_api.errors import install_error_handlers
+from geo_api.routers import health
+from geo_api.settings import Settings, get_settings
+
+log = logging.getLogger("satupeta.app")
+
+DESCRIPTION = """Satu Peta Kota Tangerang: one map behind LAKSA (complaints) and Si Lacak (waste fleet).
+
+Errors are RFC 9457 `application/problem+json` documents naming the parameter at fault."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for these settings (tests pass their own; `satupeta serve` reads the environment)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        pool = open_pool(settings)
+        # Opening without waiting lets the API start (and /health answer 503) while PostGIS is down.
+        await pool.open(wait=False)
+        app.state.pool = pool
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    app = FastAPI(
+        title="Satu Peta Kota Tangerang",
+        description=DESCRIPTION,
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        summary=package_doc,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.mount("/static/swagger-ui", StaticFiles(directory=swagger_ui_path), name="swagger-ui")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} — API",
+            swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",
+        )
+
+    app.include_router(health.router)
+    return app

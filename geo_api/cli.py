@@ -1,0 +1,171 @@
+"""The `satupeta` command: a thin shell (typer + rich) over the packages."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from geo_api.errors import SatuPetaError
+from geo_api.settings import Settings, get_settings
+
+app = typer.Typer(help="Satu Peta Kota Tangerang platform.", no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="The database: embedded PostGIS cluster and migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console(stderr=True)
+out = Console()
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except Exception as exc:  # pydantic ValidationError: a bad SATUPETA_* value
+        _fail(f"invalid configuration: {exc}")
+        raise  # unreachable
+
+
+def _fail(message: str, code: int = 1) -> None:
+    console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def _guard(fn):
+    """Turn the platform's errors into one clear line and a non-zero exit, never a traceback."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except SatuPetaError as exc:
+            _fail(exc.detail)
+    return wrapper
+
+
+@db_app.command("start")
+@_guard
+def db_start() -> None:
+    """Initialise (first time) and start the project-local PostGIS cluster; idempotent."""
+    from geo_api import pgcluster
+
+    settings = _settings()
+    if not settings.embedded:
+        console.print("DATABASE_URL is set: using that PostGIS, no embedded cluster started.")
+        return
+    console.print(pgcluster.start(settings))
+
+
+@db_app.command("stop")
+@_guard
+def db_stop() -> None:
+    """Stop the project-local PostGIS cluster."""
+    from geo_api import pgcluster
+
+    console.print(pgcluster.stop(_settings()))
+
+
+@db_app.command("status")
+@_guard
+def db_status() -> None:
+    """Say whether the embedded cluster runs, where, and what DATABASE_URL the platform uses."""
+    from geo_api import pgcluster
+
+    settings = _settings()
+    table = Table(show_header=False)
+    if settings.embedded:
+        st = pgcluster.status(settings)
+        table.add_row("mode", "embedded")
+        table.add_row("initialised", str(st.initialised))
+        table.add_row("running", f"{st.running}" + (f" (pid {st.pid})" if st.pid else ""))
+        table.add_row("data dir", str(st.data_dir))
+        table.add_row("port", str(st.port))
+    else:
+        table.add_row("mode", "external (DATABASE_URL)")
+    table.add_row("dsn", settings.dsn)
+    out.print(table)
+    if settings.embedded and not pgcluster.status(settings).running:
+        raise typer.Exit(3)
+
+
+@db_app.command("psql", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def db_psql(ctx: typer.Context) -> None:
+    """Open psql on the platform's database (extra arguments go to psql)."""
+    settings = _settings()
+    import shutil
+
+    psql = shutil.which("psql")
+    if not psql:
+        _fail("psql not found; install postgresql-client")
+    os.execv(psql, [psql, settings.dsn, *ctx.args])
+
+
+@db_app.command("migrate")
+@_guard
+def db_migrate(revision: Annotated[str, typer.Argument(help="Target revision")] = "head") -> None:
+    """Apply the schema migrations (alembic; SQL in sql/migrations)."""
+    from geo_api.db import migrate
+
+    migrate(_settings(), revision=revision)
+    console.print(f"schema at {revision}")
+
+
+@app.command("load")
+@_guard
+def load(
+    data_dir: Annotated[Path | None, typer.Option(help="Folder with the bundled data (default: settings)")] = None,
+    layer: Annotated[list[str] | None, typer.Option(help="Load only this layer (repeatable)")] = None,
+    force: Annotated[bool, typer.Option(help="Reload even when a file is unchanged")] = False,
+) -> None:
+    """Load the bundled Kota Tangerang data into PostGIS (checked first, each layer swapped atomically)."""
+    from geo_api.db import connect
+    from ingestion.bundled import BUNDLED, BY_ID, load_bundled
+
+    settings = _settings()
+    folder = data_dir or settings.data_dir
+    if not folder.is_dir():
+        _fail(f"data folder {folder} does not exist (set SATUPETA_DATA_DIR or --data-dir)")
+    unknown = [x for x in layer or [] if x not in BY_ID]
+    if unknown:
+        _fail(f"unknown layer(s) {', '.join(unknown)}; known: {', '.join(BY_ID)}")
+    n = len(layer) if layer else len(BUNDLED)
+    t0 = time.perf_counter()
+    with connect(settings) as conn, Progress(TextColumn("{task.description}"), BarColumn(),
+                                             TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                                             console=console, transient=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("checking and loading", total=2 * n)
+        results = load_bundled(conn, folder, only=layer, force=force,
+                               progress=lambda what: bar.update(task, advance=1, description=what))
+    loaded = [r for r in results if not r.skipped]
+    for r in loaded:
+        console.print(f"  {r.id}: {r.rows} rows")
+    skipped = len(results) - len(loaded)
+    console.print(f"loaded {len(loaded)} layer(s), {skipped} unchanged, in {time.perf_counter() - t0:.1f} s")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default SATUPETA_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default SATUPETA_PORT)")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+) -> None:
+    """Serve the platform over HTTP (uvicorn)."""
+    import uvicorn
+
+    settings = _settings()
+    logging.basicConfig(level=settings.log_level.upper())
+    console.print(f"Satu Peta serving at http://{host or settings.host}:{port or settings.port} "
+                  f"(database: {'embedded' if settings.embedded else 'DATABASE_URL'})")
+    uvicorn.run("geo_api.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
+                workers=workers, log_level=settings.log_level.lower())
+
+
+if __name__ == "__main__":
+    app()

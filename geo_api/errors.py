@@ -1,0 +1,153 @@
+"""The exception hierarchy and its single mapping to RFC 9457 problem details."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+import orjson
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("satupeta.errors")
+
+PROBLEM_TYPE_BASE = "https://satupeta.tangerangkota.go.id/problems/"
+
+
+class SatuPetaError(Exception):
+    """Base error: carries its HTTP status, a problem type and a message safe to show the user."""
+
+    status = 500
+    code = "internal-error"
+    title = "Internal Server Error"
+
+    def __init__(self, detail: str, *, extra: dict[str, Any] | None = None, log_message: str | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra or {}
+        self.log_message = log_message
+
+
+class BadRequest(SatuPetaError):
+    """The request is malformed (400)."""
+
+    status, code, title = 400, "bad-request", "Bad Request"
+
+
+class InvalidParameter(SatuPetaError):
+    """A parameter has a value we cannot accept (422); names the parameter."""
+
+    status, code, title = 422, "invalid-parameter", "Invalid Parameter"
+
+    def __init__(self, parameter: str, detail: str, **kw: Any):
+        super().__init__(detail, **kw)
+        self.extra.setdefault("parameter", parameter)
+
+
+class NotFound(SatuPetaError):
+    """The resource does not exist (404)."""
+
+    status, code, title = 404, "not-found", "Not Found"
+
+
+class Unauthorized(SatuPetaError):
+    """Credentials are missing or wrong (401)."""
+
+    status, code, title = 401, "unauthorized", "Unauthorized"
+
+
+class Forbidden(SatuPetaError):
+    """The caller may not do this (403)."""
+
+    status, code, title = 403, "forbidden", "Forbidden"
+
+
+class PayloadTooLarge(SatuPetaError):
+    """The body or query is larger than we accept (413)."""
+
+    status, code, title = 413, "payload-too-large", "Payload Too Large"
+
+
+class ServiceUnavailable(SatuPetaError):
+    """A dependency (the database) is not reachable (503); the client may retry."""
+
+    status, code, title = 503, "service-unavailable", "Service Unavailable"
+
+
+class DataError(SatuPetaError):
+    """Input data (a file to load or publish) is not acceptable; used by the CLI and uploads."""
+
+    status, code, title = 422, "invalid-data", "Invalid Data"
+
+
+class ProblemResponse(Response):
+    """application/problem+json, serialised with orjson."""
+
+    media_type = "application/problem+json"
+
+    def render(self, content: Any) -> bytes:
+        """Serialise the problem document."""
+        return orjson.dumps(content, default=str)
+
+
+def problem(status: int, title: str, detail: str, *, code: str | None = None, instance: str | None = None,
+            **extra: Any) -> ProblemResponse:
+    """Build one application/problem+json response (RFC 9457)."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + (code or _slug(title)),
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return ProblemResponse(body, status_code=status)
+
+
+def _slug(title: str) -> str:
+    return "-".join(title.lower().split()) or "about:blank"
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    errors = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        where = loc[0] if loc else ""
+        name = ".".join(loc[1:]) if len(loc) > 1 else where
+        errors.append({"in": where, "name": name, "detail": err.get("msg", "invalid")})
+    return errors
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every error the app can raise to problem+json; nothing leaks as a bare 500 page."""
+
+    @app.exception_handler(SatuPetaError)
+    async def _domain(request: Request, exc: SatuPetaError):
+        if exc.status >= 500:
+            log.error("%s: %s", exc.code, exc.log_message or exc.detail)
+        return problem(exc.status, exc.title, exc.detail, code=exc.code, instance=request.url.path, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        errors = _validation_errors(exc)
+        names = ", ".join(sorted({e["name"] for e in errors if e["name"]})) or "request"
+        detail = f"Invalid value for {names}: " + "; ".join(f"{e['name']}: {e['detail']}" for e in errors)
+        return problem(422, "Invalid Parameter", detail, code="invalid-parameter",
+                       instance=request.url.path, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        title = {404: "Not Found", 405: "Method Not Allowed"}.get(exc.status_code, "HTTP Error")
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"No resource at {request.url.path}"
+        return problem(exc.status_code, title, detail, instance=request.url.path)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        log.exception("unhandled error on %s", request.url.path)
+        return problem(500, "Internal Server Error", "An unexpected error occurred; it has been logged.",
+                       code="internal-error", instance=request.url.path)

@@ -1,0 +1,63 @@
+"""The one Settings object: every configurable value, read from SATUPETA_* and DATABASE_URL."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Configuration of the platform; environment variables override every default."""
+
+    model_config = SettingsConfigDict(env_prefix="SATUPETA_", env_file=None, extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "SATUPETA_DATABASE_URL"),
+        description="PostGIS to use; when unset the project-local embedded cluster is used.",
+    )
+    data_dir: Path = Field(default=PROJECT_ROOT.parent / "shared" / "data",
+                           description="Folder with the bundled Kota Tangerang data.")
+    pg_data_dir: Path = Field(default=PROJECT_ROOT / ".pgdata",
+                              description="Data folder of the embedded PostGIS cluster.")
+    pg_port: int = Field(default=55432, ge=1, le=65535, description="Port of the embedded cluster.")
+    pg_user: str = Field(default="satupeta", description="Superuser of the embedded cluster.")
+    pg_database: str = Field(default="satupeta", description="Database name in the embedded cluster.")
+    pg_bin_dir: Path | None = Field(default=None, description="PostgreSQL binaries; found by pg_config if unset.")
+    host: str = Field(default="127.0.0.1", description="Address the HTTP server binds to.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port the HTTP server listens on.")
+    pool_min_size: int = Field(default=2, ge=1)
+    pool_max_size: int = Field(default=10, ge=1)
+    statement_timeout_ms: int = Field(default=30_000, ge=100,
+                                      description="Server-side limit for one statement from the API.")
+    log_level: str = Field(default="info")
+
+    @property
+    def embedded(self) -> bool:
+        """True when no DATABASE_URL is given and the project-local cluster serves the data."""
+        return not self.database_url
+
+    @cached_property
+    def dsn(self) -> str:
+        """The libpq connection string the platform uses."""
+        if self.database_url:
+            return self.database_url
+        return f"postgresql://{self.pg_user}@127.0.0.1:{self.pg_port}/{self.pg_database}"
+
+    def sqlalchemy_url(self) -> str:
+        """The same database as a SQLAlchemy URL (psycopg 3 driver), for alembic."""
+        dsn = self.dsn
+        for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+            if dsn.startswith(prefix):
+                return "postgresql+psycopg://" + dsn[len(prefix):]
+        raise ValueError("DATABASE_URL must start with postgresql://")
+
+
+def get_settings() -> Settings:
+    """Read the settings from the environment (a fresh object each call; the app keeps its own)."""
+    return Settings()

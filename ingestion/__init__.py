@@ -1,0 +1,1 @@
+"""Loaders and streams: the bundled data, layer files, GPS."""

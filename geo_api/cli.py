@@ -20,7 +20,7 @@ from geo_api.settings import Settings, get_settings
 app = typer.Typer(help="Satu Peta Kota Tangerang platform.", no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="The database: embedded PostGIS cluster and migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 out = Console()
 
 
@@ -33,7 +33,8 @@ def _settings() -> Settings:
 
 
 def _fail(message: str, code: int = 1) -> None:
-    console.print(f"[bold red]error:[/] {message}")
+    console.print("[bold red]error:[/] ", end="")
+    console.print(message, markup=False, highlight=False)
     raise typer.Exit(code)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cached_property
 from pathlib import Path
 
 from pydantic import AliasChoices, Field
@@ -42,7 +41,7 @@ class Settings(BaseSettings):
         """True when no DATABASE_URL is given and the project-local cluster serves the data."""
         return not self.database_url
 
-    @cached_property
+    @property
     def dsn(self) -> str:
         """The libpq connection string the platform uses."""
         if self.database_url:

@@ -1,0 +1,190 @@
+"""Foundation: the bundled load, its checks and atomic reload, /health, problem+json, settings."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from geo_api.settings import Settings
+from ingestion.bundled import BUNDLED
+
+EXPECTED = {"kelurahan": 104, "kecamatan": 13, "batas_kota": 1, "tetangga_desa_kelurahan": 105,
+            "kabkota_sekitar": 6, "gazetteer": 2034, "crosswalk_bps": 481, "poi": 423}
+
+
+def _cli(settings: Settings, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "DATABASE_URL": settings.dsn, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "geo_api.cli", *args], capture_output=True, text=True,
+                          env=full_env, timeout=300)
+
+
+def test_row_counts_after_load(db):
+    for table, n in EXPECTED.items():
+        assert db.execute(f"SELECT count(*) AS n FROM {table}").fetchone()["n"] == n, table
+        rec = db.execute("SELECT feature_count, attribution FROM data_layer WHERE id = %s", (table,)).fetchone()
+        assert rec["feature_count"] == n
+        assert rec["attribution"]
+
+
+def test_codes_and_names(db):
+    row = db.execute("SELECT nama, kec_kode, kec_nama, kodepos FROM kelurahan WHERE kode = '36.71.01.1001'"
+                     ).fetchone()
+    assert row == {"nama": "Sukarasa", "kec_kode": "36.71.01", "kec_nama": "Tangerang", "kodepos": "15111"}
+    per_kec = dict(db.execute("SELECT kec_nama, count(*) FROM kelurahan GROUP BY 1").fetchall()
+                   and [(r["kec_nama"], r["count"]) for r in
+                        db.execute("SELECT kec_nama, count(*) FROM kelurahan GROUP BY 1").fetchall()])
+    assert per_kec["Karawaci"] == 16 and per_kec["Periuk"] == 5 and len(per_kec) == 13
+    assert db.execute("SELECT count(*) AS n FROM kelurahan WHERE kode !~ '^36\\.71\\.\\d{2}\\.1\\d{3}$'"
+                      ).fetchone()["n"] == 0
+    # codes are text: a leading-zero or dotted code must never have been parsed as a number
+    assert db.execute("SELECT kode FROM gazetteer WHERE kode = '36.71'").fetchone()
+    assert db.execute("SELECT kode_bps FROM crosswalk_bps WHERE nama_kemendagri = 'Kreo'").fetchone()[
+        "kode_bps"].startswith("3671")
+
+
+def test_geometries_valid_and_in_4326(db):
+    for spec in BUNDLED:
+        if not spec.geometry_types:
+            continue
+        row = db.execute(f"SELECT bool_and(ST_IsValid(geom)) AS ok, min(ST_SRID(geom)) AS srid "
+                         f"FROM {spec.table} WHERE geom IS NOT NULL").fetchone()
+        assert row == {"ok": True, "srid": 4326}, spec.table
+
+
+def test_total_area_matches_kepmendagri(db):
+    km2 = db.execute("SELECT sum(ST_Area(geom::geography)) / 1e6 AS a FROM kelurahan").fetchone()["a"]
+    assert abs(km2 - 178.35) / 178.35 < 0.001, km2
+
+
+def test_reload_unchanged_is_skipped(settings):
+    proc = _cli(settings, "load")
+    assert proc.returncode == 0, proc.stderr
+    assert "0 layer(s), 8 unchanged" in proc.stderr
+
+
+def _corrupt_copy(data_dir: Path, tmp_path: Path, name: str, how) -> Path:
+    target = tmp_path / "data"
+    shutil.copytree(data_dir, target, ignore=shutil.ignore_patterns("_build"))
+    path = target / name
+    path.chmod(0o644)
+    how(path)
+    return target
+
+
+@pytest.mark.parametrize("name,how,needle", [
+    ("kota_tangerang_kelurahan.geojson",
+     lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]), "cannot be read"),
+    ("gazetteer_wilayah_banten_dki.csv",
+     lambda p: p.write_text("\n".join(p.read_text().splitlines()[:900])), "expected 2034 rows"),
+    ("kota_tangerang_kecamatan.geojson",
+     lambda p: p.write_text(p.read_text().replace('"type": "Polygon"', '"type": "Point"', 1)
+                            .replace('"type":"Polygon"', '"type":"Point"', 1)), "kota_tangerang_kecamatan"),
+])
+def test_reload_of_corrupted_file_fails_and_keeps_rows(settings, db, data_dir, tmp_path, name, how, needle):
+    before = db.execute("SELECT count(*) AS n, max(loaded_at) AS t FROM data_layer").fetchone()
+    bad = _corrupt_copy(data_dir, tmp_path, name, how)
+    proc = _cli(settings, "load", "--force", "--data-dir", str(bad))
+    assert proc.returncode != 0
+    assert name in proc.stderr and needle in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+    for table, n in EXPECTED.items():
+        assert db.execute(f"SELECT count(*) AS n FROM {table}").fetchone()["n"] == n
+    assert db.execute("SELECT count(*) AS n, max(loaded_at) AS t FROM data_layer").fetchone() == before
+
+
+def test_invalid_geometry_is_rejected(settings, db, data_dir, tmp_path):
+    import json
+
+    def bowtie(p: Path) -> None:
+        doc = json.loads(p.read_text())
+        doc["features"][0]["geometry"] = {"type": "Polygon", "coordinates": [
+            [[106.6, -6.2], [106.7, -6.1], [106.7, -6.2], [106.6, -6.1], [106.6, -6.2]]]}
+        p.write_text(json.dumps(doc))
+
+    bad = _corrupt_copy(data_dir, tmp_path, "kota_tangerang_kelurahan.geojson", bowtie)
+    proc = _cli(settings, "load", "--force", "--layer", "kelurahan", "--data-dir", str(bad))
+    assert proc.returncode == 1
+    assert "invalid geometr" in proc.stderr and "36.71.01.1001" in proc.stderr, proc.stderr
+    assert db.execute("SELECT count(*) AS n FROM kelurahan WHERE ST_IsValid(geom)").fetchone()["n"] == 104
+
+
+def test_forced_reload_replaces_layer(settings, db):
+    before = db.execute("SELECT loaded_at FROM data_layer WHERE id = 'kecamatan'").fetchone()["loaded_at"]
+    proc = _cli(settings, "load", "--force", "--layer", "kecamatan")
+    assert proc.returncode == 0, proc.stderr
+    after = db.execute("SELECT loaded_at FROM data_layer WHERE id = 'kecamatan'").fetchone()["loaded_at"]
+    assert after > before
+    assert db.execute("SELECT count(*) AS n FROM kecamatan").fetchone()["n"] == 13
+
+
+def test_unknown_layer_and_missing_folder(settings, tmp_path):
+    proc = _cli(settings, "load", "--layer", "jalan")
+    assert proc.returncode != 0 and "unknown layer" in proc.stderr
+    proc = _cli(settings, "load", "--data-dir", str(tmp_path / "nowhere"))
+    assert proc.returncode != 0 and "does not exist" in proc.stderr
+
+
+def test_health_over_http(client):
+    resp = client.get("/health")
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["status"] == "ok"
+    assert body["database"]["reachable"] is True
+    assert body["database"]["postgis"].startswith("3.")
+    counts = {layer["id"]: layer["rows"] for layer in body["layers"]}
+    assert counts == EXPECTED
+    assert all(layer["attribution"] for layer in body["layers"])
+
+
+def test_health_when_database_is_down(settings):
+    from tests.conftest import LiveServer
+
+    import httpx
+
+    down = settings.model_copy(update={"database_url": "postgresql://nobody@127.0.0.1:1/none"})
+    with LiveServer(down) as server:
+        resp = httpx.get(server.url + "/health", timeout=30)
+    assert resp.status_code == 503
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    assert "database" in resp.json()["detail"].lower()
+
+
+def test_problem_json_on_unknown_path(client):
+    resp = client.get("/no/such/thing")
+    assert resp.status_code == 404
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    body = resp.json()
+    assert {"type", "title", "status", "detail"} <= body.keys() and body["status"] == 404
+
+
+def test_openapi_and_offline_docs(client):
+    spec = client.get("/openapi.json").json()
+    assert spec["openapi"].startswith("3.") and "/health" in spec["paths"]
+    html = client.get("/docs").text
+    assert "/static/swagger-ui/swagger-ui-bundle.js" in html
+    assert "cdn" not in html.lower()
+    assert client.get("/static/swagger-ui/swagger-ui-bundle.js").status_code == 200
+
+
+def test_settings_overridden_by_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("SATUPETA_PORT", "9123")
+    monkeypatch.setenv("SATUPETA_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@db.example:5432/kota")
+    s = Settings()
+    assert s.port == 9123 and s.data_dir == tmp_path
+    assert s.dsn == "postgresql://u@db.example:5432/kota" and not s.embedded
+    assert s.sqlalchemy_url().startswith("postgresql+psycopg://")
+    monkeypatch.delenv("DATABASE_URL")
+    s = Settings()
+    assert s.embedded and f":{s.pg_port}/" in s.dsn
+
+
+def test_bad_setting_is_a_clear_error(settings):
+    proc = _cli(settings, "db", "status", env={"SATUPETA_PG_PORT": "not-a-port"})
+    assert proc.returncode != 0
+    assert "pg_port" in proc.stderr and "Traceback" not in proc.stderr

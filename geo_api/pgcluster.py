@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import hashlib
 import logging
 import os
 import pwd
@@ -84,28 +85,38 @@ def _run(settings: Settings, tool: str, *args: str, check: bool = True) -> subpr
     return proc
 
 
+def data_dir(settings: Settings) -> Path:
+    """The cluster's data folder: the configured one, unless root's service user could not reach it.
+
+    As root the cluster runs as `postgres`, which must be able to traverse every parent folder; a clone
+    under a private folder (mode 700) gets a data folder under /var/tmp instead, named after the project
+    path so that start, status and stop always agree.
+    """
+    path = settings.pg_data_dir.resolve()
+    if os.geteuid() != 0 or all(os.stat(p).st_mode & 0o001 for p in path.parents if p.exists()):
+        return path
+    tag = hashlib.sha256(str(path).encode()).hexdigest()[:12]
+    return Path("/var/tmp") / f"satupeta-pgdata-{tag}"
+
+
 def _prepare_dir(path: Path) -> None:
     path.mkdir(parents=True, exist_ok=True)
     os.chmod(path, 0o700)
     if os.geteuid() == 0:
         ent = pwd.getpwnam(SERVICE_USER)
         os.chown(path, ent.pw_uid, ent.pw_gid)
-        for parent in path.resolve().parents:
-            if not os.stat(parent).st_mode & 0o001:
-                raise ClusterError(f"{SERVICE_USER} cannot reach {path}: {parent} is not searchable by others. "
-                                   "Set SATUPETA_PG_DATA_DIR to a folder outside it.")
 
 
 def initialised(settings: Settings) -> bool:
     """Whether the data folder holds an initialised cluster."""
-    return (settings.pg_data_dir / "PG_VERSION").exists()
+    return (data_dir(settings) / "PG_VERSION").exists()
 
 
 def init(settings: Settings) -> bool:
     """Create the cluster if it does not exist; returns True when it was created now."""
     if initialised(settings):
         return False
-    data = settings.pg_data_dir
+    data = data_dir(settings)
     _prepare_dir(data)
     _run(settings, "initdb", "-D", str(data), "-U", settings.pg_user, "--auth=trust",
          "--encoding=UTF8", "--locale=C.UTF-8")
@@ -126,7 +137,7 @@ def init(settings: Settings) -> bool:
 
 
 def _pid_file_pid(settings: Settings) -> int | None:
-    pid_file = settings.pg_data_dir / "postmaster.pid"
+    pid_file = data_dir(settings) / "postmaster.pid"
     try:
         return int(pid_file.read_text().splitlines()[0])
     except (FileNotFoundError, IndexError, ValueError):
@@ -152,7 +163,7 @@ def status(settings: Settings) -> ClusterStatus:
     pid = _pid_file_pid(settings)
     running = pid is not None and _is_postgres(pid)
     return ClusterStatus(initialised(settings), running, pid if running else None, settings.pg_port,
-                         settings.pg_data_dir, settings.dsn)
+                         data_dir(settings), settings.dsn)
 
 
 def start(settings: Settings) -> str:
@@ -162,22 +173,23 @@ def start(settings: Settings) -> str:
     if st.running:
         _ensure_database(settings)
         return f"PostGIS already running (pid {st.pid}) on 127.0.0.1:{settings.pg_port}"
-    stale = settings.pg_data_dir / "postmaster.pid"
+    data = data_dir(settings)
+    stale = data / "postmaster.pid"
     if stale.exists():
         log.warning("removing stale pid file %s (pid %s is not running)", stale, _pid_file_pid(settings))
         stale.unlink()
     if _port_in_use(settings.pg_port):
         raise ClusterError(f"Port {settings.pg_port} on 127.0.0.1 is already in use by another program. "
                            "Stop it, or choose another port with SATUPETA_PG_PORT.")
-    logfile = settings.pg_data_dir / "server.log"
-    proc = _run(settings, "pg_ctl", "start", "-w", "-t", "60", "-D", str(settings.pg_data_dir),
+    logfile = data / "server.log"
+    proc = _run(settings, "pg_ctl", "start", "-w", "-t", "60", "-D", str(data),
                 "-l", str(logfile), "-o", f"-p {settings.pg_port}", check=False)
     if proc.returncode != 0:
         tail = _tail(logfile)
         raise ClusterError(f"PostgreSQL did not start: {(proc.stderr or proc.stdout).strip()}\n{tail}")
     _ensure_database(settings)
     what = "initialised and started" if created else "started"
-    return f"PostGIS {what} on 127.0.0.1:{settings.pg_port} (data in {settings.pg_data_dir})"
+    return f"PostGIS {what} on 127.0.0.1:{settings.pg_port} (data in {data})"
 
 
 def _tail(path: Path, lines: int = 15) -> str:
@@ -213,5 +225,5 @@ def stop(settings: Settings) -> str:
     st = status(settings)
     if not st.running:
         return "PostGIS is not running"
-    _run(settings, "pg_ctl", "stop", "-w", "-m", "fast", "-D", str(settings.pg_data_dir))
+    _run(settings, "pg_ctl", "stop", "-w", "-m", "fast", "-D", str(data_dir(settings)))
     return "PostGIS stopped"

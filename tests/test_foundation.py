@@ -142,9 +142,9 @@ def test_health_over_http(client):
 
 
 def test_health_when_database_is_down(settings):
-    from tests.conftest import LiveServer
-
     import httpx
+
+    from tests.conftest import LiveServer
 
     down = settings.model_copy(update={"database_url": "postgresql://nobody@127.0.0.1:1/none"})
     with LiveServer(down) as server:

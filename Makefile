@@ -33,6 +33,7 @@ system:
 	  ls /usr/share/postgresql/$(PG_MAJOR)/extension/postgis.control >/dev/null 2>&1 || missing="$(APT_PACKAGES)"; \
 	fi; \
 	command -v psql >/dev/null || missing="$$missing postgresql-client"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages:$$missing"; \

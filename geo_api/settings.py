@@ -35,6 +35,14 @@ class Settings(BaseSettings):
     statement_timeout_ms: int = Field(default=30_000, ge=100,
                                       description="Server-side limit for one statement from the API.")
     log_level: str = Field(default="info")
+    maps_tile_url: str | None = Field(
+        default=None, description="Tile URL template ({z}/{x}/{y}) for the maps' base layer, e.g. an intranet "
+        "tile server; when unset the maps draw only the city's own boundaries (no request leaves the machine).")
+    maps_tile_attribution: str = Field(default="", description="Attribution shown for maps_tile_url's tiles.")
+    maps_inline_reports: int = Field(
+        default=3000, ge=0, le=50_000, description="At most this many individual reports are put in one map "
+        "page; above it the map shows server-side aggregates (grid cells, kelurahan) and fetches points by view.")
+    maps_fleet_refresh_s: float = Field(default=10.0, gt=0, description="Seconds between live fleet refreshes.")
 
     @property
     def embedded(self) -> bool:

@@ -1,0 +1,1 @@
+"""Folium web maps for GIS officers and OPD heads, with the vendored assets they load."""

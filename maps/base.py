@@ -1,0 +1,180 @@
+"""The common base of every map: the city's boundaries with names and codes, legend, scale bar, attribution."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import folium
+from branca.element import Element, MacroElement
+from folium.elements import JSCSSMixin
+from jinja2 import Template
+
+from maps.assets import OWN_CSS, OWN_JS, localise
+
+# Colours that stay apart for colour-blind readers too (Okabe-Ito, then Tol's muted), one per OPD.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#332288",
+           "#882255", "#44AA99", "#999933", "#AA4499", "#117733", "#88CCEE", "#DDCC77", "#661100")
+NO_COLOUR = "#7f7f7f"
+
+
+def esc(value: Any) -> str:
+    """HTML-escape anything (None becomes an empty string): every text from data goes through here."""
+    return "" if value is None else html.escape(str(value), quote=True)
+
+
+def js_value(value: Any) -> str:
+    """A JSON literal safe to put inside a <script> element (no `</script>` breaking out)."""
+    return (json.dumps(value, ensure_ascii=False).replace("</", "<\\/").replace("<!--", "<\\!--")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+@dataclass(frozen=True)
+class MapOptions:
+    """How pages are built: where the static assets live and which base tiles (if any) to use."""
+
+    asset_base: str = "/peta/static/"
+    tile_url: str | None = None
+    tile_attribution: str = ""
+    api_base: str | None = "/peta"  # None in a standalone export: no server to fetch from
+
+
+@dataclass
+class BaseData:
+    """The boundaries and data sources every map draws (rows as the maps_* queries return them)."""
+
+    kelurahan: list[dict[str, Any]]
+    kecamatan: list[dict[str, Any]]
+    sekitar: list[dict[str, Any]]
+    bounds: tuple[float, float, float, float]
+    attributions: list[dict[str, Any]] = field(default_factory=list)
+
+
+def feature_collection(rows: Iterable[dict[str, Any]], props: Sequence[str], *, escape: bool = True) -> dict:
+    """GeoJSON from rows with a `geometry` JSON text column; text properties HTML-escaped for tooltips."""
+    feats = []
+    for r in rows:
+        p = {k: (esc(r[k]) if escape and isinstance(r[k], str) else r[k]) for k in props}
+        geom = r["geometry"]
+        feats.append({"type": "Feature", "geometry": json.loads(geom) if isinstance(geom, str) else geom,
+                      "properties": p})
+    return {"type": "FeatureCollection", "features": feats}
+
+
+class OwnAssets(JSCSSMixin, MacroElement):
+    """Loads the platform's own peta.js / peta.css (escaping, live refresh, legend styles)."""
+
+    _template = Template("")
+
+    def __init__(self, base: str):
+        super().__init__()
+        self._name = "SatuPetaAssets"
+        self.default_js = [(p, base + p) for p in OWN_JS]
+        self.default_css = [(p, base + p) for p in OWN_CSS]
+
+
+class Attribution(MacroElement):
+    """Adds the data sources' attribution (already escaped text) to the map's attribution control."""
+
+    _template = Template("""{% macro script(this, kwargs) %}
+        {%- for text in this.texts %}
+        {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.js(text) }});
+        {%- endfor %}
+    {% endmacro %}""")
+
+    def __init__(self, texts: Sequence[str]):
+        super().__init__()
+        self._name = "Attribution"
+        self.texts = list(texts)
+        self.js = js_value
+
+
+class HtmlBox(Element):
+    """A fixed block of HTML in the page body (title, legend, filter form); callers escape the content."""
+
+    def __init__(self, markup: str):
+        super().__init__(markup)
+
+
+def legend_html(title: str, items: Sequence[tuple[str, str]], notes: Sequence[str] = (),
+                kind: str = "dot") -> str:
+    """The legend box: colour swatches with labels (escaped here) and free notes (escaped here)."""
+    rows = "".join(f'<li><span class="sp-swatch sp-{kind}" style="background:{esc(c)}"></span>{esc(label)}</li>'
+                   for c, label in items)
+    extra = "".join(f'<p class="sp-note">{esc(n)}</p>' for n in notes)
+    return (f'<div id="legenda" class="sp-box sp-legend"><h2>{esc(title)}</h2>'
+            f'<ul>{rows}</ul>{extra}</div>')
+
+
+def title_html(title: str, subtitle: str = "", links: Sequence[tuple[str, str]] = ()) -> str:
+    """The title box at the top left, with optional links back to the index (escaped here)."""
+    nav = " · ".join(f'<a href="{esc(href)}">{esc(text)}</a>' for href, text in links)
+    return (f'<div class="sp-box sp-title"><h1>{esc(title)}</h1>'
+            + (f'<p>{esc(subtitle)}</p>' if subtitle else "") + (f'<nav>{nav}</nav>' if nav else "") + "</div>")
+
+
+def attribution_texts(data: BaseData, extra: Iterable[str] = ()) -> list[str]:
+    """Distinct attribution lines of the data sources shown, escaped."""
+    seen: list[str] = []
+    for a in [*(r["attribution"] for r in data.attributions), *extra]:
+        if a and a not in seen:
+            seen.append(a)
+    return [esc(a) for a in seen]
+
+
+def base_map(data: BaseData, opts: MapOptions, *, title: str, subtitle: str = "",
+             links: Sequence[tuple[str, str]] = ()) -> folium.Map:
+    """A map of Kota Tangerang: boundaries (kecamatan, kelurahan, neighbours), scale bar, title, attribution."""
+    minx, miny, maxx, maxy = data.bounds
+    m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=12, tiles=None,
+                   control_scale=True, prefer_canvas=False, min_zoom=10, max_zoom=19)
+    if opts.tile_url:
+        folium.TileLayer(opts.tile_url, attr=esc(opts.tile_attribution) or "Peta dasar", name="Peta dasar",
+                         max_zoom=19).add_to(m)
+    m.add_child(OwnAssets(opts.asset_base))
+    _add_boundaries(m, data)
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    m.get_root().html.add_child(HtmlBox(title_html(title, subtitle, links)))
+    m.get_root().title = title
+    return m
+
+
+def finish(m: folium.Map, data: BaseData, opts: MapOptions, *, extra_attribution: Iterable[str] = ()) -> str:
+    """Add the attribution and layer control, point assets at local copies, and render the page."""
+    m.add_child(Attribution(attribution_texts(data, extra_attribution)))
+    folium.LayerControl(collapsed=True).add_to(m)
+    localise(m.get_root(), opts.asset_base)
+    return m.get_root().render()
+
+
+def _add_boundaries(m: folium.Map, data: BaseData) -> None:
+    sekitar = feature_collection(data.sekitar, ("kode", "nama"))
+    folium.GeoJson(sekitar, name="Kab/kota sekitar", control=True,
+                   style_function=lambda _: {"color": "#9a9a9a", "weight": 1, "fillColor": "#dcdcdc",
+                                             "fillOpacity": 0.5},
+                   tooltip=folium.GeoJsonTooltip(["nama", "kode"], aliases=["Kab/kota", "Kode"]),
+                   ).add_to(m)
+    kel = feature_collection(data.kelurahan, ("kode", "nama", "kec_nama"))
+    folium.GeoJson(kel, name="Batas kelurahan", control=True,
+                   style_function=lambda _: {"color": "#6b6b6b", "weight": 0.8, "fillColor": "#fbfaf5",
+                                             "fillOpacity": 0.6},
+                   highlight_function=lambda _: {"weight": 2.5, "color": "#222"},
+                   tooltip=folium.GeoJsonTooltip(["nama", "kode", "kec_nama"],
+                                                 aliases=["Kelurahan", "Kode", "Kecamatan"]),
+                   ).add_to(m)
+    kec = feature_collection(data.kecamatan, ("kode", "nama"))
+    folium.GeoJson(kec, name="Batas kecamatan", control=True, interactive=False,
+                   style_function=lambda _: {"color": "#333333", "weight": 2.2, "fill": False},
+                   ).add_to(m)
+    labels = folium.FeatureGroup(name="Nama kecamatan", control=True)
+    for r in data.kecamatan:
+        if r.get("label_lat") is None:
+            continue
+        folium.Marker([r["label_lat"], r["label_lon"]], interactive=False,
+                      icon=folium.DivIcon(class_name="sp-label-kec", icon_size=(140, 30), icon_anchor=(70, 15),
+                                          html=f'<span>{esc(r["nama"])}</span><small>{esc(r["kode"])}</small>'),
+                      ).add_to(labels)
+    labels.add_to(m)

@@ -1,0 +1,110 @@
+"""The maps as a person sees them: each page loaded from the live server in headless Debian Chromium.
+
+Checks per page: no failed request, no request leaving the machine, no console error, the expected number
+of features/markers/clusters and the legend text. Screenshots go to <basetemp>/peta_screenshots.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run"]
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (make system installs it)")
+
+
+@dataclass
+class Visit:
+    """What happened while a page loaded."""
+
+    console_errors: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    outside: list[str] = field(default_factory=list)
+
+    def assert_clean(self) -> None:
+        assert not self.outside, f"requests left the machine: {self.outside}"
+        assert not self.failed, f"failed requests: {self.failed}"
+        assert not self.console_errors, f"console errors: {self.console_errors}"
+
+
+@pytest.fixture(scope="session")
+def browser_context(tmp_path_factory) -> Iterator:
+    pw_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+    profile = tmp_path_factory.mktemp("chromium_profile")
+    with pw_api.sync_playwright() as pw:
+        ctx = pw.chromium.launch_persistent_context(str(profile), executable_path=CHROMIUM, headless=True,
+                                                    args=FLAGS, viewport={"width": 1280, "height": 860})
+        try:
+            yield ctx
+        finally:
+            ctx.close()
+
+
+@pytest.fixture(scope="session")
+def shots(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("peta_screenshots", numbered=False)
+
+
+@pytest.fixture()
+def open_page(browser_context, live_server, shots):
+    """Open a path of the live server; returns (page, visit); screenshots after the test body ran."""
+    opened = []
+
+    def _open(path: str, name: str, ready: str = "SP.ready === true"):
+        page = browser_context.new_page()
+        visit = Visit()
+        page.on("console", lambda m: visit.console_errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: visit.console_errors.append(f"pageerror: {e}"))
+        page.on("requestfailed", lambda r: visit.failed.append(f"{r.url} {r.failure}"))
+        page.on("response", lambda r: visit.failed.append(f"{r.url} HTTP {r.status}") if r.status >= 400 else None)
+
+        def _route(route):
+            if route.request.url.startswith(live_server.url) or route.request.url.startswith("data:"):
+                route.continue_()
+            else:
+                visit.outside.append(route.request.url)
+                route.abort()
+
+        page.route("**/*", _route)
+        page.goto(live_server.url + path, wait_until="load")
+        page.wait_for_function(ready, timeout=30_000)
+        page.wait_for_timeout(400)  # let Leaflet finish its zoom/fit animation before counting and the shot
+        opened.append((page, name))
+        return page, visit
+
+    yield _open
+    for page, name in opened:
+        page.screenshot(path=str(shots / f"{name}.png"))
+        page.close()
+
+
+def _count(page, selector: str) -> int:
+    return page.locator(selector).count()
+
+
+def test_index_lists_maps_and_layers(open_page):
+    page, visit = open_page("/peta", "index", ready="document.readyState === 'complete'")
+    visit.assert_clean()
+    assert _count(page, "#daftar-peta li") == 3
+    assert page.locator("#daftar-lapisan a", has_text="Kelurahan Kota Tangerang").count() == 1
+
+
+def test_layer_map_of_poi(open_page, db):
+    n_poi = db.execute("SELECT count(*) AS n FROM poi").fetchone()["n"]
+    page, visit = open_page("/peta/layer/poi", "layer_poi")
+    visit.assert_clean()
+    # 104 kelurahan + 13 kecamatan + 6 kab/kota sekitar outlines, then one circle per POI (SVG paths)
+    assert _count(page, "path.leaflet-interactive") >= 104 + 6 + n_poi
+    assert _count(page, ".sp-label-kec") == 13
+    legend = page.inner_text("#legenda")
+    assert "Legenda" in legend and "Titik penting OSM" in legend
+    attribution = page.inner_text(".leaflet-control-attribution")
+    assert "OpenStreetMap" in attribution and "cahyadsn" in attribution
+    assert _count(page, ".leaflet-control-scale-line") >= 1

@@ -1,4 +1,4 @@
-"""Annotated dependencies: the settings and a pooled connection, so routes read like their signatures."""
+"""Annotated dependencies: settings, a pooled connection and the caller's API key, read like signatures."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from typing import Annotated
 import psycopg
 from fastapi import Depends, Request
 
-from geo_api.db import pooled
+from geo_api.apikeys import key_hash
+from geo_api.db import fetch_one, pooled
+from geo_api.errors import Forbidden, Unauthorized
 from geo_api.settings import Settings
 
 
@@ -23,3 +25,28 @@ async def _conn(request: Request) -> AsyncIterator[psycopg.AsyncConnection]:
 
 AppSettings = Annotated[Settings, Depends(_settings)]
 Conn = Annotated[psycopg.AsyncConnection, Depends(_conn)]
+
+
+async def _api_key(request: Request, conn: Conn) -> dict:
+    """The caller's live API key from `X-API-Key` (or `Authorization: Bearer`), else a 401 problem."""
+    key = request.headers.get("x-api-key")
+    auth = request.headers.get("authorization", "")
+    if not key and auth.lower().startswith("bearer "):
+        key = auth[7:].strip()
+    if not key or len(key) > 200:
+        raise Unauthorized("An API key is required (header X-API-Key)")
+    row = await fetch_one(conn, "layers_api_key_lookup", {"key_hash": key_hash(key)})
+    if row is None:
+        raise Unauthorized("The API key is unknown or revoked")
+    return row
+
+
+async def _admin_key(key: Annotated[dict, Depends(_api_key)]) -> dict:
+    """The caller's key, which must have the gis_admin role (403 otherwise)."""
+    if key["role"] != "gis_admin":
+        raise Forbidden(f"This needs the gis_admin role; key {key['name']!r} has {key['role']!r}")
+    return key
+
+
+CurrentKey = Annotated[dict, Depends(_api_key)]
+AdminKey = Annotated[dict, Depends(_admin_key)]

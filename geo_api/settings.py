@@ -35,6 +35,16 @@ class Settings(BaseSettings):
     statement_timeout_ms: int = Field(default=30_000, ge=100,
                                       description="Server-side limit for one statement from the API.")
     log_level: str = Field(default="info")
+    layers_items_default_limit: int = Field(default=10, ge=1, description="OGC items page size when no limit.")
+    layers_items_max_limit: int = Field(default=10_000, ge=1, description="Largest OGC items `limit` accepted.")
+    layers_catalog_ttl_s: float = Field(default=5.0, ge=0, description="Seconds the OGC collection catalog is "
+                                        "cached; a publish in another process shows after at most this long.")
+    layers_tile_cache_mb: int = Field(default=64, ge=0, description="In-process vector tile cache budget (MB).")
+    layers_tile_max_age_s: int = Field(default=300, ge=0, description="Cache-Control max-age of vector tiles.")
+    layers_upload_max_mb: int = Field(default=50, ge=1, description="Largest layer file accepted for publishing.")
+    layers_unpacked_max_mb: int = Field(default=300, ge=1, description="Largest uncompressed size of a zip upload.")
+    layers_max_columns: int = Field(default=200, ge=1, description="Most attribute columns a published layer has.")
+    layers_max_features: int = Field(default=500_000, ge=1, description="Most features a published layer has.")
     maps_tile_url: str | None = Field(
         default=None, description="Tile URL template ({z}/{x}/{y}) for the maps' base layer, e.g. an intranet "
         "tile server; when unset the maps draw only the city's own boundaries (no request leaves the machine).")

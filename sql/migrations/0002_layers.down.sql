@@ -1,2 +1,4 @@
+DROP TABLE IF EXISTS api_key;
+ALTER TABLE IF EXISTS layer DROP CONSTRAINT IF EXISTS layer_current_version_fk;
 DROP TABLE IF EXISTS layer_version, layer;
 DROP SCHEMA IF EXISTS published CASCADE;

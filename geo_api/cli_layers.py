@@ -1,0 +1,195 @@
+"""`satupeta layers ...` (publish, list, restore, unpublish) and `satupeta keys ...` (API keys)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from geo_api.errors import SatuPetaError
+
+layers_app = typer.Typer(help="OPD layers: publish a file as a collection and tileset, versions, unpublish.",
+                         no_args_is_help=True)
+keys_app = typer.Typer(help="API keys (stored hashed; shown once at creation).", no_args_is_help=True)
+console = Console(stderr=True, soft_wrap=True)
+out = Console()
+
+
+def _guard(fn):
+    """Platform errors become one clear line and a non-zero exit (the shell's _fail), never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from geo_api.cli import _fail
+
+        try:
+            return fn(*args, **kwargs)
+        except SatuPetaError as exc:
+            report = exc.extra.get("report")
+            _fail(exc.detail + (f"\n{orjson.dumps(report).decode()}" if report else ""))
+    return wrapper
+
+
+def _settings():
+    from geo_api.cli import _settings as settings
+
+    return settings()
+
+
+async def _with_conn(settings, job) -> Any:
+    """Run `job(conn)` on a connection of the platform's async pool (the same code path as the API)."""
+    from geo_api.db import open_pool, pooled
+
+    pool = open_pool(settings.model_copy(update={"pool_min_size": 1, "pool_max_size": 1}))
+    await pool.open(wait=True, timeout=15)
+    try:
+        async with pooled(pool) as conn:
+            return await job(conn)
+    finally:
+        await pool.close()
+
+
+def _run(job) -> Any:
+    settings = _settings()
+    try:
+        return asyncio.run(_with_conn(settings, job))
+    except TimeoutError:
+        from geo_api.errors import ServiceUnavailable
+
+        raise ServiceUnavailable(f"Cannot reach the database at {settings.dsn}") from None
+
+
+@layers_app.command("publish")
+@_guard
+def publish_cmd(
+    file: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage, zipped Shapefile or CSV with lon/lat")],
+    id: Annotated[str, typer.Option("--id", help="Layer id (a-z, 0-9, _)")],
+    title: Annotated[str, typer.Option(help="Title shown in catalogues")],
+    opd: Annotated[str, typer.Option(help="Owning OPD")],
+    description: Annotated[str, typer.Option(help="Description")] = "",
+    licence: Annotated[str, typer.Option(help="Licence")] = "",
+    attribution: Annotated[str, typer.Option(help="Attribution")] = "",
+    format: Annotated[str | None, typer.Option(help="geojson, gpkg, shapefile or csv")] = None,
+    source_layer: Annotated[str | None, typer.Option(help="Layer inside a GeoPackage")] = None,
+    csv_crs: Annotated[str, typer.Option(help="CRS of CSV coordinates")] = "EPSG:4326",
+) -> None:
+    """Publish FILE as the new live version of layer --id (atomically; the report lists repairs)."""
+    from geo_api.errors import DataError, PayloadTooLarge
+    from layers import publish as pub
+
+    if not file.is_file():
+        raise DataError(f"{file} is not a file")
+    settings = _settings()
+    limits = pub.Limits.from_settings(settings)
+    if file.stat().st_size > limits.upload_bytes:
+        raise PayloadTooLarge(f"{file} is larger than {limits.upload_bytes >> 20} MB")
+    meta = pub.LayerMeta(id=id, title=title, opd=opd, description=description, licence=licence,
+                         attribution=attribution, published_by="cli")
+    meta.validate()
+    with tempfile.TemporaryDirectory(prefix="satupeta-layer-") as tmp:
+        prep = pub.prepare(file, file.name, Path(tmp), limits, fmt=format, source_layer=source_layer,
+                           csv_crs=csv_crs)
+    result = _run(lambda conn: pub.publish(conn, prep, meta))
+    rep = result["report"]
+    console.print(f"published {result['id']} version {result['version']}: {result['feature_count']} features "
+                  f"({rep['repaired_count']} repaired, {rep['rejected_count']} rejected)")
+    for r in rep["rejected"][:20]:
+        console.print(f"  rejected feature {r['feature']}: {r['reason']}", markup=False)
+    console.print(f"collection: /ogc/collections/{result['id']}")
+
+
+@layers_app.command("list")
+@_guard
+def list_cmd() -> None:
+    """The published layers and their versions."""
+    from geo_api.db import fetch_all
+
+    rows = _run(lambda conn: fetch_all(conn, "layers_list", {"id": None}))
+    table = Table("id", "title", "opd", "live version", "versions", "updated")
+    for r in rows:
+        table.add_row(r["id"], r["title"], r["opd"], str(r["current_version"] or "-"),
+                      ", ".join(str(v["version"]) for v in r["versions"]), str(r["updated_at"])[:19])
+    out.print(table)
+
+
+@layers_app.command("restore")
+@_guard
+def restore_cmd(layer_id: Annotated[str, typer.Argument(help="Layer id")],
+                version: Annotated[int, typer.Option(help="Version to make live")]) -> None:
+    """Make a kept version of a layer live again."""
+    from layers import publish as pub
+
+    result = _run(lambda conn: pub.restore(conn, layer_id, version))
+    console.print(f"{result['id']} now serves version {result['version']}")
+
+
+@layers_app.command("unpublish")
+@_guard
+def unpublish_cmd(layer_id: Annotated[str, typer.Argument(help="Layer id")]) -> None:
+    """Take a layer off the collections (its versions stay and can be restored)."""
+    from layers import publish as pub
+
+    _run(lambda conn: pub.unpublish(conn, layer_id))
+    console.print(f"{layer_id} unpublished")
+
+
+@keys_app.command("create")
+@_guard
+def key_create(name: Annotated[str, typer.Argument(help="Who or what uses the key")],
+               role: Annotated[str, typer.Option(help="Role, e.g. gis_admin")] = "gis_admin") -> None:
+    """Create a key and print it once (only its hash is stored)."""
+    from geo_api.apikeys import ROLE, key_hash, new_key
+    from geo_api.db import connect
+    from geo_api.errors import InvalidParameter
+    from sql import query
+
+    if not ROLE.match(role):
+        raise InvalidParameter("role", "role must be lowercase letters, digits, _")
+    key = new_key()
+    import psycopg
+
+    with connect(_settings()) as conn:
+        try:
+            conn.execute(query("layers_api_key_insert"), {"name": name, "role": role, "key_hash": key_hash(key)})
+        except psycopg.errors.UniqueViolation:
+            raise InvalidParameter("name", f"a key named {name!r} exists already") from None
+        except psycopg.errors.CheckViolation:
+            raise InvalidParameter("name", "name must be 1-100 characters") from None
+    console.print(f"key {name!r} ({role}) created; it is shown only now:")
+    out.print(key, markup=False, highlight=False)
+
+
+@keys_app.command("list")
+@_guard
+def key_list() -> None:
+    """The keys (names, roles, dates; never the keys)."""
+    from geo_api.db import connect
+    from sql import query
+
+    with connect(_settings()) as conn:
+        rows = conn.execute(query("layers_api_key_list")).fetchall()
+    table = Table("id", "name", "role", "created", "revoked")
+    for r in rows:
+        table.add_row(str(r["id"]), r["name"], r["role"], str(r["created_at"])[:19], str(r["revoked_at"] or "")[:19])
+    out.print(table)
+
+
+@keys_app.command("revoke")
+@_guard
+def key_revoke(name: Annotated[str, typer.Argument(help="Key name")]) -> None:
+    """Revoke a key by name."""
+    from geo_api.db import connect
+    from geo_api.errors import NotFound
+    from sql import query
+
+    with connect(_settings()) as conn:
+        if conn.execute(query("layers_api_key_revoke"), {"name": name}).fetchone() is None:
+            raise NotFound(f"no live key named {name!r}")
+    console.print(f"key {name!r} revoked")

@@ -1,0 +1,103 @@
+"""Publishing OPD layers: POST /layers (the file as the request body), list, restore, unpublish."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from geo_api.db import fetch_all
+from geo_api.deps import AdminKey, AppSettings, Conn
+from geo_api.errors import NotFound, PayloadTooLarge
+from layers import publish as pub
+from layers.service import layer_service
+
+router = APIRouter(prefix="/layers", tags=["Layer publishing"])
+Text = Annotated[str, Query(max_length=2000)]
+
+
+async def _save_body(request: Request, target: Path, limit: int) -> None:
+    """Stream the body to disk, stopping with 413 as soon as it passes the limit."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the file is larger than {limit >> 20} MB", extra={"parameter": "file"})
+    size = 0
+    with target.open("wb") as out:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"the file is larger than {limit >> 20} MB", extra={"parameter": "file"})
+            out.write(chunk)
+    if size == 0:
+        raise pub.BadRequest("the request body (the layer file) is empty", extra={"parameter": "file"})
+
+
+@router.post("", status_code=201, summary="Publish a layer file (new version)",
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
+async def publish_layer(
+    request: Request, conn: Conn, settings: AppSettings, key: AdminKey,
+    id: Annotated[str, Query(max_length=48, description="Layer id: a-z, 0-9, _")],
+    title: Annotated[str, Query(max_length=300)],
+    opd: Annotated[str, Query(max_length=300, description="Owning OPD")],
+    filename: Annotated[str, Query(max_length=255, description="Original file name (its extension tells "
+                                   "the format: .geojson, .gpkg, .zip with a Shapefile, .csv)")],
+    format: Annotated[str | None, Query(description="geojson, gpkg, shapefile or csv")] = None,
+    description: Text = "", licence: Text = "", attribution: Text = "",
+    source_layer: Annotated[str | None, Query(max_length=200, description="Layer inside a GeoPackage")] = None,
+    csv_crs: Annotated[str, Query(max_length=50, description="CRS of CSV coordinates")] = "EPSG:4326",
+) -> dict:
+    """Publish the body (a layer file) as the new live version of layer `id`; the report lists repairs."""
+    meta = pub.LayerMeta(id=id, title=title, opd=opd, description=description, licence=licence,
+                         attribution=attribution, published_by=key["name"])
+    meta.validate()
+    limits = pub.Limits.from_settings(settings)
+    with tempfile.TemporaryDirectory(prefix="satupeta-layer-") as tmp:
+        upload = Path(tmp) / "upload"
+        await _save_body(request, upload, limits.upload_bytes)
+        work = Path(tmp) / "work"
+        work.mkdir()
+        # reading and repairing is CPU-bound GDAL/shapely work: off the event loop
+        prep = await run_in_threadpool(pub.prepare, upload, filename, work, limits, fmt=format,
+                                       source_layer=source_layer, csv_crs=csv_crs)
+    result = await pub.publish(conn, prep, meta)
+    layer_service(request.app.state, settings).changed(id)
+    return {**result, "links": [{"href": f"/ogc/collections/{id}", "rel": "collection"},
+                                {"href": f"/ogc/collections/{id}/tiles/WebMercatorQuad/tilejson.json",
+                                 "rel": "tilejson"}]}
+
+
+@router.get("", summary="Published layers and their versions")
+async def list_layers(conn: Conn, key: AdminKey) -> list[dict]:
+    """Every registered layer with its versions."""
+    return await fetch_all(conn, "layers_list", {"id": None})
+
+
+@router.get("/{layer_id}", summary="One layer and its versions")
+async def get_layer(conn: Conn, key: AdminKey, layer_id: str) -> dict:
+    """One registered layer with its versions."""
+    rows = await fetch_all(conn, "layers_list", {"id": layer_id})
+    if not rows:
+        raise NotFound(f"No published layer {layer_id!r}")
+    return rows[0]
+
+
+@router.post("/{layer_id}/restore", summary="Make a kept version live again")
+async def restore_layer(request: Request, conn: Conn, settings: AppSettings, key: AdminKey, layer_id: str,
+                        version: Annotated[int, Query(ge=1, le=1_000_000)]) -> dict:
+    """Re-point the layer's view at an earlier version, atomically."""
+    result = await pub.restore(conn, layer_id, version)
+    layer_service(request.app.state, settings).changed(layer_id)
+    return result
+
+
+@router.delete("/{layer_id}", summary="Unpublish a layer")
+async def unpublish_layer(request: Request, conn: Conn, settings: AppSettings, key: AdminKey,
+                          layer_id: str) -> dict:
+    """Remove the layer from the collections and tiles; its versions stay restorable."""
+    result = await pub.unpublish(conn, layer_id)
+    layer_service(request.app.state, settings).changed(layer_id)
+    return result

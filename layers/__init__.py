@@ -1,0 +1,1 @@
+"""OGC API – Features and Tiles over PostGIS: the catalog of collections, items, tiles, publishing."""

@@ -1,0 +1,182 @@
+"""The JSON documents of OGC API – Features/Tiles: landing, conformance, collections, queryables, tilesets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from layers.catalog import Collection
+from layers.crs import CRS84, offered_uris
+from layers.tiles import MAX_ZOOM, TMS_ID, tms
+
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-common-2/1.0/conf/collections",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-5/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-6/1.0/conf/property-selection",
+    "http://www.opengis.net/spec/ogcapi-features-8/1.0/conf/sorting",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/arithmetic",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/oas30",
+]
+_J, _GJ, _HTML, _MVT = "application/json", "application/geo+json", "text/html", "application/vnd.mapbox-vector-tile"
+
+
+def link(href: str, rel: str, type_: str, title: str | None = None, **extra: Any) -> dict[str, Any]:
+    """One OGC link object."""
+    out = {"href": href, "rel": rel, "type": type_}
+    if title:
+        out["title"] = title
+    out.update(extra)
+    return out
+
+
+def landing(base: str) -> dict[str, Any]:
+    """The landing page (/ogc)."""
+    return {
+        "title": "Satu Peta Kota Tangerang — OGC API",
+        "description": "Lapisan peta Kota Tangerang melalui OGC API – Features dan Tiles.",
+        "attribution": "Pemerintah Kota Tangerang; lihat atribusi tiap koleksi.",
+        "links": [
+            link(f"{base}?f=json", "self", _J, "Landing page"),
+            link(f"{base}?f=html", "alternate", _HTML, "Landing page (HTML)"),
+            link(f"{base}/api", "service-desc", "application/vnd.oai.openapi+json;version=3.0", "OpenAPI"),
+            link("/docs", "service-doc", _HTML, "API documentation"),
+            link(f"{base}/conformance", "conformance", _J, "Conformance"),
+            link(f"{base}/conformance", "http://www.opengis.net/def/rel/ogc/1.0/conformance", _J, "Conformance"),
+            link(f"{base}/collections", "data", _J, "Collections"),
+            link(f"{base}/collections", "http://www.opengis.net/def/rel/ogc/1.0/data", _J, "Collections"),
+            link(f"{base}/tileMatrixSets", "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes", _J,
+                 "Tile matrix sets"),
+        ],
+    }
+
+
+def collection_doc(base: str, c: Collection) -> dict[str, Any]:
+    """One collection's description, with attribution, extent, CRSs and its items, queryables and tiles."""
+    href = f"{base}/collections/{c.id}"
+    extent: dict[str, Any] = {}
+    if c.extent:
+        extent["spatial"] = {"bbox": [list(c.extent)], "crs": CRS84}
+    return {
+        "id": c.id, "title": c.title, "description": c.description or c.title, "attribution": c.attribution,
+        "license": c.licence, "itemType": "feature", "opd": c.opd, "updated": c.updated_at.isoformat(),
+        "geometryType": c.geometry_type, "extent": extent, "crs": offered_uris(), "storageCrs": CRS84,
+        "links": [
+            link(href, "self", _J, c.title),
+            link(f"{href}?f=html", "alternate", _HTML, c.title),
+            link(f"{href}/items", "items", _GJ, "Items"),
+            link(f"{href}/items?f=html", "items", _HTML, "Items (HTML)"),
+            link(f"{href}/queryables", "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+                 "application/schema+json", "Queryables"),
+            link(f"{href}/tiles", "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", _J, "Vector tilesets"),
+            link(f"{href}/tiles/{TMS_ID}/tilejson.json", "tilejson", _J, "TileJSON"),
+        ],
+    }
+
+
+def collections_doc(base: str, colls: list[Collection]) -> dict[str, Any]:
+    """The list of collections."""
+    return {
+        "links": [link(f"{base}/collections", "self", _J), link(f"{base}/collections?f=html", "alternate", _HTML)],
+        "collections": [collection_doc(base, c) for c in colls],
+        "crs": offered_uris(),
+    }
+
+
+def queryables_doc(base: str, c: Collection) -> dict[str, Any]:
+    """JSON Schema of the properties a filter may name (Part 3)."""
+    props: dict[str, Any] = {"geom": {"$ref": "https://geojson.org/schema/Geometry.json", "title": "geom"}}
+    for col in c.columns:
+        schema: dict[str, Any] = {"title": col.name, "type": col.json_type}
+        if col.temporal:
+            schema["format"] = "date" if col.type == "date" else "date-time"
+        props[col.name] = schema
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{base}/collections/{c.id}/queryables", "type": "object", "title": c.title,
+        "properties": props, "additionalProperties": False,
+    }
+
+
+def tileset_doc(base: str, c: Collection) -> dict[str, Any]:
+    """OGC API – Tiles tileset metadata of a collection in WebMercatorQuad."""
+    href = f"{base}/collections/{c.id}/tiles/{TMS_ID}"
+    doc: dict[str, Any] = {
+        "title": c.title, "dataType": "vector", "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
+        "tileMatrixSetURI": "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad",
+        "attribution": c.attribution, "license": c.licence,
+        "layers": [{"id": c.id, "dataType": "vector", "geometryType": c.geometry_type.lower(),
+                    "propertiesSchema": {"type": "object", "properties": {
+                        col.name: {"type": col.json_type} for col in c.columns}}}],
+        "links": [
+            link(href, "self", _J, "Tileset"),
+            link(f"{base}/tileMatrixSets/{TMS_ID}", "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme", _J),
+            link(f"{href}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}", "item", _MVT, "Tiles", templated=True),
+            link(f"{href}/tilejson.json", "describedby", _J, "TileJSON"),
+        ],
+    }
+    if c.extent:
+        doc["boundingBox"] = {"lowerLeft": list(c.extent[:2]), "upperRight": list(c.extent[2:]), "crs": CRS84}
+    return doc
+
+
+def tilesets_doc(base: str, c: Collection) -> dict[str, Any]:
+    """The tilesets list of a collection (one: WebMercatorQuad)."""
+    href = f"{base}/collections/{c.id}/tiles/{TMS_ID}"
+    return {"tilesets": [{
+        "title": c.title, "dataType": "vector", "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
+        "tileMatrixSetURI": "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad",
+        "links": [link(href, "self", _J), link(f"{href}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}", "item", _MVT,
+                                               templated=True)]}],
+        "links": [link(f"{base}/collections/{c.id}/tiles", "self", _J)]}
+
+
+def tilejson_doc(base: str, c: Collection, minzoom: int, maxzoom: int) -> dict[str, Any]:
+    """TileJSON 3.0.0 of the collection's vector tiles."""
+    doc: dict[str, Any] = {
+        "tilejson": "3.0.0", "name": c.id, "description": c.title, "attribution": c.attribution,
+        "scheme": "xyz", "minzoom": minzoom, "maxzoom": maxzoom,
+        "tiles": [f"{base}/collections/{c.id}/tiles/{TMS_ID}/{{z}}/{{x}}/{{y}}"],
+        "vector_layers": [{"id": c.id, "fields": {col.name: col.type for col in c.columns},
+                           "minzoom": minzoom, "maxzoom": maxzoom}],
+    }
+    if c.extent:
+        doc["bounds"] = list(c.extent)
+        doc["center"] = [(c.extent[0] + c.extent[2]) / 2, (c.extent[1] + c.extent[3]) / 2, 12]
+    return doc
+
+
+def tms_list_doc(base: str) -> dict[str, Any]:
+    """The tile matrix sets offered (one)."""
+    return {"tileMatrixSets": [{"id": TMS_ID, "title": tms().title,
+                                "uri": "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad",
+                                "links": [link(f"{base}/tileMatrixSets/{TMS_ID}", "self", _J)]}]}
+
+
+def tms_doc() -> dict[str, Any]:
+    """The WebMercatorQuad definition, as morecantile serialises it (OGC 2DTMS JSON)."""
+    return tms().model_dump(mode="json", exclude_none=True)
+
+
+__all__ = ["MAX_ZOOM"]

@@ -1,0 +1,117 @@
+"""Parsing of the OGC query parameters into plain values; every failure names the parameter (400)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+
+from layers.catalog import GEOM, Collection, Column
+from layers.crs import OfferedCrs
+from layers.errors import QueryParameterError
+
+
+def parse_int(param: str, value: str | None, default: int, lo: int, hi: int) -> int:
+    """An integer in [lo, hi]; a value outside is a 400, never silently clamped."""
+    if value is None or value == "":
+        return default
+    try:
+        n = int(value)
+    except ValueError:
+        raise QueryParameterError(param, f"{param} must be an integer, got {value[:40]!r}") from None
+    if not lo <= n <= hi:
+        raise QueryParameterError(param, f"{param} must be between {lo} and {hi}, got {n}")
+    return n
+
+
+@dataclass(frozen=True)
+class BBox:
+    """A bbox in x/y order of its CRS."""
+
+    minx: float
+    miny: float
+    maxx: float
+    maxy: float
+
+
+def parse_bbox(value: str | None, crs: OfferedCrs, param: str = "bbox") -> BBox | None:
+    """`bbox=minx,miny,maxx,maxy` (or 6 numbers with heights) in the bbox-crs axis order."""
+    if value is None or value == "":
+        return None
+    try:
+        nums = [float(p) for p in value.split(",")]
+    except ValueError:
+        raise QueryParameterError(param, "bbox must be 4 or 6 comma-separated numbers") from None
+    if len(nums) not in (4, 6) or not all(math.isfinite(n) for n in nums):
+        raise QueryParameterError(param, "bbox must be 4 or 6 comma-separated finite numbers")
+    if len(nums) == 6:
+        nums = [nums[0], nums[1], nums[3], nums[4]]
+    a0, a1, b0, b1 = nums
+    if crs.lat_first:
+        a0, a1, b0, b1 = a1, a0, b1, b0
+    if a0 > b0 or a1 > b1:
+        raise QueryParameterError(param, "bbox lower corner must not exceed the upper corner")
+    crs.check_bbox(param, a0, a1, b0, b1)
+    return BBox(a0, a1, b0, b1)
+
+
+def _instant(text: str, param: str) -> datetime | None:
+    if text in ("..", ""):
+        return None
+    try:
+        if len(text) == 10:
+            d = date.fromisoformat(text)
+            return datetime(d.year, d.month, d.day, tzinfo=timezone.utc)
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise QueryParameterError(param, f"{text[:40]!r} is not an RFC 3339 date-time") from None
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+def parse_datetime(value: str | None, param: str = "datetime") -> tuple[datetime | None, datetime | None] | None:
+    """An instant or an interval `start/end` (either end may be `..`), as (start, end); None if absent."""
+    if value is None or value == "":
+        return None
+    parts = value.split("/")
+    if len(parts) == 1:
+        t = _instant(parts[0], param)
+        if t is None:
+            raise QueryParameterError(param, "datetime must be an instant or an interval start/end")
+        return t, t
+    if len(parts) != 2:
+        raise QueryParameterError(param, "datetime must be an instant or an interval start/end")
+    start, end = _instant(parts[0], param), _instant(parts[1], param)
+    if start and end and start > end:
+        raise QueryParameterError(param, "datetime interval start is after its end")
+    return start, end
+
+
+def parse_properties(value: str | None, coll: Collection, param: str = "properties") -> list[Column] | None:
+    """`properties=a,b`: the selected columns (each looked up in the catalog); None means all."""
+    if value is None:
+        return None
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    out = []
+    for n in names:
+        col = coll.column(n)
+        if col is None:
+            raise QueryParameterError(param, f"unknown property {n[:60]!r} in collection {coll.id!r}")
+        if col not in out:
+            out.append(col)
+    return out
+
+
+def parse_sortby(value: str | None, coll: Collection, param: str = "sortby") -> list[tuple[Column, bool]]:
+    """`sortby=+a,-b` as (column, descending) pairs; unknown columns are a 400."""
+    if not value:
+        return []
+    out = []
+    for raw in value.split(","):
+        term = raw.strip()
+        desc = term.startswith("-")
+        name = term.lstrip("+- ")
+        col = coll.column(name)
+        if col is None or name == GEOM:
+            raise QueryParameterError(param, f"cannot sort by {name[:60]!r}: not a property of {coll.id!r}")
+        out.append((col, desc))
+    return out

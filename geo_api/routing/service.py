@@ -1,0 +1,66 @@
+"""Route a laporan against the database: the rule set (cached per stamp), where the point is, layer facts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import psycopg
+
+from geo_api.db import fetch_all, fetch_one
+from geo_api.routing.evaluate import evaluate
+from geo_api.routing.facts import layer_facts
+from geo_api.routing.lokasi import locate
+from geo_api.routing.model import Keputusan, Rule, RuleSet
+
+
+@dataclass
+class Routing:
+    """The loaded rule set and the columns of the layers it names; reloaded when the database stamp moves."""
+
+    ruleset: RuleSet
+    layer_columns: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+async def load(conn: psycopg.AsyncConnection, triase_opd: str, stamp: str = "") -> Routing:
+    """Read the rules in force, OPD and category names, and the columns of the layers the rules name."""
+    rules = tuple(Rule.from_row(r) for r in await fetch_all(conn, "routing_rules_aktif"))
+    opd = {r["kode"]: r["nama"] for r in await fetch_all(conn, "routing_opd_nama")}
+    layanan = {r["kode"]: r["nama"] for r in await fetch_all(conn, "routing_layanan_nama")}
+    layers = sorted({r.layer_id for r in rules if r.layer_id})
+    cols: dict[str, dict[str, str]] = defaultdict(dict)
+    for row in await fetch_all(conn, "routing_published_columns", {"layers": layers}):
+        cols[row["layer_id"]][row["column_name"]] = row["data_type"]
+    return Routing(RuleSet(rules, opd, layanan, triase_opd, stamp), dict(cols))
+
+
+class RoutingCache:
+    """The app's rule set, reloaded only when the stamp (rules, OPDs, categories, layers) changes."""
+
+    def __init__(self, triase_opd: str):
+        """Start empty; the first call loads."""
+        self.triase_opd = triase_opd
+        self._current: Routing | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self, conn: psycopg.AsyncConnection) -> Routing:
+        """The current rule set (one tiny stamp query when nothing changed)."""
+        stamp = (await fetch_one(conn, "routing_stamp"))["stamp"]
+        if self._current is not None and self._current.ruleset.stamp == stamp:
+            return self._current
+        async with self._lock:
+            if self._current is None or self._current.ruleset.stamp != stamp:
+                self._current = await load(conn, self.triase_opd, stamp)
+        return self._current
+
+
+async def route(conn: psycopg.AsyncConnection, routing: Routing, layanan_kode: str, lat: float,
+                lon: float) -> Keputusan:
+    """Decide the OPD for one laporan, with reasons (one location query and at most one layer query)."""
+    lokasi = await locate(conn, lat, lon)
+    rules = routing.ruleset.for_layanan(layanan_kode)
+    fakta = {}
+    if lokasi.di_kota and layanan_kode in routing.ruleset.layanan_nama:
+        fakta = await layer_facts(conn, lat, lon, rules, routing.layer_columns)
+    return evaluate(layanan_kode, lokasi, routing.ruleset, fakta)

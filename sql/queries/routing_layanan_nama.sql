@@ -1,0 +1,2 @@
+-- Category names by kode (active categories only: inactive ones go to triage).
+SELECT kode, nama FROM layanan WHERE aktif;

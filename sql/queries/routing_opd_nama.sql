@@ -1,0 +1,2 @@
+-- OPD names by kode (for explanations).
+SELECT kode, nama FROM opd WHERE aktif;

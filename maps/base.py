@@ -100,13 +100,14 @@ class HtmlBox(Element):
 
 
 def legend_html(title: str, items: Sequence[tuple[str, str]], notes: Sequence[str] = (),
-                kind: str = "dot") -> str:
-    """The legend box: colour swatches with labels (escaped here) and free notes (escaped here)."""
-    rows = "".join(f'<li><span class="sp-swatch sp-{kind}" style="background:{esc(c)}"></span>{esc(label)}</li>'
-                   for c, label in items)
+                kind: str = "dot", sections: Sequence[tuple[str, Sequence[tuple[str, str]], str]] = ()) -> str:
+    """The legend box: colour swatches with labels, further titled sections, and notes (all escaped here)."""
+    def _ul(rows: Sequence[tuple[str, str]], k: str) -> str:
+        return "<ul>" + "".join(f'<li><span class="sp-swatch sp-{k}" style="background:{esc(c)}"></span>'
+                                f'{esc(label)}</li>' for c, label in rows) + "</ul>"
+    body = _ul(items, kind) + "".join(f"<h3>{esc(t)}</h3>{_ul(rows, k)}" for t, rows, k in sections)
     extra = "".join(f'<p class="sp-note">{esc(n)}</p>' for n in notes)
-    return (f'<div id="legenda" class="sp-box sp-legend"><h2>{esc(title)}</h2>'
-            f'<ul>{rows}</ul>{extra}</div>')
+    return f'<div id="legenda" class="sp-box sp-legend"><h2>{esc(title)}</h2>{body}{extra}</div>'
 
 
 def title_html(title: str, subtitle: str = "", links: Sequence[tuple[str, str]] = ()) -> str:
@@ -130,7 +131,7 @@ def base_map(data: BaseData, opts: MapOptions, *, title: str, subtitle: str = ""
     """A map of Kota Tangerang: boundaries (kecamatan, kelurahan, neighbours), scale bar, title, attribution."""
     minx, miny, maxx, maxy = data.bounds
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=12, tiles=None,
-                   control_scale=True, prefer_canvas=False, min_zoom=10, max_zoom=19)
+                   control_scale=True, prefer_canvas=False, minZoom=10, maxZoom=19)
     if opts.tile_url:
         folium.TileLayer(opts.tile_url, attr=esc(opts.tile_attribution) or "Peta dasar", name="Peta dasar",
                          max_zoom=19).add_to(m)

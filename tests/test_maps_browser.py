@@ -108,3 +108,46 @@ def test_layer_map_of_poi(open_page, db):
     attribution = page.inner_text(".leaflet-control-attribution")
     assert "OpenStreetMap" in attribution and "cahyadsn" in attribution
     assert _count(page, ".leaflet-control-scale-line") >= 1
+
+
+@pytest.fixture(scope="module")
+def laporan_facts(settings):
+    from geo_api.db import connect
+    from tests.maps_seed import seed_laporan
+
+    with connect(settings) as conn:
+        return seed_laporan(conn)
+
+
+def _cluster_total(page) -> int:
+    """Laporan on screen: the numbers on the cluster bubbles plus the single markers."""
+    counts = page.locator(".marker-cluster span").all_inner_texts()
+    return sum(int(c.replace(".", "")) for c in counts) + _count(page, ".sp-lap")
+
+
+def test_laporan_map_clusters_every_report_and_escapes_text(open_page, laporan_facts):
+    from tests.maps_seed import LAYANAN, XSS
+
+    page, visit = open_page(f"/peta/laporan?layanan={LAYANAN}", "laporan")
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    visit.assert_clean()
+    assert page.evaluate("SP.stats.points") == laporan_facts["n"]
+    assert _cluster_total(page) == laporan_facts["n"]
+    legend = page.inner_text("#legenda")
+    for text in ("OPD tujuan", "Dinas Uji A", "Dinas Uji B", "Laporan per kelurahan"):
+        assert text in legend
+    assert page.locator(".sp-handoff", has_text="Diserahkan ke").count() == 1
+    assert _count(page, "path.sp-handoff-line") == laporan_facts["serah"]
+    assert page.locator("#filter select[name=layanan] option[selected]").inner_text() == "Uji peta: jalan rusak"
+    # open the popup of the laporan whose description is an HTML/script injection attempt
+    page.evaluate("""id => new Promise(done => {
+        const m = SP.cluster.getLayers().find(l => l.options.title === 'Laporan #' + id);
+        SP.cluster.zoomToShowLayer(m, () => { m.openPopup(); done(); });
+    })""", laporan_facts["xss_id"])
+    page.wait_for_selector(".leaflet-popup-content .sp-desc")
+    assert page.inner_text(".leaflet-popup-content .sp-desc") == XSS
+    assert page.locator(".leaflet-popup-content script, .sp-desc b").count() == 0
+    assert "Diarahkan ke" in page.inner_text(".leaflet-popup-content .sp-reason")
+    assert not dialogs
+    visit.assert_clean()

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import mimetypes
+from datetime import date
 from pathlib import Path
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, ORJSONResponse
 
 from geo_api.deps import AppSettings, Conn
-from geo_api.errors import NotFound
+from geo_api.errors import InvalidParameter, NotFound
 from maps.assets import static_root
 from maps.base import MapOptions
 from maps.data import load_base
 from maps.index import build_index
+from maps.laporan import LaporanFilter, build_laporan_map, laporan_titik, load_choices, load_laporan
 from maps.layer import build_layer_map, load_layer
 
 router = APIRouter(prefix="/peta", tags=["peta"])
@@ -57,6 +60,57 @@ async def layer_map(collection_id: str, request: Request, conn: Conn, settings: 
     base = await load_base(conn)
     layer = await load_layer(conn, collection)
     return _page(build_layer_map(base, layer, _options(settings)))
+
+
+async def _laporan_filter(conn: Conn, layanan: str | None, opd: str | None, status: str | None,
+                          dari: date | None, sampai: date | None) -> LaporanFilter:
+    """Validate the filters: categories and OPDs must exist (422 naming the parameter otherwise)."""
+    layanan_rows, opd_rows = await load_choices(conn)
+    if layanan and layanan not in {r["kode"] for r in layanan_rows}:
+        raise InvalidParameter("layanan", f"Unknown category {layanan!r}")
+    if opd and opd not in {r["kode"] for r in opd_rows}:
+        raise InvalidParameter("opd", f"Unknown OPD {opd!r}")
+    if dari and sampai and sampai < dari:
+        raise InvalidParameter("sampai", "sampai is before dari")
+    return LaporanFilter(layanan=layanan or None, opd=opd or None, status=status or None, dari=dari, sampai=sampai)
+
+
+Status = Annotated[Literal["open", "in_progress", "closed", ""] | None, Query(description="Report status")]
+Kode = Annotated[str | None, Query(max_length=40, description="Code from the filter choices")]
+
+
+@router.get("/laporan", response_class=HTMLResponse, summary="Map of citizen reports (Laporan warga)")
+async def laporan_map(conn: Conn, settings: AppSettings, layanan: Kode = None, opd: Kode = None,
+                      status: Status = None, dari: date | None = None, sampai: date | None = None) -> HTMLResponse:
+    """Reports coloured by OPD, clustered or aggregated, with choropleth, hand-offs and the filter form."""
+    f = await _laporan_filter(conn, layanan, opd, status, dari, sampai)
+    base = await load_base(conn)
+    data = await load_laporan(conn, f, settings.maps_inline_reports)
+    return _page(build_laporan_map(base, data, f, _options(settings)))
+
+
+@router.get("/laporan/titik.json", response_class=ORJSONResponse, summary="Reports in a bounding box")
+async def laporan_points(conn: Conn, settings: AppSettings,
+                         bbox: Annotated[str, Query(description="minx,miny,maxx,maxy (EPSG:4326)")],
+                         layanan: Kode = None, opd: Kode = None, status: Status = None,
+                         dari: date | None = None, sampai: date | None = None) -> ORJSONResponse:
+    """The newest reports in view (at most maps_inline_reports); `terpotong` says whether more exist."""
+    f = await _laporan_filter(conn, layanan, opd, status, dari, sampai)
+    box = _bbox(bbox)
+    limit = settings.maps_inline_reports
+    rows = await laporan_titik(conn, f, box, limit + 1)
+    return ORJSONResponse({"titik": rows[:limit], "terpotong": len(rows) > limit},
+                          headers={"Cache-Control": "no-cache"})
+
+
+def _bbox(text: str) -> tuple[float, float, float, float]:
+    try:
+        minx, miny, maxx, maxy = (float(v) for v in text.split(","))
+    except ValueError:
+        raise InvalidParameter("bbox", "bbox must be four numbers: minx,miny,maxx,maxy") from None
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise InvalidParameter("bbox", "bbox must be minx<=maxx, miny<=maxy within EPSG:4326 bounds")
+    return minx, miny, maxx, maxy
 
 
 @router.get("/static/{path:path}", include_in_schema=False)

@@ -1,0 +1,10 @@
+-- Server-side clusters: laporan counted per grid cell of %(cell)s degrees, with the cell's commonest OPD.
+SELECT count(*)::bigint AS n, avg(l.lat) AS lat, avg(l.lon) AS lon,
+       mode() WITHIN GROUP (ORDER BY l.opd_kode) AS opd_kode
+FROM laporan AS l
+WHERE (%(layanan)s::text IS NULL OR l.layanan_kode = %(layanan)s)
+  AND (%(opd)s::text IS NULL OR l.opd_kode = %(opd)s)
+  AND (%(status)s::text IS NULL OR l.status = %(status)s)
+  AND (%(dari)s::date IS NULL OR l.requested_at >= %(dari)s::date)
+  AND (%(sampai)s::date IS NULL OR l.requested_at < %(sampai)s::date + 1)
+GROUP BY floor(l.lon / %(cell)s), floor(l.lat / %(cell)s);

@@ -1,0 +1,11 @@
+-- Laporan per OPD under the filters (legend, colours), with the OPD's name.
+SELECT l.opd_kode AS kode, o.nama, o.singkatan, o.luar_kota, count(*)::bigint AS n
+FROM laporan AS l
+JOIN opd AS o ON o.kode = l.opd_kode
+WHERE (%(layanan)s::text IS NULL OR l.layanan_kode = %(layanan)s)
+  AND (%(opd)s::text IS NULL OR l.opd_kode = %(opd)s)
+  AND (%(status)s::text IS NULL OR l.status = %(status)s)
+  AND (%(dari)s::date IS NULL OR l.requested_at >= %(dari)s::date)
+  AND (%(sampai)s::date IS NULL OR l.requested_at < %(sampai)s::date + 1)
+GROUP BY l.opd_kode, o.nama, o.singkatan, o.luar_kota
+ORDER BY n DESC, l.opd_kode;

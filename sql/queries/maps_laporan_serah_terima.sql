@@ -1,0 +1,12 @@
+-- Laporan handed off to a neighbouring kab/kota, per kab/kota: count and the kab/kota's label point.
+SELECT l.kabkota_kode AS kode, ks.nama, count(*)::bigint AS n,
+       ST_Y(ST_PointOnSurface(ks.geom)) AS lat, ST_X(ST_PointOnSurface(ks.geom)) AS lon
+FROM laporan AS l
+JOIN kabkota_sekitar AS ks ON ks.kode = l.kabkota_kode
+WHERE (%(layanan)s::text IS NULL OR l.layanan_kode = %(layanan)s)
+  AND (%(opd)s::text IS NULL OR l.opd_kode = %(opd)s)
+  AND (%(status)s::text IS NULL OR l.status = %(status)s)
+  AND (%(dari)s::date IS NULL OR l.requested_at >= %(dari)s::date)
+  AND (%(sampai)s::date IS NULL OR l.requested_at < %(sampai)s::date + 1)
+  AND l.keputusan = 'serah_terima'
+GROUP BY l.kabkota_kode, ks.nama, ks.geom;

@@ -1,0 +1,8 @@
+-- How many laporan match the map's filters (NULL parameter = no filter on that field).
+SELECT count(*)::bigint AS n
+FROM laporan AS l
+WHERE (%(layanan)s::text IS NULL OR l.layanan_kode = %(layanan)s)
+  AND (%(opd)s::text IS NULL OR l.opd_kode = %(opd)s)
+  AND (%(status)s::text IS NULL OR l.status = %(status)s)
+  AND (%(dari)s::date IS NULL OR l.requested_at >= %(dari)s::date)
+  AND (%(sampai)s::date IS NULL OR l.requested_at < %(sampai)s::date + 1);

@@ -1,0 +1,57 @@
+"""Test data for the maps: OPDs, a category and laporan of our own (codes prefixed uji), inserted once."""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+
+LAYANAN = "uji_peta"
+OPD = ("uji-peta-a", "uji-peta-b", "uji-peta-c")
+OPD_LUAR = "uji-peta-luar"
+N_LAPORAN = 40
+XSS = '<script>alert("x")</script><b>tebal</b> & "kutip"'
+
+
+def seed_laporan(conn: psycopg.Connection) -> dict:
+    """Insert (idempotently) N_LAPORAN laporan spread over kelurahan; returns facts the tests assert on."""
+    if conn.execute("SELECT 1 FROM layanan WHERE kode = %s", (LAYANAN,)).fetchone():
+        return _facts(conn)
+    conn.execute("INSERT INTO layanan (kode, nama) VALUES (%s, 'Uji peta: jalan rusak')", (LAYANAN,))
+    for i, kode in enumerate(OPD):
+        conn.execute("INSERT INTO opd (kode, nama, jenis) VALUES (%s, %s, 'dinas')", (kode, f"Dinas Uji {'ABC'[i]}"))
+    kab = conn.execute("SELECT kode FROM kabkota_sekitar ORDER BY kode LIMIT 1").fetchone()["kode"]
+    conn.execute("INSERT INTO opd (kode, nama, jenis, wilayah_kode, luar_kota) "
+                 "VALUES (%s, 'Kab/kota tetangga (uji)', 'kabkota_tetangga', %s, true)", (OPD_LUAR, kab))
+    kel = conn.execute("SELECT kode, kec_kode, ST_Y(ST_PointOnSurface(geom)) AS lat, "
+                       "ST_X(ST_PointOnSurface(geom)) AS lon FROM kelurahan ORDER BY kode").fetchall()
+    for i in range(N_LAPORAN):
+        k = kel[(i * 7) % len(kel)]
+        luar = i % 13 == 5
+        status = ("open", "in_progress", "closed", "closed")[i % 4]
+        opd = OPD_LUAR if luar else OPD[i % 3]
+        row = conn.execute(
+            """INSERT INTO laporan (layanan_kode, status, deskripsi, lat, lon, geom, opd_kode, keputusan, alasan,
+                                    alasan_teks, kelurahan_kode, kecamatan_kode, kabkota_kode, requested_at,
+                                    updated_at, expected_at)
+               VALUES (%(lay)s, %(st)s, %(d)s, %(lat)s, %(lon)s, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326),
+                       %(opd)s, %(kep)s, %(al)s, %(alt)s, %(kel)s, %(kec)s, %(kab)s,
+                       now() - make_interval(days => %(age)s), now(), now() - make_interval(days => %(age)s - 3))
+               RETURNING id, requested_at""",
+            {"lay": LAYANAN, "st": status, "d": XSS if i == 0 else f"Laporan uji nomor {i}",
+             "lat": k["lat"] + (i % 5) * 0.0004, "lon": k["lon"] + (i % 3) * 0.0004, "opd": opd,
+             "kep": "serah_terima" if luar else "aturan", "al": json.dumps({"uji": True}),
+             "alt": f"Diarahkan ke {opd} karena aturan uji nomor {i}.", "kel": k["kode"], "kec": k["kec_kode"],
+             "kab": kab if luar else "36.71", "age": 1 + i % 20}).fetchone()
+        if status == "closed":
+            conn.execute("INSERT INTO laporan_status (laporan_id, status, pada) "
+                         "VALUES (%s, 'closed', %s + make_interval(hours => %s))",
+                         (row["id"], row["requested_at"], 6 * (1 + i % 8)))
+    conn.commit()
+    return _facts(conn)
+
+
+def _facts(conn: psycopg.Connection) -> dict:
+    rows = conn.execute("SELECT id, deskripsi, keputusan FROM laporan WHERE layanan_kode = %s", (LAYANAN,)).fetchall()
+    return {"n": len(rows), "xss_id": next(r["id"] for r in rows if r["deskripsi"] == XSS),
+            "serah": sum(r["keputusan"] == "serah_terima" for r in rows)}

@@ -14,7 +14,7 @@ from swagger_ui_bundle import swagger_ui_path
 from geo_api import __doc__ as package_doc
 from geo_api.db import open_pool
 from geo_api.errors import install_error_handlers
-from geo_api.routers import health
+from geo_api.routers import fleet, health
 from geo_api.routers import layers_admin, ogc
 from geo_api.routers import maps as maps_routes
 from geo_api.settings import Settings, get_settings
@@ -37,7 +37,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await pool.open(wait=False)
         app.state.pool = pool
         try:
-            yield
+            async with fleet.lifespan(app):
+                yield
         finally:
             await pool.close()
 
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     app.include_router(health.router)
+    app.include_router(fleet.router)
     app.include_router(ogc.router)
     app.include_router(layers_admin.router)
     app.include_router(maps_routes.router)

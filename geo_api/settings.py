@@ -68,6 +68,44 @@ class Settings(BaseSettings):
     routing_katalog_path: Path = Field(default=PROJECT_ROOT / "geo_api" / "catalogue" / "katalog_opd.yaml",
                                        description="The OPD and category catalogue the city edits.")
 
+    # Si Lacak (fleet GPS)
+    fleet_osmand_port: int = Field(default=5055, ge=1, le=65535, description="Port of the separate OsmAnd "
+                                   "listener (Traccar's default for the protocol is 5055).")
+    fleet_osmand_listen: bool = Field(default=False, description="Also serve the OsmAnd listener on "
+                                      "fleet_osmand_port from `satupeta serve` (it is always under /osmand too).")
+    fleet_unknown_device: str = Field(default="reject", pattern="^(reject|hold)$", description="Fixes from an "
+                                      "unregistered device: reject (400/404, as Traccar) or hold for registration.")
+    fleet_max_speed_kmh: float = Field(default=150.0, gt=0, description="Implied speed above which a fix is a jump.")
+    fleet_future_tolerance_s: float = Field(default=300.0, ge=0, description="A fix this far ahead of the "
+                                            "server clock is flagged future.")
+    fleet_jump_reset_s: float = Field(default=900.0, gt=0, description="After this silence a far fix is "
+                                      "accepted (the truck may really be elsewhere).")
+    fleet_batch_max: int = Field(default=5000, ge=1, description="Most fixes committed in one group commit.")
+    fleet_queue_max: int = Field(default=20000, ge=1, description="Fixes waiting for commit before requests "
+                                 "wait (bounded memory).")
+    fleet_device_rate: float = Field(default=20.0, gt=0, description="Sustained fixes/s accepted per device.")
+    fleet_device_burst: int = Field(default=300, ge=1, description="Burst of fixes per device (offline buffers).")
+    fleet_retention_days: int = Field(default=400, ge=1, description="Daily position partitions older than "
+                                      "this are dropped by `satupeta fleet maintain`.")
+    fleet_stop_radius_m: float = Field(default=200.0, gt=0, description="A stop: every fix within this radius...")
+    fleet_stop_min_duration_s: float = Field(default=180.0, gt=0, description="...for at least this long.")
+    fleet_split_gap_s: float = Field(default=3600.0, gt=0, description="A gap in fixes longer than this "
+                                     "splits trips (Traccar's minimalNoDataDuration).")
+    fleet_min_trip_distance_m: float = Field(default=500.0, ge=0, description="Shorter trips are dropped "
+                                             "(Traccar's minimalTripDistance).")
+    fleet_min_trip_duration_s: float = Field(default=300.0, ge=0, description="Shorter trips are dropped "
+                                             "(Traccar's minimalTripDuration).")
+    fleet_track_gap_s: float = Field(default=300.0, gt=0, description="A track breaks where no fix came "
+                                     "for this long (signal lost).")
+    fleet_sites_layer: str = Field(default="lokasi_tps_tpa", description="Published layer with the disposal "
+                                   "sites (attributes nama, jenis = TPS/TPA).")
+    fleet_site_radius_tps_m: float = Field(default=50.0, gt=0, description="Geofence radius of a TPS point.")
+    fleet_site_radius_tpa_m: float = Field(default=300.0, gt=0, description="Geofence radius of a TPA point.")
+    fleet_visit_dwell_s: float = Field(default=60.0, ge=0, description="Time inside a site before it counts "
+                                       "as a visit (a truck passing by is not one).")
+    fleet_timezone: str = Field(default="Asia/Jakarta", description="Time zone of fleet days and clock times.")
+    fleet_stream_interval_s: float = Field(default=5.0, gt=0, description="Seconds between live SSE updates.")
+
     @property
     def embedded(self) -> bool:
         """True when no DATABASE_URL is given and the project-local cluster serves the data."""

@@ -1,0 +1,525 @@
+"""Si Lacak: OsmAnd GPS ingest (under /osmand and on its own port) and the fleet's positions, tracks,
+trips, stops, site visits and kelurahan coverage."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from datetime import date, datetime, timedelta, timezone
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import orjson
+import psycopg
+import shapely
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.responses import Response, StreamingResponse
+from psycopg_pool import AsyncConnectionPool
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from geo_api.db import fetch_all, fetch_one, open_pool, pooled
+from geo_api.deps import AppSettings, Conn
+from geo_api.errors import InvalidParameter, NotFound, ServiceUnavailable, problem
+from geo_api.settings import Settings
+from ingestion import trips as det
+from ingestion.fix_filters import FixFilter
+from ingestion.fleet_sites import load_sites
+from ingestion.fleet_writer import GroupCommitWriter, filter_config, is_transient
+from ingestion.osmand import DecodeError, Fix, decode_request
+from sql import query
+
+log = logging.getLogger("satupeta.fleet")
+
+router = APIRouter(tags=["Si Lacak (fleet)"])
+MAX_BODY = 64 * 1024
+_MISS_TTL = 10.0
+_SITES_TTL = 60.0
+
+
+class FleetRuntime:
+    """Per-process ingest state: the device registry cache, per-device throttles, the group-commit writer."""
+
+    def __init__(self, settings: Settings, pool: AsyncConnectionPool):
+        self.settings = settings
+        self.pool = pool
+        self.writer = GroupCommitWriter(pool, batch_max=settings.fleet_batch_max, queue_max=settings.fleet_queue_max,
+                                        fix_filter=FixFilter(filter_config(settings)),
+                                        retention_days=settings.fleet_retention_days)
+        self.devices: dict[str, int] = {}
+        self._misses: dict[str, float] = {}
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._loaded = False
+        self._sites: tuple[float, list[det.Site] | None] | None = None
+
+    async def _load(self) -> None:
+        async with pooled(self.pool) as conn:
+            for row in await fetch_all(conn, "fleet_devices_all"):
+                self._remember(row)
+        self._loaded = True
+
+    def _remember(self, row: dict[str, Any]) -> None:
+        self.devices[row["unique_id"]] = row["id"]
+        self.writer.filter.seed(row["id"], row["last_time"], row["last_lat"], row["last_lon"])
+
+    async def device_id(self, unique_id: str) -> int | None:
+        """The registered device id for an identifier; unknown ones are re-checked at most every 10 s."""
+        if not self._loaded:
+            await self._load()
+        found = self.devices.get(unique_id)
+        if found is not None:
+            return found
+        now = time.monotonic()
+        if now - self._misses.get(unique_id, -_MISS_TTL) < _MISS_TTL:
+            return None
+        async with pooled(self.pool) as conn:
+            row = await fetch_one(conn, "fleet_device_by_unique", {"unique_id": unique_id})
+        if row is None:
+            if len(self._misses) > 100_000:
+                self._misses.clear()
+            self._misses[unique_id] = now
+            return None
+        self._misses.pop(unique_id, None)
+        self._remember(row)
+        return row["id"]
+
+    def forget(self, unique_id: str) -> None:
+        """Drop a cached miss (after a registration through the API)."""
+        self._misses.pop(unique_id, None)
+
+    def throttle(self, unique_id: str) -> float | None:
+        """Token bucket per device: None when allowed, else seconds until the next fix is accepted."""
+        rate, burst = self.settings.fleet_device_rate, float(self.settings.fleet_device_burst)
+        now = time.monotonic()
+        tokens, last = self._buckets.get(unique_id, (burst, now))
+        tokens = min(burst, tokens + (now - last) * rate)
+        if tokens < 1.0:
+            self._buckets[unique_id] = (tokens, now)
+            return (1.0 - tokens) / rate
+        self._buckets[unique_id] = (tokens - 1.0, now)
+        return None
+
+    async def hold(self, fix: Fix) -> None:
+        """Keep a fix of an unregistered device until it is registered."""
+        async with pooled(self.pool) as conn:
+            await conn.execute(query("fleet_held_insert"), {
+                "unique_id": fix.unique_id[:128], "fix_time": fix.fix_time, "lat": fix.lat, "lon": fix.lon,
+                "speed_kn": fix.speed_kn, "course": fix.course, "altitude": fix.altitude,
+                "accuracy": fix.accuracy, "hdop": fix.hdop, "batt": fix.batt,
+                "attributes": orjson.dumps(fix.attributes, default=str).decode() if fix.attributes else None})
+
+    async def sites(self, conn: psycopg.AsyncConnection) -> list[det.Site] | None:
+        """The disposal sites from the published layer, cached for a minute."""
+        now = time.monotonic()
+        if self._sites is None or now - self._sites[0] > _SITES_TTL:
+            s = self.settings
+            self._sites = (now, await load_sites(conn, s.fleet_sites_layer, s.fleet_site_radius_tps_m,
+                                                 s.fleet_site_radius_tpa_m))
+        return self._sites[1]
+
+    def invalidate_sites(self) -> None:
+        """Re-read the sites layer on next use."""
+        self._sites = None
+
+
+def runtime(app: Any) -> FleetRuntime:
+    """The app's fleet runtime (created on first use when the lifespan did not)."""
+    rt = getattr(app.state, "fleet", None)
+    if rt is None:
+        rt = app.state.fleet = FleetRuntime(app.state.settings, app.state.pool)
+    return rt
+
+
+# ---------------------------------------------------------------- OsmAnd ingest
+
+def _protocol_error(status: int, parameter: str | None, detail: str, **headers: str) -> Response:
+    resp = problem(status, {400: "Bad Request", 404: "Not Found", 413: "Payload Too Large",
+                            429: "Too Many Requests", 503: "Service Unavailable"}.get(status, "Error"),
+                   detail, parameter=parameter)
+    resp.headers.update(headers)
+    return resp
+
+
+async def osmand_endpoint(request: Request) -> Response:
+    """OsmAnd/Traccar Client report: 200 (empty) once committed; 400/404 as Traccar answers."""
+    rt = runtime(request.app)
+    body = b""
+    if request.method == "POST":
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return _protocol_error(413, "body", f"body: larger than {MAX_BODY} bytes")
+    ctype = request.headers.get("content-type")
+    try:
+        fix = decode_request(request.url.query, body, ctype)
+    except DecodeError as exc:
+        return _protocol_error(400, exc.parameter, exc.detail)
+    try:
+        return await _accept(rt, fix)
+    except Exception as exc:
+        if is_transient(exc):
+            return _protocol_error(503, None, "The fix was not stored; retry.", **{"Retry-After": "1"})
+        raise
+
+
+async def _accept(rt: FleetRuntime, fix: Fix) -> Response:
+    try:
+        device_id = await rt.device_id(fix.unique_id)
+    except ServiceUnavailable as exc:
+        raise psycopg.OperationalError(exc.detail) from exc
+    if device_id is None:
+        if rt.settings.fleet_unknown_device == "hold":
+            await rt.hold(fix)
+            return Response(status_code=200)
+        status = 404 if fix.json_form else 400
+        return _protocol_error(status, "device_id" if fix.json_form else "id",
+                               f"Unknown device {fix.unique_id!r}: register it first")
+    wait = rt.throttle(fix.unique_id)
+    if wait is not None:
+        return _protocol_error(429, "id", "Too many fixes from this device; slow down.",
+                               **{"Retry-After": str(max(1, round(wait)))})
+    await rt.writer.submit(device_id, fix)
+    return Response(status_code=200)
+
+
+router.add_route("/osmand", osmand_endpoint, methods=["GET", "POST"], include_in_schema=False)
+
+
+def create_listener_app(settings: Settings, shared: FleetRuntime | None = None) -> Starlette:
+    """The OsmAnd listener for its own port: any path, GET or POST, like Traccar's port 5055."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if shared is not None:
+            app.state.fleet = shared
+            yield
+            return
+        pool = open_pool(settings)
+        await pool.open(wait=False)
+        app.state.pool = pool
+        app.state.fleet = FleetRuntime(settings, pool)
+        try:
+            yield
+        finally:
+            await app.state.fleet.writer.stop()
+            await pool.close()
+
+    app = Starlette(routes=[Route("/{path:path}", osmand_endpoint, methods=["GET", "POST"])], lifespan=lifespan)
+    app.state.settings = settings
+    return app
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Fleet start-up for the main app: the runtime, and the OsmAnd listener port when configured."""
+    rt = runtime(app)
+    server_task = None
+    server = None
+    if app.state.settings.fleet_osmand_listen:
+        server, server_task = await _start_listener(app.state.settings, rt)
+    try:
+        yield
+    finally:
+        if server is not None:
+            server.should_exit = True
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server_task, 10)
+        await rt.writer.stop()
+
+
+async def _start_listener(settings: Settings, rt: FleetRuntime):
+    import uvicorn
+
+    class _Embedded(uvicorn.Server):
+        """A second server in the main app's loop: the main server owns the signals."""
+
+        @contextlib.contextmanager
+        def capture_signals(self):
+            yield
+
+    config = uvicorn.Config(create_listener_app(settings, rt), host=settings.host, port=settings.fleet_osmand_port,
+                            log_level=settings.log_level.lower(), access_log=False)
+    server = _Embedded(config)
+    task = asyncio.get_running_loop().create_task(server.serve(), name="osmand-listener")
+    log.info("OsmAnd listener on %s:%d", settings.host, settings.fleet_osmand_port)
+    return server, task
+
+
+# ---------------------------------------------------------------- fleet out
+
+def _tz(settings: Settings) -> ZoneInfo:
+    return ZoneInfo(settings.fleet_timezone)
+
+
+def _day_bounds(settings: Settings, day: date | None) -> tuple[date, datetime, datetime]:
+    tz = _tz(settings)
+    d = day or datetime.now(tz).date()
+    lo = datetime(d.year, d.month, d.day, tzinfo=tz)
+    return d, lo, lo + timedelta(days=1)
+
+
+def _clock(settings: Settings, epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, tz=_tz(settings)).isoformat(timespec="seconds")
+
+
+def _json(content: Any, media_type: str = "application/json") -> Response:
+    return Response(orjson.dumps(content, default=str), media_type=media_type)
+
+
+def _config(settings: Settings, dwell_s: float | None = None) -> det.DetectionConfig:
+    return det.DetectionConfig(
+        stop_radius_m=settings.fleet_stop_radius_m, stop_min_duration_s=settings.fleet_stop_min_duration_s,
+        split_gap_s=settings.fleet_split_gap_s, min_trip_distance_m=settings.fleet_min_trip_distance_m,
+        min_trip_duration_s=settings.fleet_min_trip_duration_s,
+        dwell_s=settings.fleet_visit_dwell_s if dwell_s is None else dwell_s)
+
+
+async def _vehicle(conn: psycopg.AsyncConnection, vehicle_id: int) -> dict[str, Any]:
+    row = await fetch_one(conn, "fleet_vehicle_get", {"id": vehicle_id})
+    if row is None:
+        raise NotFound(f"No vehicle {vehicle_id}")
+    return row
+
+
+async def _track(conn: psycopg.AsyncConnection, vehicle: dict[str, Any], lo: datetime, hi: datetime) -> det.Track:
+    rows = await fetch_all(conn, "fleet_fixes", {"device_ids": vehicle["device_ids"], "lo": lo, "hi": hi})
+    return det.Track.from_rows([(r["t"], r["lat"], r["lon"]) for r in rows])
+
+
+def _live_feature(settings: Settings, r: dict[str, Any]) -> dict[str, Any]:
+    age = r["age_s"]
+    props = {k: r[k] for k in ("vehicle_id", "plat_nomor", "jenis", "kecamatan_kode", "device", "course")}
+    props.update(fix_time=r["last_fix_time"], received=r["last_received"],
+                 speed_kmh=round(r["speed_kmh"], 1) if r["speed_kmh"] is not None else None,
+                 age_s=round(age, 1), terakhir_terlihat=_age_text(age))
+    geometry = {"type": "Point", "coordinates": [r["lon"], r["lat"]]}
+    return {"type": "Feature", "id": r["vehicle_id"], "geometry": geometry, "properties": props}
+
+
+def _age_text(age_s: float) -> str:
+    if age_s < 60:
+        return f"{max(0, int(age_s))} detik lalu"
+    if age_s < 3600:
+        return f"{int(age_s // 60)} menit lalu"
+    if age_s < 86400:
+        return f"{int(age_s // 3600)} jam lalu"
+    return f"{int(age_s // 86400)} hari lalu"
+
+
+@router.get("/fleet/live", summary="Live positions of the fleet (GeoJSON) with last-seen age")
+async def live(conn: Conn, settings: AppSettings) -> Response:
+    """Each active vehicle's newest good fix as a GeoJSON Feature."""
+    rows = await fetch_all(conn, "fleet_live", {"since": None})
+    return _json({"type": "FeatureCollection", "features": [_live_feature(settings, r) for r in rows]},
+                 "application/geo+json")
+
+
+@router.get("/fleet/live/stream", summary="Live positions as server-sent events")
+async def live_stream(request: Request, settings: AppSettings,
+                      once: Annotated[bool, Query(description="Send one snapshot and close (tests)")] = False
+                      ) -> StreamingResponse:
+    """SSE: a `snapshot` event with the whole fleet, then `positions` events with the vehicles that reported."""
+    pool = request.app.state.pool
+
+    async def events() -> AsyncIterator[bytes]:
+        since = None
+        kind = "snapshot"
+        while True:
+            started = datetime.now(timezone.utc)
+            try:
+                async with pooled(pool) as conn:
+                    rows = await fetch_all(conn, "fleet_live", {"since": since})
+            except ServiceUnavailable:
+                yield b"event: error\ndata: {\"detail\": \"database unavailable\"}\n\n"
+                rows = None
+            if rows is not None:
+                fc = {"type": "FeatureCollection", "features": [_live_feature(settings, r) for r in rows]}
+                yield b"event: " + kind.encode() + b"\ndata: " + orjson.dumps(fc, default=str) + b"\n\n"
+                since, kind = started, "positions"
+            if once or await request.is_disconnected():
+                return
+            await asyncio.sleep(settings.fleet_stream_interval_s)
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+def _range(settings: Settings, start: datetime | None, end: datetime | None, day: date | None
+           ) -> tuple[datetime, datetime]:
+    if start is None and end is None:
+        _, lo, hi = _day_bounds(settings, day)
+        return lo, hi
+    if start is None or end is None:
+        raise InvalidParameter("start" if start is None else "end", "give both start and end, or a date")
+    tz = _tz(settings)
+    start = start if start.tzinfo else start.replace(tzinfo=tz)
+    end = end if end.tzinfo else end.replace(tzinfo=tz)
+    if end <= start:
+        raise InvalidParameter("end", "end must be after start")
+    if end - start > timedelta(days=31):
+        raise InvalidParameter("end", "at most 31 days per request")
+    return start, end
+
+
+@router.get("/fleet/vehicles", summary="The vehicle registry")
+async def vehicles(conn: Conn) -> Response:
+    """Vehicles with their devices."""
+    rows = await fetch_all(conn, "fleet_vehicles_list")
+    for r in rows:
+        r.pop("device_ids", None)
+    return _json({"vehicles": rows})
+
+
+@router.get("/fleet/vehicles/{vehicle_id}/track", summary="A truck's track (LineString, gaps split it)")
+async def track(conn: Conn, settings: AppSettings, vehicle_id: int,
+                start: datetime | None = None, end: datetime | None = None, date: date | None = None,
+                simplify_m: Annotated[float, Query(ge=0, le=500, description="Simplify tolerance, metres")] = 0
+                ) -> Response:
+    """GeoJSON Feature: LineString, or MultiLineString where the signal dropped for fleet_track_gap_s."""
+    v = await _vehicle(conn, vehicle_id)
+    lo, hi = _range(settings, start, end, date)
+    tr = await _track(conn, v, lo, hi)
+    parts = [p for p in det.track_parts(tr, settings.fleet_track_gap_s) if len(p) >= 2]
+    if simplify_m > 0:
+        tol = simplify_m / det.M_PER_DEG_LAT
+        parts = [list(shapely.LineString(p).simplify(tol).coords) for p in parts]
+    if len(parts) == 1:
+        geom = {"type": "LineString", "coordinates": parts[0]}
+    else:
+        geom = {"type": "MultiLineString", "coordinates": parts}
+    props = {"vehicle_id": vehicle_id, "plat_nomor": v["plat_nomor"], "start": lo, "end": hi, "fixes": len(tr),
+             "parts": len(parts), "gaps": max(0, len(parts) - 1)}
+    return _json({"type": "Feature", "geometry": geom, "properties": props}, "application/geo+json")
+
+
+def _stop_json(settings: Settings, s: det.Stop) -> dict[str, Any]:
+    return {"start": _clock(settings, s.start), "end": _clock(settings, s.end), "duration_s": round(s.duration),
+            "lat": round(s.lat, 6), "lon": round(s.lon, 6), "fixes": s.j - s.i + 1}
+
+
+def _trip_json(settings: Settings, t: det.Trip) -> dict[str, Any]:
+    return {"start": _clock(settings, t.start), "end": _clock(settings, t.end), "duration_s": round(t.duration),
+            "distance_m": round(t.distance_m), "start_lat": t.start_lat, "start_lon": t.start_lon,
+            "end_lat": t.end_lat, "end_lon": t.end_lon}
+
+
+def _visit_json(settings: Settings, v: det.Visit) -> dict[str, Any]:
+    return {"site_fid": v.site.fid, "nama": v.site.nama, "jenis": v.site.jenis,
+            "arrival": _clock(settings, v.arrival), "departure": _clock(settings, v.departure),
+            "dwell_s": round(v.dwell), "inside": v.departure is None}
+
+
+async def _summary(request: Request, conn: psycopg.AsyncConnection, settings: Settings, v: dict[str, Any],
+                   lo: datetime, hi: datetime, dwell_s: float | None) -> dict[str, Any]:
+    tr = await _track(conn, v, lo, hi)
+    sites = await runtime(request.app).sites(conn)
+    s = det.summarise(tr, sites or [], _config(settings, dwell_s))
+    return {
+        "vehicle_id": v["id"], "plat_nomor": v["plat_nomor"], "jenis": v["jenis"], "start": lo, "end": hi,
+        "fixes": len(tr), "distance_km": round(s.distance_m / 1000, 3), "driving_s": round(s.driving_s),
+        "stopped_s": round(s.stopped_s), "sites_layer_published": sites is not None,
+        "sites_visited": sorted({x.site.nama for x in s.visits}),
+        "trips": [_trip_json(settings, t) for t in s.trips],
+        "stops": [_stop_json(settings, x) for x in s.stops],
+        "visits": [_visit_json(settings, x) for x in s.visits],
+    }
+
+
+@router.get("/fleet/vehicles/{vehicle_id}/summary",
+            summary="A truck's trips, stops, site visits and totals for a day or a time range")
+async def vehicle_summary(request: Request, conn: Conn, settings: AppSettings, vehicle_id: int,
+                          start: datetime | None = None, end: datetime | None = None, date: date | None = None,
+                          dwell_s: Annotated[float | None, Query(ge=0, le=86400)] = None) -> Response:
+    """Distance, driving and stopped time, trips, stops and visits (Traccar's stop/trip parameters)."""
+    v = await _vehicle(conn, vehicle_id)
+    lo, hi = _range(settings, start, end, date)
+    return _json(await _summary(request, conn, settings, v, lo, hi, dwell_s))
+
+
+@router.get("/fleet/summary", summary="Per-day summary of every truck")
+async def fleet_summary(request: Request, conn: Conn, settings: AppSettings, date: date | None = None) -> Response:
+    """One row per vehicle for the day: distance, driving and stopped time, sites visited."""
+    d, lo, hi = _day_bounds(settings, date)
+    out = []
+    for v in await fetch_all(conn, "fleet_vehicles_list"):
+        s = await _summary(request, conn, settings, v, lo, hi, None)
+        for k in ("trips", "stops", "visits"):
+            s[f"{k}_count"] = len(s.pop(k))
+        out.append(s)
+    return _json({"date": d, "vehicles": out})
+
+
+@router.get("/fleet/visits", summary="Visits to disposal sites (TPS/TPA) for a day")
+async def visits(request: Request, conn: Conn, settings: AppSettings, date: date | None = None,
+                 dwell_s: Annotated[float | None, Query(ge=0, le=86400)] = None) -> Response:
+    """Geofence enter/exit paired into visits with arrival, departure and dwell time, for every truck."""
+    d, lo, hi = _day_bounds(settings, date)
+    sites = await runtime(request.app).sites(conn)
+    cfg = _config(settings, dwell_s)
+    out = []
+    for v in await fetch_all(conn, "fleet_vehicles_list"):
+        tr = await _track(conn, v, lo, hi)
+        for x in det.site_visits(tr, sites or [], cfg):
+            out.append({"vehicle_id": v["id"], "plat_nomor": v["plat_nomor"], **_visit_json(settings, x)})
+    out.sort(key=lambda x: x["arrival"])
+    return _json({"date": d, "sites_layer": settings.fleet_sites_layer, "sites_layer_published": sites is not None,
+                  "visits": out})
+
+
+@router.get("/fleet/sites/inside", summary="Which trucks are inside a disposal site now")
+async def inside_now(request: Request, conn: Conn, settings: AppSettings) -> Response:
+    """Per site, the trucks whose newest fix lies inside its geofence."""
+    sites = await runtime(request.app).sites(conn) or []
+    rows = await fetch_all(conn, "fleet_live", {"since": None})
+    out = []
+    for site in sites:
+        here = []
+        for r in rows:
+            tr = det.Track.from_rows([(0.0, r["lat"], r["lon"])])
+            if det.inside_mask(tr, site)[0]:
+                here.append({"vehicle_id": r["vehicle_id"], "plat_nomor": r["plat_nomor"],
+                             "fix_time": r["last_fix_time"], "age_s": round(r["age_s"], 1)})
+        if here:
+            out.append({"site_fid": site.fid, "nama": site.nama, "jenis": site.jenis, "vehicles": here})
+    return _json({"sites": out})
+
+
+@router.get("/fleet/coverage", summary="Kelurahan each truck passed through on a day")
+async def coverage(conn: Conn, settings: AppSettings, date: date | None = None,
+                   vehicle_id: int | None = None, kelurahan: str | None = None) -> Response:
+    """Per vehicle and kelurahan: first and last time seen (fixes thinned to one per minute)."""
+    d, lo, hi = _day_bounds(settings, date)
+    rows = await fetch_all(conn, "fleet_coverage", {"lo": lo, "hi": hi, "vehicle_id": vehicle_id, "kode": kelurahan})
+    tz = _tz(settings)
+    for r in rows:
+        r["first_seen"] = r["first_seen"].astimezone(tz).isoformat(timespec="seconds")
+        r["last_seen"] = r["last_seen"].astimezone(tz).isoformat(timespec="seconds")
+    return _json({"date": d, "coverage": rows})
+
+
+@router.get("/fleet/coverage/last", summary="When the last truck passed a kelurahan (by point or code)")
+async def last_pass(conn: Conn, settings: AppSettings, lon: float | None = None, lat: float | None = None,
+                    kelurahan: str | None = None, date: date | None = None) -> Response:
+    """"Truk terakhir lewat pukul 07:42": the newest good fix of the day inside the kelurahan."""
+    if kelurahan:
+        kel = await fetch_one(conn, "fleet_kelurahan_get", {"kode": kelurahan})
+        if kel is None:
+            raise NotFound(f"No kelurahan with kode {kelurahan}")
+    elif lon is not None and lat is not None:
+        kel = await fetch_one(conn, "fleet_kelurahan_at", {"lon": lon, "lat": lat})
+        if kel is None:
+            raise InvalidParameter("lon", "the point is not inside a kelurahan of Kota Tangerang")
+    else:
+        raise InvalidParameter("kelurahan", "give kelurahan (kode) or lon and lat")
+    d, lo, hi = _day_bounds(settings, date)
+    row = await fetch_one(conn, "fleet_last_in_kelurahan", {"kode": kel["kode"], "lo": lo, "hi": hi})
+    if row is None:
+        text = f"Belum ada truk yang lewat Kelurahan {kel['nama']} pada {d.isoformat()}."
+        return _json({"date": d, "kelurahan": kel, "last": None, "keterangan": text})
+    at = row["fix_time"].astimezone(_tz(settings))
+    text = f"Truk terakhir lewat pukul {at:%H:%M} ({row['plat_nomor']}) di Kelurahan {kel['nama']}."
+    return _json({"date": d, "kelurahan": kel, "last": {**row, "fix_time": at.isoformat(timespec="seconds")},
+                  "keterangan": text})

@@ -1,0 +1,137 @@
+"""Bad-fix filters: which fixes are kept out of analysis, and why (they are stored, flagged).
+
+Flags: invalid_coords (outside ±90/±180 or not finite), zero_coords (0,0: a tracker without a fix),
+not_valid (the tracker said valid=false), future (fix time ahead of the server clock by more than a
+tolerance), jump (implied speed from the device's last good fix above a limit), duplicate (the same
+device, fix time and coordinates as a fix already accepted). Late and out-of-order fixes are not bad:
+they are stored by fix time; the jump test only compares a fix with the newest good one when the fix is
+newer, because a late fix's neighbours are not known here (detection orders by fix time anyway).
+
+State per device lives in memory; a batch works on copies (`FilterBatch`) that become the state only
+when the batch is committed, so a failed commit does not make the client's retry look like a duplicate.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from ingestion.osmand import Fix
+
+EARTH_RADIUS_M = 6_371_008.8
+
+
+def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+@dataclass(frozen=True, slots=True)
+class FilterConfig:
+    """Limits of the filters (from Settings)."""
+
+    max_speed_kmh: float = 150.0
+    future_tolerance_s: float = 300.0
+    jump_reset_s: float = 900.0
+    duplicate_memory: int = 256
+
+
+@dataclass(slots=True)
+class DeviceState:
+    """What the filters remember of one device: its newest good fix and recent fix keys."""
+
+    last_time: float | None = None
+    last_lat: float = 0.0
+    last_lon: float = 0.0
+    recent: OrderedDict = field(default_factory=OrderedDict)
+
+    def copy(self) -> DeviceState:
+        """An independent copy (a batch mutates copies)."""
+        return DeviceState(self.last_time, self.last_lat, self.last_lon, OrderedDict(self.recent))
+
+
+def coordinate_flag(fix: Fix) -> str | None:
+    """The flag of a fix from its own values alone (no history)."""
+    lat, lon = fix.lat, fix.lon
+    if not (math.isfinite(lat) and math.isfinite(lon)) or abs(lat) > 90 or abs(lon) > 180:
+        return "invalid_coords"
+    if lat == 0 and lon == 0:
+        return "zero_coords"
+    if not fix.valid:
+        return "not_valid"
+    return None
+
+
+class FixFilter:
+    """The filters with their per-device memory."""
+
+    def __init__(self, config: FilterConfig | None = None):
+        self.config = config or FilterConfig()
+        self.states: dict[int, DeviceState] = {}
+
+    def seed(self, device_id: int, last_time: float | None, lat: float | None, lon: float | None) -> None:
+        """Start a device's memory from its last stored good fix (after a restart)."""
+        if device_id not in self.states:
+            st = DeviceState()
+            if last_time is not None and lat is not None and lon is not None:
+                st.last_time, st.last_lat, st.last_lon = last_time, lat, lon
+            self.states[device_id] = st
+
+    def batch(self) -> FilterBatch:
+        """A batch of checks whose state changes apply only on `commit()`."""
+        return FilterBatch(self)
+
+
+class FilterBatch:
+    """Checks a batch of fixes against copies of the device states."""
+
+    def __init__(self, parent: FixFilter):
+        self.parent = parent
+        self.touched: dict[int, DeviceState] = {}
+
+    def _state(self, device_id: int) -> DeviceState:
+        st = self.touched.get(device_id)
+        if st is None:
+            base = self.parent.states.get(device_id)
+            st = base.copy() if base is not None else DeviceState()
+            self.touched[device_id] = st
+        return st
+
+    def check(self, device_id: int, fix: Fix, now: float) -> str | None:
+        """Return the flag for this fix (None when good) and remember it in the batch's state."""
+        flag = coordinate_flag(fix)
+        if flag:
+            return flag
+        cfg = self.parent.config
+        if fix.fix_time > now + cfg.future_tolerance_s:
+            return "future"
+        st = self._state(device_id)
+        key = (fix.fix_time, fix.lat, fix.lon)
+        if key in st.recent:
+            return "duplicate"
+        if st.last_time is not None and fix.fix_time >= st.last_time and self._is_jump(st, fix):
+            return "jump"
+        st.recent[key] = None
+        if len(st.recent) > cfg.duplicate_memory:
+            st.recent.popitem(last=False)
+        if st.last_time is None or fix.fix_time >= st.last_time:
+            st.last_time, st.last_lat, st.last_lon = fix.fix_time, fix.lat, fix.lon
+        return None
+
+    def _is_jump(self, st: DeviceState, fix: Fix) -> bool:
+        cfg = self.parent.config
+        dt = fix.fix_time - st.last_time
+        if dt > cfg.jump_reset_s:
+            # After a long silence the truck may really be elsewhere: accept and re-anchor.
+            return False
+        dist = haversine_m(st.last_lat, st.last_lon, fix.lat, fix.lon)
+        # One second of slack so two fixes in the same second a few metres apart are not a jump.
+        return dist / max(dt, 1.0) * 3.6 > cfg.max_speed_kmh
+
+    def commit(self) -> None:
+        """Make the batch's states the filter's memory (call after the database commit)."""
+        self.parent.states.update(self.touched)

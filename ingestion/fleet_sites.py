@@ -1,0 +1,44 @@
+"""Disposal sites (TPS, TPA) from the layer the city publishes, as geofences for visit detection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import shapely
+from psycopg import sql
+
+from ingestion.trips import Site
+from sql import query
+
+
+def site_from(fid: Any, nama: str | None, jenis: str | None, geom, radius_tps: float, radius_tpa: float) -> Site:
+    """A geofence for one site: polygons as drawn; points get a radius by jenis (TPA larger than TPS)."""
+    kind = (jenis or "TPS").strip().upper()
+    radius = radius_tpa if kind.startswith("TPA") else radius_tps
+    return Site(fid=str(fid), nama=nama or str(fid), jenis=kind, geom=geom, radius_m=radius)
+
+
+async def load_sites(conn: psycopg.AsyncConnection, layer: str, radius_tps: float,
+                     radius_tpa: float) -> list[Site] | None:
+    """Read the sites layer's live view `published."<layer>"`; None when it is not published."""
+    async with conn.cursor() as cur:
+        await cur.execute(query("fleet_layer_columns"), {"layer": layer})
+        cols = {r["name"] if isinstance(r, dict) else r[0] for r in await cur.fetchall()}
+        if not {"fid", "geom"} <= cols:
+            return None
+        def col(name: str) -> sql.Composable:
+            return sql.Identifier(name) if name in cols else sql.SQL("NULL::text")
+        stmt = sql.SQL("SELECT fid::text AS fid, {}::text AS nama, {}::text AS jenis, "
+                       "ST_AsBinary(ST_Force2D(geom)) AS wkb FROM published.{} WHERE geom IS NOT NULL").format(
+            col("nama"), col("jenis"), sql.Identifier(layer))
+        await cur.execute(stmt)
+        rows = await cur.fetchall()
+    out = []
+    for r in rows:
+        r = r if isinstance(r, dict) else dict(zip(("fid", "nama", "jenis", "wkb"), r, strict=True))
+        geom = shapely.from_wkb(bytes(r["wkb"]))
+        if geom.geom_type == "MultiPoint" and len(geom.geoms) == 1:
+            geom = geom.geoms[0]
+        out.append(site_from(r["fid"], r["nama"], r["jenis"], geom, radius_tps, radius_tpa))
+    return out

@@ -1,0 +1,207 @@
+"""Group commit for GPS fixes: many concurrent requests, one COPY and one commit per batch.
+
+A request puts its decoded fix on a bounded asyncio queue with a future and awaits it; one writer task
+drains whatever has queued up (up to a batch limit), flags bad fixes, COPYs the batch into the
+partitioned positions table, updates the devices' last fix, commits, and only then resolves the futures.
+So every acknowledged fix is committed, and PostgreSQL sees a few large transactions instead of one per
+fix. If the commit fails (database restarting), every request of the batch gets the error (the router
+answers 503 and the client retries) and the filters' memory is left as it was before the batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+
+import orjson
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from ingestion.fix_filters import FilterConfig, FixFilter
+from ingestion.osmand import Fix
+from sql import query
+
+log = logging.getLogger("satupeta.fleet.writer")
+
+COPY_SQL = ("COPY fleet.position (device_id, fix_time, received_at, lat, lon, speed_kn, course, altitude, "
+            "accuracy, hdop, batt, flag, attributes) FROM STDIN")
+_DAY = 86400
+
+
+class WriteFailed(Exception):
+    """The batch holding this fix was not committed; the client should retry."""
+
+
+@dataclass(slots=True)
+class _Item:
+    device_id: int
+    fix: Fix
+    future: asyncio.Future
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "\\N"
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return repr(float(value))
+
+
+def _ts(epoch: float) -> str:
+    try:
+        return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat()
+    except (OverflowError, OSError, ValueError):
+        # Outside Python's range: clamp to a time PostgreSQL stores; the fix is flagged anyway.
+        return "infinity" if epoch > 0 else "-infinity"
+
+
+def copy_line(device_id: int, fix: Fix, received: str, flag: str | None) -> str:
+    """One row of COPY text format for fleet.position."""
+    attrs = "\\N"
+    if fix.attributes:
+        # orjson escapes control characters, so only backslashes need COPY's escaping.
+        attrs = orjson.dumps(fix.attributes, default=str).decode().replace("\\", "\\\\")
+    return "\t".join((
+        str(device_id), _ts(fix.fix_time), received, _num(fix.lat), _num(fix.lon), _num(fix.speed_kn),
+        _num(fix.course), _num(fix.altitude), _num(fix.accuracy), _num(fix.hdop), _num(fix.batt),
+        flag or "\\N", attrs,
+    )) + "\n"
+
+
+def filter_config(settings) -> FilterConfig:
+    """The filter limits from Settings."""
+    return FilterConfig(max_speed_kmh=settings.fleet_max_speed_kmh,
+                        future_tolerance_s=settings.fleet_future_tolerance_s,
+                        jump_reset_s=settings.fleet_jump_reset_s)
+
+
+class GroupCommitWriter:
+    """The one writer task of a process; `submit` returns the fix's flag once it is committed."""
+
+    def __init__(self, pool: AsyncConnectionPool, *, batch_max: int = 5000, queue_max: int = 20000,
+                 fix_filter: FixFilter | None = None, retention_days: int = 400):
+        self.pool = pool
+        self.batch_max = batch_max
+        self.queue: asyncio.Queue[_Item] = asyncio.Queue(maxsize=queue_max)
+        self.filter = fix_filter or FixFilter()
+        self.retention_days = retention_days
+        self._known_days: set[int] = set()
+        self._task: asyncio.Task | None = None
+        self.committed = 0
+        self.batches = 0
+
+    def start(self) -> None:
+        """Start the writer task on the running loop."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="fleet-writer")
+
+    async def stop(self) -> None:
+        """Finish what is queued, then stop."""
+        if self._task is None:
+            return
+        while not self.queue.empty():
+            await asyncio.sleep(0.01)
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+        self._task = None
+
+    async def submit(self, device_id: int, fix: Fix) -> str | None:
+        """Queue one fix and wait until it is committed; returns its flag (None = good)."""
+        if self._task is None:
+            self.start()
+        future = asyncio.get_running_loop().create_future()
+        await self.queue.put(_Item(device_id, fix, future))
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self.queue.get()]
+            while len(batch) < self.batch_max and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+            try:
+                await self._write(batch)
+            except asyncio.CancelledError:
+                _fail(batch, WriteFailed("writer stopped"))
+                raise
+            except Exception as exc:  # any failure: nobody in this batch is acknowledged
+                log.warning("group commit of %d fixes failed: %s", len(batch), exc)
+                _fail(batch, WriteFailed(str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
+
+    async def _write(self, batch: Sequence[_Item]) -> None:
+        now = time.time()
+        received = _ts(now)
+        checks = self.filter.batch()
+        flags = [checks.check(it.device_id, it.fix, now) for it in batch]
+        payload = "".join(copy_line(it.device_id, it.fix, received, fl) for it, fl in zip(batch, flags, strict=True))
+        days = self._new_days(batch, flags, now)
+        async with self.pool.connection() as conn:
+            async with conn.transaction():
+                for day in days:
+                    await conn.execute(query("fleet_ensure_partition"), {"day": day})
+                async with conn.cursor().copy(COPY_SQL) as copy:
+                    await copy.write(payload)
+                await conn.execute(query("fleet_device_touch"), _touch_params(batch, flags, now))
+        self._known_days.update(d.toordinal() for d in days)
+        checks.commit()
+        self.committed += len(batch)
+        self.batches += 1
+        for it, fl in zip(batch, flags, strict=True):
+            if not it.future.done():
+                it.future.set_result(fl)
+
+    def _new_days(self, batch: Sequence[_Item], flags: Sequence[str | None], now: float) -> list[date]:
+        """Days (UTC) in the batch still without a partition, within retention; others go to the default."""
+        lo, hi = now - self.retention_days * _DAY, now + 2 * _DAY
+        days: set[date] = set()
+        for it, fl in zip(batch, flags, strict=True):
+            t = it.fix.fix_time
+            if fl in ("future",) or not (lo <= t <= hi):
+                continue
+            d = date.fromordinal(date(1970, 1, 1).toordinal() + int(t // _DAY))
+            if d.toordinal() not in self._known_days:
+                days.add(d)
+        return sorted(days)
+
+
+def _fail(batch: Sequence[_Item], exc: Exception) -> None:
+    for it in batch:
+        if not it.future.done():
+            it.future.set_exception(exc)
+
+
+def _touch_params(batch: Sequence[_Item], flags: Sequence[str | None], now: float) -> dict:
+    """Per device: the newest good fix of the batch (or none) and the receive time."""
+    best: dict[int, Fix | None] = {}
+    for it, fl in zip(batch, flags, strict=True):
+        cur = best.get(it.device_id)
+        if fl is None and (cur is None or it.fix.fix_time >= cur.fix_time):
+            best[it.device_id] = it.fix
+        elif it.device_id not in best:
+            best[it.device_id] = None
+    ids = sorted(best)
+    received = datetime.fromtimestamp(now, tz=timezone.utc)
+    fixes = [best[i] for i in ids]
+    return {
+        "ids": ids,
+        "received": [received] * len(ids),
+        "fix_times": [datetime.fromtimestamp(f.fix_time, tz=timezone.utc) if f else None for f in fixes],
+        "lats": [f.lat if f else None for f in fixes],
+        "lons": [f.lon if f else None for f in fixes],
+        "speeds": [f.speed_kn if f else None for f in fixes],
+        "courses": [f.course if f else None for f in fixes],
+    }
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether an error means "try again later" (database unreachable or restarting)."""
+    return isinstance(exc, WriteFailed | psycopg.OperationalError | TimeoutError)

@@ -1,0 +1,1 @@
+SELECT fleet.ensure_partition(%(day)s::date) AS created;

@@ -1,0 +1,1 @@
+SELECT kode, nama, kec_nama FROM kelurahan WHERE kode = %(kode)s;

@@ -1,0 +1,236 @@
+"""OsmAnd ingest over real HTTP: query form, POST form, JSON body; bad fixes; unknown devices; the listener."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime, timezone
+
+import httpx
+import pytest
+
+from ingestion import osmand
+from ingestion.fix_filters import FilterConfig, FixFilter
+from ingestion.fleet_registry import add_device, add_vehicle
+
+
+def _register(db, prefix: str = "dev") -> str:
+    unique = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    vid = add_vehicle(db, f"B {uuid.uuid4().hex[:6].upper()}", "compactor", "36.71.01", "Depot uji")
+    add_device(db, unique, vid)
+    db.commit()
+    return unique
+
+
+def _positions(db, unique: str) -> list[dict]:
+    return db.execute(
+        "SELECT p.*, extract(epoch FROM p.fix_time)::float8 AS t FROM fleet.position p "
+        "JOIN fleet.device d ON d.id = p.device_id WHERE d.unique_id = %s ORDER BY p.fix_time, p.received_at",
+        (unique,)).fetchall()
+
+
+# ---------------------------------------------------------------- decoder (pure)
+
+def test_decoder_timestamp_forms():
+    assert osmand.parse_timestamp("1700000000") == 1700000000.0
+    assert osmand.parse_timestamp("1700000000123") == pytest.approx(1700000000.123)
+    assert osmand.parse_timestamp("2023-11-14T22:13:20Z") == 1700000000.0
+    assert osmand.parse_timestamp("2023-11-14T22:13:20.000+00:00") == 1700000000.0
+    assert osmand.parse_timestamp("2023-11-14 22:13:20") == 1700000000.0
+    with pytest.raises(osmand.DecodeError) as e:
+        osmand.parse_timestamp("yesterday")
+    assert e.value.parameter == "timestamp"
+
+
+def test_decoder_query_form_keys():
+    fix = osmand.decode_request(
+        "id=abc&timestamp=1700000000&lat=-6.17&lon=106.63&speed=10&bearing=90&altitude=12&accuracy=5&hdop=0.9"
+        "&batt=77&valid=false&driverUniqueId=D1&ignition=true&fuel=12.5&note=ok", b"", None)
+    assert fix.unique_id == "abc" and fix.lat == -6.17 and fix.lon == 106.63
+    assert fix.speed_kn == 10 and fix.course == 90 and fix.altitude == 12 and fix.accuracy == 5
+    assert fix.hdop == 0.9 and fix.batt == 77 and fix.valid is False
+    assert fix.attributes == {"driverUniqueId": "D1", "ignition": True, "fuel": 12.5, "note": "ok"}
+    loc = osmand.decode_request("deviceid=x&location=-6.1,106.6&heading=45", b"", None)
+    assert (loc.lat, loc.lon, loc.course) == (-6.1, 106.6, 45)
+
+
+def test_decoder_json_body():
+    body = (b'{"device_id":"t1","location":{"timestamp":"2023-11-14T22:13:20.000Z","coords":{"latitude":-6.2,'
+            b'"longitude":106.6,"accuracy":4,"speed":10,"heading":180,"altitude":20},"is_moving":true,'
+            b'"odometer":1234,"event":"motionchange","battery":{"level":0.55,"is_charging":false},'
+            b'"activity":{"type":"in_vehicle"}}}')
+    fix = osmand.decode_request("", body, "application/json; charset=utf-8")
+    assert fix.json_form and fix.unique_id == "t1" and fix.fix_time == 1700000000.0
+    assert fix.speed_kn == pytest.approx(19.438, abs=1e-3)  # 10 m/s in knots
+    assert fix.batt == pytest.approx(55) and fix.attributes["motion"] is True
+    assert fix.attributes["activity"] == "in_vehicle" and fix.attributes["charge"] is False
+
+
+def test_filters_flags():
+    f = FixFilter(FilterConfig(max_speed_kmh=150, future_tolerance_s=300))
+    b = f.batch()
+    now = 1_700_000_000.0
+    mk = lambda t, lat, lon, valid=True: osmand.Fix("d", t, lat, lon, valid=valid)  # noqa: E731
+    assert b.check(1, mk(now - 100, -6.2, 106.6), now) is None
+    assert b.check(1, mk(now - 100, -6.2, 106.6), now) == "duplicate"
+    assert b.check(1, mk(now - 90, -6.5, 106.6), now) == "jump"          # 33 km in 10 s
+    assert b.check(1, mk(now - 80, -6.2005, 106.6), now) is None
+    assert b.check(1, mk(now - 300, -6.1, 106.5), now) is None            # late fix: placed, not a jump
+    assert b.check(1, mk(now + 3600, -6.2, 106.6), now) == "future"
+    assert b.check(1, mk(now, 0.0, 0.0), now) == "zero_coords"
+    assert b.check(1, mk(now, 95.0, 106.6), now) == "invalid_coords"
+    assert b.check(1, mk(now, -6.2, 106.6, valid=False), now) == "not_valid"
+    assert f.states == {}  # nothing remembered until the batch is committed
+    b.commit()
+    assert f.states[1].last_time == now - 80
+
+
+# ---------------------------------------------------------------- over HTTP
+
+def test_query_form_get_is_stored_after_ack(client, db):
+    unique = _register(db)
+    t = int(time.time()) - 60
+    r = client.get("/osmand", params={"id": unique, "lat": -6.1781, "lon": 106.6300, "timestamp": t,
+                                      "speed": 12.5, "bearing": 270, "altitude": 15, "accuracy": 6, "hdop": 1.1,
+                                      "batt": 80, "driverUniqueId": "sopir-7", "ignition": "true"})
+    assert r.status_code == 200, r.text
+    rows = _positions(db, unique)  # acknowledged means committed: visible at once from another connection
+    assert len(rows) == 1
+    p = rows[0]
+    assert p["t"] == t and p["lat"] == -6.1781 and p["lon"] == 106.63 and p["flag"] is None
+    assert p["speed_kn"] == 12.5 and p["course"] == 270 and p["hdop"] == pytest.approx(1.1)
+    assert p["attributes"] == {"driverUniqueId": "sopir-7", "ignition": True}
+
+
+def test_post_form_body_and_root_query_post(client, db):
+    unique = _register(db)
+    t = int(time.time()) - 30
+    r = client.post("/osmand", content=f"id={unique}&lat=-6.18&lon=106.64&timestamp={t}000",
+                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 200, r.text
+    r = client.post(f"/osmand?deviceid={unique}&location=-6.181,106.641&timestamp={t + 5}")
+    assert r.status_code == 200, r.text
+    rows = _positions(db, unique)
+    assert [(x["t"], x["lat"]) for x in rows] == [(t, -6.18), (t + 5, -6.181)]
+
+
+def test_json_body_as_traccar_client_sends(client, db):
+    unique = _register(db)
+    ts = datetime.fromtimestamp(int(time.time()) - 20, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+    body = {"device_id": unique, "location": {"timestamp": ts, "coords": {
+        "latitude": -6.19, "longitude": 106.62, "accuracy": 3.5, "speed": 5.0, "heading": 10, "altitude": 9},
+        "is_moving": True, "odometer": 100, "battery": {"level": 0.9, "is_charging": True}}}
+    r = client.post("/osmand", json=body)
+    assert r.status_code == 200, r.text
+    (p,) = _positions(db, unique)
+    assert p["speed_kn"] == pytest.approx(5.0 * 1.943844, rel=1e-4) and p["batt"] == pytest.approx(90)
+    assert p["attributes"]["motion"] is True
+
+
+def test_unknown_device_400_query_404_json(client):
+    r = client.get("/osmand", params={"id": "nobody-" + uuid.uuid4().hex, "lat": -6.2, "lon": 106.6})
+    assert r.status_code == 400 and r.json()["parameter"] == "id"
+    r = client.post("/osmand", json={"device_id": "nobody-" + uuid.uuid4().hex,
+                                     "location": {"timestamp": "2024-01-01T00:00:00Z",
+                                                  "coords": {"latitude": -6.2, "longitude": 106.6}}})
+    assert r.status_code == 404
+
+
+@pytest.mark.parametrize("params, parameter", [
+    ({"lat": "-6.2", "lon": "106.6"}, "id"),
+    ({"id": "x", "lat": "abc", "lon": "106.6"}, "lat"),
+    ({"id": "x", "lat": "-6.2"}, "lon"),
+    ({"id": "x", "lat": "-6.2", "lon": "106.6", "timestamp": "kemarin"}, "timestamp"),
+    ({"id": "x", "location": "-6.2"}, "location"),
+])
+def test_malformed_parameters_are_named(client, params, parameter):
+    r = client.get("/osmand", params=params)
+    assert r.status_code == 400
+    assert r.json()["parameter"] == parameter
+
+
+def test_bad_json_body_is_400(client):
+    r = client.post("/osmand", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and r.json()["parameter"] == "body"
+    r = client.post("/osmand", json={"device_id": "x", "location": {"timestamp": "2024-01-01T00:00:00Z"}})
+    assert r.status_code == 400 and r.json()["parameter"] == "location.coords"
+
+
+def test_bad_fixes_are_stored_flagged(client, db):
+    unique = _register(db)
+    now = int(time.time())
+    sends = [
+        (now - 600, -6.1700, 106.6300),   # good
+        (now - 600, -6.1700, 106.6300),   # exact duplicate
+        (now - 590, -6.4700, 106.6300),   # 33 km in 10 s: jump
+        (now - 580, -6.1702, 106.6301),   # good again
+        (now + 7200, -6.1703, 106.6302),  # future
+        (now - 570, 0.0, 0.0),            # zero
+        (now - 560, -91.0, 106.6),        # invalid
+        (now - 1200, -6.1650, 106.6250),  # late, out of order: good, placed by fix time
+    ]
+    for t, lat, lon in sends:
+        r = client.get("/osmand", params={"id": unique, "lat": lat, "lon": lon, "timestamp": t})
+        assert r.status_code == 200, r.text
+    rows = _positions(db, unique)
+    flags = {(int(r["t"]), r["flag"]) for r in rows}
+    assert (now - 600, None) in flags and (now - 600, "duplicate") in flags
+    assert (now - 590, "jump") in flags and (now - 580, None) in flags
+    assert (now + 7200, "future") in flags and (now - 570, "zero_coords") in flags
+    assert (now - 560, "invalid_coords") in flags and (now - 1200, None) in flags
+    assert rows[0]["t"] == now - 1200  # the late fix sorts first by fix time
+    live = db.execute("SELECT extract(epoch FROM last_fix_time)::float8 AS t FROM fleet.device WHERE unique_id = %s",
+                      (unique,)).fetchone()
+    assert live["t"] == now - 580  # the newest good fix, not the late, future or flagged ones
+
+
+def test_flood_from_one_device_is_throttled_not_others(client, db, settings):
+    flooder, other = _register(db, "flood"), _register(db, "calm")
+    t0 = int(time.time()) - 3000
+    codes = [client.get("/osmand", params={"id": flooder, "lat": -6.2, "lon": 106.6 + i * 1e-5,
+                                           "timestamp": t0 + i}).status_code
+             for i in range(settings.fleet_device_burst + 30)]
+    assert 429 in codes and codes.count(200) >= settings.fleet_device_burst
+    r = client.get("/osmand", params={"id": other, "lat": -6.2, "lon": 106.6, "timestamp": t0})
+    assert r.status_code == 200
+
+
+def test_hold_unknown_device_then_register(settings, db):
+    from tests.conftest import LiveServer
+
+    held = settings.model_copy(update={"fleet_unknown_device": "hold"})
+    unique = "held-" + uuid.uuid4().hex[:8]
+    t = int(time.time()) - 100
+    with LiveServer(held) as server:
+        r = httpx.get(f"{server.url}/osmand", params={"id": unique, "lat": -6.2, "lon": 106.61, "timestamp": t})
+        assert r.status_code == 200
+    assert db.execute("SELECT count(*) AS n FROM fleet.held_position WHERE unique_id = %s",
+                      (unique,)).fetchone()["n"] == 1
+    vid = add_vehicle(db, "B HELD " + unique[-4:], "dump_truck")
+    _, claimed = add_device(db, unique, vid)
+    db.commit()
+    assert claimed == 1
+    assert len(_positions(db, unique)) == 1
+
+
+def test_separate_listener_port_any_path(settings, db):
+    """The OsmAnd listener on its own port (as Traccar's 5055), started alongside the main app."""
+    from tests.conftest import LiveServer, _free_port
+
+    port = _free_port()
+    conf = settings.model_copy(update={"fleet_osmand_listen": True, "fleet_osmand_port": port})
+    unique = _register(db)
+    with LiveServer(conf):
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/", params={"id": unique, "lat": -6.2, "lon": 106.62,
+                                                                   "timestamp": int(time.time()) - 5})
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        assert r.status_code == 200
+        r = httpx.post(f"http://127.0.0.1:{port}/any/path?id={unique}&lat=-6.2001&lon=106.6201")
+        assert r.status_code == 200
+    assert len(_positions(db, unique)) == 2

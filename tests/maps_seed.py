@@ -55,3 +55,40 @@ def _facts(conn: psycopg.Connection) -> dict:
     rows = conn.execute("SELECT id, deskripsi, keputusan FROM laporan WHERE layanan_kode = %s", (LAYANAN,)).fetchall()
     return {"n": len(rows), "xss_id": next(r["id"] for r in rows if r["deskripsi"] == XSS),
             "serah": sum(r["keputusan"] == "serah_terima" for r in rows)}
+
+
+PLAT = ("B 9001 UJI", "B 9002 UJI", "B 9003 UJI")
+
+
+def seed_armada(conn: psycopg.Connection, tz_name: str = "Asia/Jakarta") -> dict:
+    """Three trucks with a device each and ~20 minutes of fixes today (local day), idempotently."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    rows = conn.execute("SELECT v.id, d.id AS device_id FROM fleet.vehicle v JOIN fleet.device d ON d.vehicle_id = v.id "
+                        "WHERE v.plat_nomor = ANY(%s) ORDER BY v.id", (list(PLAT),)).fetchall()
+    if rows:
+        return {"vehicles": [r["id"] for r in rows], "devices": [r["device_id"] for r in rows]}
+    now = datetime.now(ZoneInfo(tz_name))
+    start = max(now.replace(hour=0, minute=0, second=1, microsecond=0), now - timedelta(minutes=20))
+    kel = conn.execute("SELECT ST_Y(ST_PointOnSurface(geom)) AS lat, ST_X(ST_PointOnSurface(geom)) AS lon "
+                       "FROM kelurahan ORDER BY kode LIMIT 3").fetchall()
+    out = {"vehicles": [], "devices": []}
+    for i, plat in enumerate(PLAT):
+        vid = conn.execute("INSERT INTO fleet.vehicle (plat_nomor, jenis) VALUES (%s, 'compactor') RETURNING id",
+                           (plat,)).fetchone()["id"]
+        did = conn.execute("INSERT INTO fleet.device (unique_id, vehicle_id) VALUES (%s, %s) RETURNING id",
+                           (f"uji-peta-{i}", vid)).fetchone()["id"]
+        n = 60
+        step = (now - start) / n
+        lat0, lon0 = kel[i]["lat"], kel[i]["lon"]
+        for k in range(n + 1):
+            t = start + step * k
+            conn.execute("INSERT INTO fleet.position (device_id, fix_time, lat, lon, speed_kn) VALUES (%s, %s, %s, %s, 10)",
+                         (did, t, lat0 + 0.00015 * k, lon0 + 0.0001 * k))
+        conn.execute("UPDATE fleet.device SET last_fix_time = %s, last_received = %s, last_lat = %s, last_lon = %s, "
+                     "last_speed_kn = 10 WHERE id = %s", (now, now, lat0 + 0.00015 * n, lon0 + 0.0001 * n, did))
+        out["vehicles"].append(vid)
+        out["devices"].append(did)
+    conn.commit()
+    return out

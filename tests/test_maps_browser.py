@@ -151,3 +151,40 @@ def test_laporan_map_clusters_every_report_and_escapes_text(open_page, laporan_f
     assert "Diarahkan ke" in page.inner_text(".leaflet-popup-content .sp-reason")
     assert not dialogs
     visit.assert_clean()
+
+
+@pytest.fixture(scope="module")
+def armada_facts(settings):
+    from geo_api.db import connect
+    from tests.maps_seed import seed_armada
+
+    with connect(settings) as conn:
+        facts = seed_armada(conn, settings.fleet_timezone)
+        facts["live"] = conn.execute("SELECT count(DISTINCT v.id) AS n FROM fleet.vehicle v JOIN fleet.device d "
+                                     "ON d.vehicle_id = v.id WHERE v.aktif AND d.last_fix_time IS NOT NULL"
+                                     ).fetchone()["n"]
+    return facts
+
+
+def test_armada_map_moves_trucks_without_reload(open_page, armada_facts, settings):
+    from geo_api.db import connect
+
+    page, visit = open_page("/peta/armada?refresh=1", "armada")
+    visit.assert_clean()
+    assert page.evaluate("SP.stats.trucks") == armada_facts["live"]
+    assert _count(page, ".sp-truck") == armada_facts["live"]
+    assert _count(page, "path.sp-track") >= len(armada_facts["vehicles"])
+    assert page.locator(".sp-truck-label", has_text="B 9001 UJI").count() == 1
+    legend = page.inner_text("#legenda")
+    assert "Truk (posisi terkini)" in legend and "Kelurahan terlayani hari ini" in legend
+    vid, did = armada_facts["vehicles"][0], armada_facts["devices"][0]
+    page.evaluate("window.__sp_marker_before = SP.fleet.markers[%d]" % vid)
+    with connect(settings) as conn:
+        conn.execute("UPDATE fleet.device SET last_lat = -6.17, last_lon = 106.64, last_fix_time = now(), "
+                     "last_received = now() WHERE id = %s", (did,))
+        conn.commit()
+    page.wait_for_function("Math.abs(SP.fleet.markers[%d].getLatLng().lat + 6.17) < 1e-9" % vid, timeout=15_000)
+    # the same marker object moved: the page was not reloaded
+    assert page.evaluate("window.__sp_marker_before === SP.fleet.markers[%d]" % vid)
+    assert page.evaluate("SP.fleet.refreshes") >= 1
+    visit.assert_clean()

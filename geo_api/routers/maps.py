@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse, HTMLResponse, ORJSONResponse
 
 from geo_api.deps import AppSettings, Conn
 from geo_api.errors import InvalidParameter, NotFound
+from maps.armada import build_armada_map, load_armada
 from maps.assets import static_root
 from maps.base import MapOptions
 from maps.data import load_base
@@ -111,6 +112,17 @@ def _bbox(text: str) -> tuple[float, float, float, float]:
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
         raise InvalidParameter("bbox", "bbox must be minx<=maxx, miny<=maxy within EPSG:4326 bounds")
     return minx, miny, maxx, maxy
+
+
+@router.get("/armada", response_class=HTMLResponse, summary="Map of the Si Lacak fleet (live)")
+async def armada_map(conn: Conn, settings: AppSettings, tanggal: date | None = None,
+                     refresh: Annotated[float | None, Query(ge=1, le=300, description="Seconds between "
+                                                            "position refreshes (default maps_fleet_refresh_s)")] = None
+                     ) -> HTMLResponse:
+    """Trucks refreshed in place, today's (or `tanggal`'s) tracks, stops, TPS/TPA visits, kelurahan served."""
+    base = await load_base(conn)
+    data = await load_armada(conn, settings, tanggal)
+    return _page(build_armada_map(base, data, _options(settings), refresh or settings.maps_fleet_refresh_s))
 
 
 @router.get("/static/{path:path}", include_in_schema=False)

@@ -101,4 +101,60 @@
       });
     }
   };
+  /* Armada Si Lacak: one marker per truck, moved in place from the fleet's live GeoJSON. */
+  function ageText(s) {
+    if (s === null || s === undefined) { return ""; }
+    if (s < 60) { return Math.max(0, Math.floor(s)) + " detik lalu"; }
+    if (s < 3600) { return Math.floor(s / 60) + " menit lalu"; }
+    if (s < 86400) { return Math.floor(s / 3600) + " jam lalu"; }
+    return Math.floor(s / 86400) + " hari lalu";
+  }
+  SP.armada = function (map, cfg) {
+    var markers = {};
+    var status = document.getElementById("status-armada");
+    SP.map = map;
+    SP.fleet = {markers: markers, refreshes: 0};
+    var icon = L.divIcon({className: "sp-truck", html: '<i class="fa-solid fa-truck"></i>',
+                          iconSize: [22, 22], iconAnchor: [11, 11]});
+    function label(p) {
+      return "<b>" + SP.esc(p.plat_nomor) + "</b>" +
+        (p.speed_kmh !== null && p.speed_kmh !== undefined ? " · " + SP.esc(p.speed_kmh) + " km/j" : "") +
+        " · " + SP.esc(p.terakhir_terlihat || ageText(p.age_s));
+    }
+    function apply(fc) {
+      var seen = {};
+      (fc.features || []).forEach(function (f) {
+        var id = String(f.id !== undefined && f.id !== null ? f.id : f.properties.vehicle_id);
+        var ll = [f.geometry.coordinates[1], f.geometry.coordinates[0]];
+        var m = markers[id];
+        seen[id] = true;
+        if (!m) {
+          m = markers[id] = L.marker(ll, {icon: icon, title: String(f.properties.plat_nomor), zIndexOffset: 1000});
+          m.bindTooltip("", {permanent: true, direction: "top", offset: [0, -10], className: "sp-truck-label"});
+          m.addTo(map);
+        } else {
+          m.setLatLng(ll);
+        }
+        m.setTooltipContent(label(f.properties));
+      });
+      Object.keys(markers).forEach(function (k) {
+        if (!seen[k]) { map.removeLayer(markers[k]); delete markers[k]; }
+      });
+      SP.stats.trucks = Object.keys(markers).length;
+      if (status) {
+        status.textContent = SP.stats.trucks + " truk · posisi pukul " + new Date().toLocaleTimeString("id-ID");
+      }
+    }
+    apply({features: cfg.features});
+    if (cfg.api && window.fetch) {
+      setInterval(function () {
+        fetch(cfg.api, {headers: {"Accept": "application/geo+json"}})
+          .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
+          .then(function (fc) { apply(fc); SP.fleet.refreshes += 1; })
+          .catch(function () { if (status) { status.textContent = "Gagal memperbarui posisi; mencoba lagi…"; } });
+      }, cfg.refreshMs);
+    } else if (status) {
+      status.textContent = SP.stats.trucks + " truk · salinan statis";
+    }
+  };
 })();

@@ -1,0 +1,200 @@
+"""The Armada Si Lacak map: live truck positions (refreshed in place), today's tracks, stops, TPS/TPA visits
+and the kelurahan served today. Reads the fleet engineer's tables, queries and detectors (ingestion.trips)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import folium
+import psycopg
+import shapely
+from branca.element import MacroElement
+from jinja2 import Template
+
+from geo_api.db import fetch_all
+from geo_api.settings import Settings
+from maps.base import (
+    PALETTE,
+    BaseData,
+    HtmlBox,
+    MapOptions,
+    base_map,
+    esc,
+    feature_collection,
+    finish,
+    js_value,
+    legend_html,
+)
+
+SERVED = "#41ab5d"
+STOP = "#555555"
+SITE = {"TPS": "#8c510a", "TPA": "#b2182b"}
+TRACK_SIMPLIFY_DEG = 0.00003  # ~3 m: a day of 5-second fixes shrinks a lot, the shape stays
+
+
+@dataclass
+class ArmadaData:
+    """Everything the Armada map draws for one day (in the fleet's time zone)."""
+
+    day: date
+    live: list[dict[str, Any]]
+    tracks: list[dict[str, Any]] = field(default_factory=list)
+    stops: list[dict[str, Any]] = field(default_factory=list)
+    sites: list[dict[str, Any]] = field(default_factory=list)
+    visits: list[dict[str, Any]] = field(default_factory=list)
+    coverage: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sites_published: bool = False
+
+
+def _detection(settings: Settings):
+    from ingestion.trips import DetectionConfig
+
+    # the same parameters the fleet API uses for /fleet/vehicles/{id}/summary
+    return DetectionConfig(stop_radius_m=settings.fleet_stop_radius_m,
+                           stop_min_duration_s=settings.fleet_stop_min_duration_s,
+                           split_gap_s=settings.fleet_split_gap_s,
+                           min_trip_distance_m=settings.fleet_min_trip_distance_m,
+                           min_trip_duration_s=settings.fleet_min_trip_duration_s,
+                           dwell_s=settings.fleet_visit_dwell_s)
+
+
+def _clock(epoch: float | None, tz: ZoneInfo) -> str:
+    return datetime.fromtimestamp(epoch, tz=tz).strftime("%H:%M") if epoch is not None else "…"
+
+
+async def load_armada(conn: psycopg.AsyncConnection, settings: Settings, day: date | None = None) -> ArmadaData:
+    """Live positions, and per vehicle today's track, stops and site visits; kelurahan coverage of the day."""
+    from ingestion import trips as det
+    from ingestion.fleet_sites import load_sites
+
+    tz = ZoneInfo(settings.fleet_timezone)
+    d = day or datetime.now(tz).date()
+    lo = datetime(d.year, d.month, d.day, tzinfo=tz)
+    hi = lo + timedelta(days=1)
+    data = ArmadaData(day=d, live=await fetch_all(conn, "fleet_live", {"since": None}))
+    sites = await load_sites(conn, settings.fleet_sites_layer, settings.fleet_site_radius_tps_m,
+                             settings.fleet_site_radius_tpa_m)
+    data.sites_published = sites is not None
+    data.sites = [{"nama": s.nama, "jenis": s.jenis, "lat": s.geom.centroid.y, "lon": s.geom.centroid.x}
+                  for s in sites or []]
+    cfg = _detection(settings)
+    for v in await fetch_all(conn, "fleet_vehicles_list"):
+        if not v["device_ids"]:
+            continue
+        rows = await fetch_all(conn, "fleet_fixes", {"device_ids": v["device_ids"], "lo": lo, "hi": hi})
+        if not rows:
+            continue
+        tr = det.Track.from_rows([(r["t"], r["lat"], r["lon"]) for r in rows])
+        parts = [list(shapely.LineString(p).simplify(TRACK_SIMPLIFY_DEG).coords)
+                 for p in det.track_parts(tr, settings.fleet_track_gap_s) if len(p) >= 2]
+        colour = PALETTE[v["id"] % len(PALETTE)]
+        data.tracks.append({"vehicle_id": v["id"], "plat_nomor": v["plat_nomor"], "colour": colour,
+                            "parts": [[(lat, lon) for lon, lat in p] for p in parts], "fixes": len(tr)})
+        summary = det.summarise(tr, sites or [], cfg)
+        data.stops += [{"plat_nomor": v["plat_nomor"], "lat": s.lat, "lon": s.lon, "mulai": _clock(s.start, tz),
+                        "selesai": _clock(s.end, tz), "menit": round(s.duration / 60)} for s in summary.stops]
+        data.visits += [{"plat_nomor": v["plat_nomor"], "nama": x.site.nama, "jenis": x.site.jenis,
+                         "datang": _clock(x.arrival, tz), "pergi": _clock(x.departure, tz),
+                         "menit": round(x.dwell / 60)} for x in summary.visits]
+    for r in await fetch_all(conn, "fleet_coverage", {"lo": lo, "hi": hi, "vehicle_id": None, "kode": None}):
+        c = data.coverage.setdefault(r["kode"], {"plat": [], "terakhir": r["last_seen"]})
+        c["plat"].append(r["plat_nomor"])
+        c["terakhir"] = max(c["terakhir"], r["last_seen"])
+    for c in data.coverage.values():
+        c["terakhir"] = c["terakhir"].astimezone(tz).strftime("%H:%M")
+    return data
+
+
+class ArmadaLive(MacroElement):
+    """Truck markers kept up to date by SP.armada (peta.js), which polls the fleet's /fleet/live GeoJSON."""
+
+    _template = Template("""{% macro script(this, kwargs) %}
+        SP.armada({{ this._parent.get_name() }}, {{ this.config }});
+    {% endmacro %}""")
+
+    def __init__(self, config: dict[str, Any]):
+        super().__init__()
+        self._name = "ArmadaLive"
+        self.config = js_value(config)
+
+
+def _live_feature(r: dict[str, Any]) -> dict[str, Any]:
+    """The same shape as the fleet's /fleet/live features (the page treats both alike)."""
+    props = {"vehicle_id": r["vehicle_id"], "plat_nomor": r["plat_nomor"], "jenis": r["jenis"],
+             "speed_kmh": round(r["speed_kmh"], 1) if r["speed_kmh"] is not None else None,
+             "age_s": round(r["age_s"], 1), "fix_time": r["last_fix_time"].isoformat()}
+    return {"type": "Feature", "id": r["vehicle_id"], "properties": props,
+            "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]}}
+
+
+def _coverage_layer(m: folium.Map, base: BaseData, data: ArmadaData) -> None:
+    rows = []
+    for r in base.kelurahan:
+        c = data.coverage.get(r["kode"])
+        rows.append({**r, "dilayani": "ya" if c else "belum",
+                     "truk": ", ".join(c["plat"]) if c else "-", "terakhir": c["terakhir"] if c else "-"})
+    fc = feature_collection(rows, ("kode", "nama", "dilayani", "truk", "terakhir"))
+    folium.GeoJson(fc, name="Kelurahan terlayani hari ini",
+                   style_function=lambda f: {"color": "#6b6b6b", "weight": 0.6,
+                                             "fillColor": SERVED if f["properties"]["dilayani"] == "ya" else "#fbfaf5",
+                                             "fillOpacity": 0.45},
+                   tooltip=folium.GeoJsonTooltip(["nama", "kode", "dilayani", "truk", "terakhir"],
+                                                 aliases=["Kelurahan", "Kode", "Dilayani hari ini", "Truk",
+                                                          "Terakhir dilewati"]),
+                   ).add_to(m)
+
+
+def _tracks_layer(m: folium.Map, data: ArmadaData) -> None:
+    group = folium.FeatureGroup(name="Lintasan hari ini")
+    for t in data.tracks:
+        folium.PolyLine(t["parts"], color=t["colour"], weight=3, opacity=0.8, class_name="sp-track",
+                        tooltip=esc(f"Lintasan {t['plat_nomor']} ({t['fixes']} titik GPS)")).add_to(group)
+    group.add_to(m)
+    stops = folium.FeatureGroup(name="Berhenti")
+    for s in data.stops:
+        folium.CircleMarker([s["lat"], s["lon"]], radius=4, color="#fff", weight=1, fill=True, fill_color=STOP,
+                            fill_opacity=0.9, class_name="sp-stop",
+                            tooltip=esc(f"{s['plat_nomor']} berhenti {s['mulai']}–{s['selesai']} ({s['menit']} menit)"),
+                            ).add_to(stops)
+    stops.add_to(m)
+
+
+def _sites_layer(m: folium.Map, data: ArmadaData) -> None:
+    group = folium.FeatureGroup(name="TPS/TPA")
+    for s in data.sites:
+        seen = [v for v in data.visits if v["nama"] == s["nama"]]
+        lines = "".join(f"<li>{esc(v['plat_nomor'])}: {esc(v['datang'])}–{esc(v['pergi'])} ({v['menit']} menit)</li>"
+                        for v in seen) or "<li>Belum ada kunjungan hari ini</li>"
+        popup = f"<div class='sp-popup'><h3>{esc(s['jenis'])} {esc(s['nama'])}</h3><ul>{lines}</ul></div>"
+        folium.RegularPolygonMarker([s["lat"], s["lon"]], number_of_sides=4, radius=7, rotation=45, weight=1,
+                                    color="#fff", fill_color=SITE.get(s["jenis"][:3], "#8c510a"), fill_opacity=1,
+                                    popup=folium.Popup(popup, max_width=300),
+                                    tooltip=esc(f"{s['jenis']} {s['nama']} · {len(seen)} kunjungan hari ini"),
+                                    ).add_to(group)
+    group.add_to(m)
+
+
+def build_armada_map(base: BaseData, data: ArmadaData, opts: MapOptions, refresh_s: float) -> str:
+    """The page: coverage, tracks, stops, sites with visits, and live trucks refreshed without a reload."""
+    served = len(data.coverage)
+    m = base_map(base, opts, title="Armada Si Lacak",
+                 subtitle=f"{data.day:%d-%m-%Y} · {len(data.live)} truk · {served} kelurahan terlayani hari ini",
+                 links=[("/peta", "Daftar peta")] if opts.api_base else [])
+    _coverage_layer(m, base, data)
+    _tracks_layer(m, data)
+    _sites_layer(m, data)
+    m.add_child(ArmadaLive({"features": [_live_feature(r) for r in data.live],
+                            "api": "/fleet/live" if opts.api_base else None,
+                            "refreshMs": int(refresh_s * 1000)}))
+    items = [("#1f4e79", "Truk (posisi terkini)"), ("#7f7f7f", "Lintasan hari ini (warna per truk)"),
+             (STOP, "Berhenti"), (SITE["TPS"], "TPS"), (SITE["TPA"], "TPA"), (SERVED, "Kelurahan terlayani hari ini")]
+    notes = [f"Posisi diperbarui otomatis tiap {refresh_s:g} detik." if opts.api_base
+             else "Salinan statis: posisi pada saat peta dibuat."]
+    if not data.sites_published:
+        notes.append("Lapisan TPS/TPA belum diterbitkan: kunjungan belum dapat dihitung.")
+    m.get_root().html.add_child(HtmlBox(legend_html("Legenda", items, notes)))
+    m.get_root().html.add_child(HtmlBox('<div id="status-armada" class="sp-box sp-status">Memuat posisi…</div>'))
+    return finish(m, base, opts)

@@ -65,7 +65,8 @@ def seed_armada(conn: psycopg.Connection, tz_name: str = "Asia/Jakarta") -> dict
     from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
 
-    rows = conn.execute("SELECT v.id, d.id AS device_id FROM fleet.vehicle v JOIN fleet.device d ON d.vehicle_id = v.id "
+    rows = conn.execute("SELECT v.id, d.id AS device_id FROM fleet.vehicle v "
+                        "JOIN fleet.device d ON d.vehicle_id = v.id "
                         "WHERE v.plat_nomor = ANY(%s) ORDER BY v.id", (list(PLAT),)).fetchall()
     if rows:
         return {"vehicles": [r["id"] for r in rows], "devices": [r["device_id"] for r in rows]}
@@ -84,8 +85,8 @@ def seed_armada(conn: psycopg.Connection, tz_name: str = "Asia/Jakarta") -> dict
         lat0, lon0 = kel[i]["lat"], kel[i]["lon"]
         for k in range(n + 1):
             t = start + step * k
-            conn.execute("INSERT INTO fleet.position (device_id, fix_time, lat, lon, speed_kn) VALUES (%s, %s, %s, %s, 10)",
-                         (did, t, lat0 + 0.00015 * k, lon0 + 0.0001 * k))
+            conn.execute("INSERT INTO fleet.position (device_id, fix_time, lat, lon, speed_kn) "
+                         "VALUES (%s, %s, %s, %s, 10)", (did, t, lat0 + 0.00015 * k, lon0 + 0.0001 * k))
         conn.execute("UPDATE fleet.device SET last_fix_time = %s, last_received = %s, last_lat = %s, last_lon = %s, "
                      "last_speed_kn = 10 WHERE id = %s", (now, now, lat0 + 0.00015 * n, lon0 + 0.0001 * n, did))
         out["vehicles"].append(vid)

@@ -14,6 +14,7 @@ from swagger_ui_bundle import swagger_ui_path
 from geo_api import __doc__ as package_doc
 from geo_api.db import open_pool
 from geo_api.errors import install_error_handlers
+from geo_api.routers import geocode
 from geo_api.routers import fleet, health
 from geo_api.routers import layers_admin, ogc
 from geo_api.routers import maps as maps_routes
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     app.include_router(health.router)
+    app.include_router(geocode.router)
     app.include_router(fleet.router)
     app.include_router(ogc.router)
     app.include_router(layers_admin.router)

@@ -35,6 +35,19 @@ class Settings(BaseSettings):
     statement_timeout_ms: int = Field(default=30_000, ge=100,
                                       description="Server-side limit for one statement from the API.")
     log_level: str = Field(default="info")
+    geocode_gap_tolerance_m: float = Field(
+        default=30.0, ge=0, le=1000,
+        description="Reverse geocoding: a point in a sliver between kelurahan polygons goes to the nearest one "
+                    "within this many metres (decision `gap`).")
+    geocode_nearest_max_m: float = Field(
+        default=25_000.0, ge=0,
+        description="Reverse geocoding: beyond the known kab/kota, name the nearest one only within this distance.")
+    geocode_batch_max_points: int = Field(
+        default=200_000, ge=1, description="Most points one POST /geocode/reverse/batch may carry (413 beyond).")
+    geocode_batch_max_bytes: int = Field(
+        default=32 * 1024 * 1024, ge=1024, description="Largest batch request body in bytes (413 beyond).")
+    geocode_query_max_chars: int = Field(
+        default=300, ge=10, description="Longest address text /geocode/search accepts (413 beyond).")
     layers_items_default_limit: int = Field(default=10, ge=1, description="OGC items page size when no limit.")
     layers_items_max_limit: int = Field(default=10_000, ge=1, description="Largest OGC items `limit` accepted.")
     layers_catalog_ttl_s: float = Field(default=5.0, ge=0, description="Seconds the OGC collection catalog is "

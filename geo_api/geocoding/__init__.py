@@ -1,0 +1,47 @@
+"""Geocoding domain code: the reverse index, the address parser and forward ranking (no HTTP, no globals)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from geo_api.geocoding.reverse import ReverseIndex
+
+# Named queries whose rows build the indexes (sql/queries/<name>.sql).
+SOURCE_QUERIES = ("geocode_reverse_units", "geocode_gazetteer", "geocode_crosswalk", "geocode_poi")
+
+
+@dataclass
+class Geocoder:
+    """The indexes one process keeps: reverse (points → wilayah) and forward (text → candidates)."""
+
+    reverse: ReverseIndex
+    forward: Any = field(default=None)
+
+
+def split_units(rows: Sequence[dict]) -> dict[str, list[dict]]:
+    """Group geocode_reverse_units rows by their `lapis` (kelurahan, tetangga, kabkota)."""
+    out: dict[str, list[dict]] = {"kelurahan": [], "tetangga": [], "kabkota": []}
+    for r in rows:
+        out[r["lapis"]].append(r)
+    return out
+
+
+def build_geocoder(rows: dict[str, Sequence[dict]], *, tolerance_m: float, nearest_max_m: float) -> Geocoder:
+    """Build both indexes from the rows of SOURCE_QUERIES (CPU work: run it off the event loop)."""
+    from geo_api.geocoding.forward import ForwardIndex
+
+    units = split_units(rows["geocode_reverse_units"])
+    reverse = ReverseIndex(units["kelurahan"], units["tetangga"], units["kabkota"],
+                           tolerance_m=tolerance_m, nearest_max_m=nearest_max_m)
+    forward = ForwardIndex(rows["geocode_gazetteer"], rows["geocode_crosswalk"], rows["geocode_poi"])
+    return Geocoder(reverse=reverse, forward=forward)
+
+
+def load_geocoder(conn, *, tolerance_m: float, nearest_max_m: float) -> Geocoder:
+    """Load the source rows over a sync connection (CLI, benchmarks) and build the indexes."""
+    from sql import query
+
+    rows = {name: conn.execute(query(name)).fetchall() for name in SOURCE_QUERIES}
+    return build_geocoder(rows, tolerance_m=tolerance_m, nearest_max_m=nearest_max_m)

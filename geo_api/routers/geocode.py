@@ -1,0 +1,240 @@
+"""Geocoding for complaints: /geocode/reverse (+ batch), /geocode/search and /geocode/autocomplete.
+
+The indexes live in memory (built from the database on first use, once per process); requests never hit
+the database. Validation turns every bad input into a 422/413 problem naming the parameter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from geo_api.db import fetch_all, pooled
+from geo_api.deps import AppSettings
+from geo_api.errors import BadRequest, InvalidParameter, PayloadTooLarge
+from geo_api.geocoding import SOURCE_QUERIES, Geocoder, build_geocoder
+from geo_api.geocoding import batch as batch_io
+from geo_api.settings import Settings
+
+router = APIRouter(prefix="/geocode", tags=["geocode"])
+
+
+class JSONResponse(Response):
+    """application/json via orjson (NumPy-free plain dicts)."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        """Serialise with orjson."""
+        return orjson.dumps(content)
+
+
+class GeoJSONResponse(JSONResponse):
+    """application/geo+json."""
+
+    media_type = "application/geo+json"
+
+
+class _Holder:
+    """Builds the process's Geocoder once (first request), off the event loop."""
+
+    def __init__(self) -> None:
+        self.geocoder: Geocoder | None = None
+        self.lock = asyncio.Lock()
+
+    async def get(self, request: Request, settings: Settings) -> Geocoder:
+        """The built Geocoder, loading its rows through the app's pool the first time."""
+        if self.geocoder is not None:
+            return self.geocoder
+        async with self.lock:
+            if self.geocoder is None:
+                rows = {}
+                async with pooled(request.app.state.pool) as conn:
+                    for name in SOURCE_QUERIES:
+                        rows[name] = await fetch_all(conn, name)
+                self.geocoder = await asyncio.to_thread(
+                    build_geocoder, rows, tolerance_m=settings.geocode_gap_tolerance_m,
+                    nearest_max_m=settings.geocode_nearest_max_m)
+        return self.geocoder
+
+
+async def _geocoder(request: Request, settings: Settings) -> Geocoder:
+    holder = getattr(request.app.state, "geocoder_holder", None)
+    if holder is None:
+        holder = request.app.state.geocoder_holder = _Holder()
+    return await holder.get(request, settings)
+
+
+# ---- validation ------------------------------------------------------------------------------------------------
+def _number(name: str, raw: str | None) -> float:
+    if raw is None or raw.strip() == "":
+        raise InvalidParameter(name, f"`{name}` is required (decimal degrees, WGS 84).")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidParameter(name, f"`{name}` must be a number in decimal degrees, got {raw[:40]!r}.") from None
+    if not math.isfinite(value):
+        raise InvalidParameter(name, f"`{name}` must be a finite number, got {raw[:40]!r}.")
+    return value
+
+
+def parse_lat_lon(lat_raw: str | None, lon_raw: str | None) -> tuple[float, float]:
+    """Validate lat/lon; out-of-range values name the parameter and suggest the swap when it fits."""
+    lat, lon = _number("lat", lat_raw), _number("lon", lon_raw)
+    swap = -90 <= lon <= 90 and -180 <= lat <= 180
+    if not -90 <= lat <= 90:
+        hint = f" It looks like lat and lon are swapped: try lat={lon}&lon={lat}." if swap else ""
+        raise InvalidParameter("lat", f"`lat` must be between -90 and 90, got {lat}.{hint}",
+                               extra={"suggestion": {"lat": lon, "lon": lat}} if swap else None)
+    if not -180 <= lon <= 180:
+        raise InvalidParameter("lon", f"`lon` must be between -180 and 180, got {lon}.")
+    return lat, lon
+
+
+def _format(f: str | None) -> str:
+    f = (f or "json").lower()
+    if f not in ("json", "geojson"):
+        raise InvalidParameter("f", f"`f` must be json or geojson, got {f[:20]!r}.")
+    return f
+
+
+# ---- reverse ---------------------------------------------------------------------------------------------------
+@router.get("/reverse", summary="Which kelurahan (or whose desa) a point is in")
+async def reverse(
+    request: Request,
+    settings: AppSettings,
+    lat: Annotated[str | None, Query(description="Latitude, decimal degrees (about -6.17 in the city)")] = None,
+    lon: Annotated[str | None, Query(description="Longitude, decimal degrees (about 106.63 in the city)")] = None,
+    f: Annotated[str | None, Query(description="json (default) or geojson (a Feature)")] = None,
+) -> Response:
+    """Reverse-geocode one point: `inside`, `gap` (nearest within the tolerance) or `overlap` (lowest kode wins);
+    outside the city, the neighbouring desa/kelurahan, kecamatan and kab/kota, or the nearest kab/kota."""
+    y, x = parse_lat_lon(lat, lon)
+    fmt = _format(f)
+    geo = await _geocoder(request, settings)
+    answer = reverse_answer(geo, x, y)
+    if fmt == "geojson":
+        return GeoJSONResponse({"type": "Feature", "geometry": {"type": "Point", "coordinates": [x, y]},
+                                "properties": answer})
+    return JSONResponse({"lat": y, "lon": x, **answer})
+
+
+def reverse_answer(geo: Geocoder, lon: float, lat: float) -> dict[str, Any]:
+    """The reverse answer for one point, with the overlap's other claimants listed."""
+    idx = geo.reverse
+    res = idx.lookup([lon], [lat])
+    answer = idx.describe(res, 0)
+    answer["tolerance_m"] = idx.tolerance_m
+    if answer["decision"] == "overlap":
+        claimed = [idx.kelurahan[i] for i in idx.overlapping(lon, lat)]
+        answer["overlap"] = {"rule": "lowest Kemendagri kode wins",
+                             "claimed_by": [{"kode": w.kode, "nama": w.nama} for w in claimed]}
+    return answer
+
+
+@router.post("/reverse/batch", summary="Reverse-geocode many points (GeoJSON FeatureCollection or CSV)")
+async def reverse_batch(request: Request, settings: AppSettings) -> Response:
+    """Answer a CSV (columns lat, lon; others kept) or a GeoJSON FeatureCollection of Points, in the same format.
+
+    Malformed rows do not fail the batch: the good rows are answered and each bad row carries an `error`
+    (CSV column / Feature property), and the response header `X-Geocode-Errors` counts them. At most
+    `geocode_batch_max_points` points and `geocode_batch_max_bytes` bytes (413 beyond).
+    """
+    body = await _read_bounded(request, settings.geocode_batch_max_bytes)
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    geo = await _geocoder(request, settings)
+    limit = settings.geocode_batch_max_points
+    try:
+        if ctype in ("text/csv", "application/csv", "text/plain"):
+            out, n_err = await asyncio.to_thread(batch_io.answer_csv_bytes, geo.reverse, body, limit)
+            media = "text/csv; charset=utf-8"
+        elif ctype in ("application/json", "application/geo+json", ""):
+            out, n_err = await asyncio.to_thread(batch_io.answer_geojson_bytes, geo.reverse, body, limit)
+            media = "application/geo+json"
+        else:
+            raise BadRequest(f"Unsupported Content-Type {ctype!r}: send text/csv or application/geo+json.")
+    except batch_io.TooManyPoints as exc:
+        raise PayloadTooLarge(str(exc), extra={"limit": limit}) from None
+    except batch_io.BatchFormatError as exc:
+        raise InvalidParameter("body", str(exc)) from None
+    return Response(out, media_type=media, headers={"X-Geocode-Errors": str(n_err)})
+
+
+async def _read_bounded(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"The batch body is {declared} bytes; at most {limit} are accepted.",
+                              extra={"limit": limit})
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"The batch body exceeds {limit} bytes.", extra={"limit": limit})
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+# ---- forward -----------------------------------------------------------------------------------------------------
+def _text(name: str, value: str | None, max_chars: int, *, required: bool = False) -> str:
+    value = (value or "").strip()
+    if len(value) > max_chars:
+        raise PayloadTooLarge(f"`{name}` is {len(value)} characters; at most {max_chars} are accepted.",
+                              extra={"parameter": name, "limit": max_chars})
+    if required and not value:
+        raise InvalidParameter(name, f"`{name}` must not be empty.")
+    return value
+
+
+@router.get("/search", summary="Address text → ranked kelurahan/kecamatan candidates")
+async def search(
+    request: Request,
+    settings: AppSettings,
+    q: Annotated[str | None, Query(description="Address as people write it, e.g. "
+                                   "'Jl. Kemuning No.5 RT 03/05 Kel. Cibodas Sari, Cibodas'")] = None,
+    kelurahan: Annotated[str | None, Query(description="Kelurahan/desa name, if known separately")] = None,
+    kecamatan: Annotated[str | None, Query(description="Kecamatan name, if known separately")] = None,
+    kodepos: Annotated[str | None, Query(description="Five-digit postcode")] = None,
+    limit: Annotated[int, Query(ge=1, le=20, description="Most candidates returned")] = 5,
+) -> Response:
+    """Forward-geocode an Indonesian address; no candidates (an empty list) when nothing matches well."""
+    text = structured_query(q, kelurahan, kecamatan, kodepos, settings.geocode_query_max_chars)
+    geo = await _geocoder(request, settings)
+    result = geo.forward.search(text, limit=limit)
+    return JSONResponse({"query": text, **result})
+
+
+def structured_query(q: str | None, kelurahan: str | None, kecamatan: str | None, kodepos: str | None,
+                     max_chars: int) -> str:
+    """Join q and the structured parameters into one tagged address text (422/413 on bad input)."""
+    parts = [_text("q", q, max_chars)]
+    kel, kec = _text("kelurahan", kelurahan, 100), _text("kecamatan", kecamatan, 100)
+    if kel:
+        parts.append(f"kel {kel}")
+    if kec:
+        parts.append(f"kec {kec}")
+    if kodepos is not None and kodepos.strip():
+        if not (kodepos.strip().isdigit() and len(kodepos.strip()) == 5):
+            raise InvalidParameter("kodepos", f"`kodepos` must be five digits, got {kodepos[:20]!r}.")
+        parts.append(kodepos.strip())
+    text = ", ".join(p for p in parts if p)
+    if not text:
+        raise InvalidParameter("q", "Give `q` (the address) or at least one of kelurahan, kecamatan, kodepos.")
+    return text
+
+
+@router.get("/autocomplete", summary="Prefix suggestions for the citizen app (per keystroke)")
+async def autocomplete(
+    request: Request,
+    settings: AppSettings,
+    q: Annotated[str | None, Query(description="What the user has typed so far")] = None,
+    limit: Annotated[int, Query(ge=1, le=20, description="Most suggestions returned")] = 8,
+) -> Response:
+    """Names of kelurahan, kecamatan, kab/kota and POIs starting with (a word starting with) `q`."""
+    text = _text("q", q, 100, required=True)
+    geo = await _geocoder(request, settings)
+    return JSONResponse({"query": text, "suggestions": geo.forward.autocomplete(text, limit=limit)})

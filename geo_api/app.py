@@ -16,6 +16,7 @@ from geo_api.db import open_pool
 from geo_api.errors import install_error_handlers
 from geo_api.routers import geocode
 from geo_api.routers import fleet, health
+from geo_api.routers import open311, routing
 from geo_api.routers import layers_admin, ogc
 from geo_api.routers import maps as maps_routes
 from geo_api.settings import Settings, get_settings
@@ -68,6 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(health.router)
     app.include_router(geocode.router)
+    app.include_router(open311.router)
+    app.include_router(routing.router)
     app.include_router(fleet.router)
     app.include_router(ogc.router)
     app.include_router(layers_admin.router)

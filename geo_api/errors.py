@@ -82,6 +82,24 @@ class DataError(SatuPetaError):
     status, code, title = 422, "invalid-data", "Invalid Data"
 
 
+class Open311Error(SatuPetaError):
+    """An Open311 GeoReport v2 error: the spec's [{"code", "description"}] (JSON or XML), not problem+json."""
+
+    code = "open311"
+    title = "Open311 Error"
+
+    def __init__(self, status: int, detail: str, **kw: Any):
+        super().__init__(detail, **kw)
+        self.status = status
+
+
+def _open311_error(request: Request, status: int, detail: str) -> Response:
+    """The spec's error array for paths under /open311/ (format from the path suffix; JSON by default)."""
+    from geo_api.routers.open311 import render_errors
+
+    return render_errors(request.url.path, status, detail)
+
+
 class ProblemResponse(Response):
     """application/problem+json, serialised with orjson."""
 
@@ -126,12 +144,17 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(SatuPetaError)
     async def _domain(request: Request, exc: SatuPetaError):
+        if request.url.path.startswith("/open311/"):
+            return _open311_error(request, exc.status, exc.detail)
         if exc.status >= 500:
             log.error("%s: %s", exc.code, exc.log_message or exc.detail)
         return problem(exc.status, exc.title, exc.detail, code=exc.code, instance=request.url.path, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
+        if request.url.path.startswith("/open311/"):
+            return _open311_error(request, 400, "; ".join(f"{e['name']}: {e['detail']}"
+                                                          for e in _validation_errors(exc)))
         errors = _validation_errors(exc)
         names = ", ".join(sorted({e["name"] for e in errors if e["name"]})) or "request"
         detail = f"Invalid value for {names}: " + "; ".join(f"{e['name']}: {e['detail']}" for e in errors)
@@ -140,6 +163,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
+        if request.url.path.startswith("/open311/"):
+            return _open311_error(request, exc.status_code, str(exc.detail))
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         title = {404: "Not Found", 405: "Method Not Allowed"}.get(exc.status_code, "HTTP Error")
         if exc.status_code == 404 and detail == "Not Found":

@@ -1,0 +1,262 @@
+"""Open311 GeoReport v2 under /open311/v2/: discovery, services, service definitions, requests (JSON and XML).
+
+Errors here are the spec's `[{"code", "description"}]` (404 not found, 403 bad or missing api_key, 400 otherwise),
+rendered by geo_api.errors for every path under /open311/. Public reads never carry the reporter's contact.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+from xml.etree import ElementTree as ET
+from zoneinfo import ZoneInfo
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from geo_api.apikeys import key_hash
+from geo_api.db import fetch_all, fetch_one
+from geo_api.deps import AppSettings, Conn
+from geo_api.errors import Open311Error, PayloadTooLarge
+from geo_api.routing import laporan
+from geo_api.routing.service import RoutingCache
+
+log = logging.getLogger("satupeta.open311")
+router = APIRouter(prefix="/open311/v2", tags=["open311"])
+
+WIB = ZoneInfo("Asia/Jakarta")
+SPEC = "http://wiki.open311.org/GeoReport_v2"
+POST_ROLES = frozenset({"citizen_app", "gis_admin"})
+MAX_BODY = 64 * 1024
+FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
+
+
+class PublicRequest(BaseModel):
+    """A service request as anyone may read it: never the reporter's name, phone or email."""
+
+    service_request_id: str
+    status: str
+    status_notes: str | None
+    service_name: str
+    service_code: str
+    description: str | None
+    agency_responsible: str
+    service_notice: str | None
+    requested_datetime: str
+    updated_datetime: str
+    expected_datetime: str | None
+    address: str | None
+    address_id: str | None
+    zipcode: str | None
+    lat: float
+    long: float
+    media_url: str | None
+    # Satu Peta extensions (clients that do not know them ignore them)
+    kelurahan: str | None = None
+    kecamatan: str | None = None
+    routing_reason: str | None = None
+    duplicate_of: str | None = None
+
+    @classmethod
+    def from_row(cls, r: dict[str, Any]) -> PublicRequest:
+        """Build from an open311_requests row (which selects public columns only)."""
+        return cls(service_request_id=str(r["id"]), status="closed" if r["status"] == "closed" else "open",
+                   status_notes=r["status_notes"] or None, service_name=r["service_name"],
+                   service_code=r["service_code"], description=r["description"] or None,
+                   agency_responsible=r["agency_responsible"], service_notice=r["service_notice"] or None,
+                   requested_datetime=w3c(r["requested_at"]), updated_datetime=w3c(r["updated_at"]),
+                   expected_datetime=w3c(r["expected_at"]) if r["expected_at"] else None,
+                   address=r["address"] or None, address_id=r["address_id"] or None, zipcode=r["zipcode"] or None,
+                   lat=r["lat"], long=r["lon"], media_url=r["media_url"], kelurahan=r["kelurahan_kode"],
+                   kecamatan=r["kecamatan_kode"], routing_reason=r["alasan_teks"],
+                   duplicate_of=str(r["kemungkinan_duplikat_dari"]) if r["kemungkinan_duplikat_dari"] else None)
+
+
+def w3c(dt: datetime) -> str:
+    """A W3C datetime with the city's offset, as the spec's examples write them."""
+    return dt.astimezone(WIB).isoformat(timespec="seconds")
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def _fmt(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise Open311Error(404, f"Unsupported format {fmt[:10]!r}: use .json or .xml")
+    return fmt
+
+
+def _xml_value(parent: ET.Element, tag: str, value: Any) -> None:
+    el = ET.SubElement(parent, tag)
+    if isinstance(value, bool):
+        el.text = "true" if value else "false"
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _xml_value(el, k, v)
+    elif isinstance(value, list):
+        child = {"keywords": None, "values": "value", "attributes": "attribute", "formats": "format",
+                 "endpoints": "endpoint"}.get(tag)
+        if child is None:  # a list of words (keywords): the spec writes it comma-separated
+            el.text = ",".join(str(v) for v in value)
+        else:
+            for v in value:
+                _xml_value(el, child, v)
+    elif value is not None:
+        el.text = str(value)
+
+
+def render(fmt: str, body: Any, root: str, item: str | None = None, status: int = 200) -> Response:
+    """JSON as is; XML with the spec's root and item elements (ElementTree escapes every text)."""
+    headers = {"X-Content-Type-Options": "nosniff"}
+    if fmt == "json":
+        return Response(orjson.dumps(body), status_code=status, media_type=FORMATS["json"], headers=headers)
+    top = ET.Element(root)
+    for entry in body if item else [body]:
+        target = ET.SubElement(top, item) if item else top
+        for k, v in entry.items():
+            _xml_value(target, k, v)
+    xml = b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(top, encoding="utf-8", xml_declaration=False)
+    return Response(xml, status_code=status, media_type=FORMATS["xml"], headers=headers)
+
+
+def render_errors(path: str, status: int, detail: str) -> Response:
+    """The spec's error array; any other 4xx becomes 400 (the spec knows 400, 403 and 404)."""
+    if 400 <= status < 500 and status not in (403, 404):
+        status = 400
+    fmt = "xml" if path.rstrip("/").endswith(".xml") else "json"
+    return render(fmt, [{"code": status, "description": detail}], "errors", "error", status=status)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _jurisdiction(request: Request, settings: Any, form: dict[str, str] | None = None) -> None:
+    given = (form or {}).get("jurisdiction_id") or request.query_params.get("jurisdiction_id")
+    if given and given != settings.open311_jurisdiction_id:
+        raise Open311Error(404, f"jurisdiction_id {given[:100]!r} is not served here "
+                                f"(this endpoint serves {settings.open311_jurisdiction_id})")
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """The POST body (urlencoded or multipart) with the query string underneath; one value per name."""
+    if int(request.headers.get("content-length") or 0) > MAX_BODY:
+        raise PayloadTooLarge(f"the request body is larger than {MAX_BODY} bytes")
+    form = await request.form(max_files=0, max_fields=200)
+    out = dict(request.query_params)
+    out.update({k: v for k, v in form.items() if isinstance(v, str)})
+    return out
+
+
+async def _api_key(conn: Any, key: str | None) -> dict[str, Any]:
+    """The live API key allowed to post requests (403 otherwise, as the spec says)."""
+    if not key or len(key) > 200:
+        raise Open311Error(403, "api_key is missing")
+    row = await fetch_one(conn, "layers_api_key_lookup", {"key_hash": key_hash(key)})
+    if row is None:
+        raise Open311Error(403, "api_key is not valid")
+    if row["role"] not in POST_ROLES:
+        raise Open311Error(403, f"api_key {row['name']!r} (role {row['role']}) may not post service requests")
+    return row
+
+
+def routing_cache(request: Request) -> RoutingCache:
+    """The app's routing rule cache (created on first use)."""
+    cache = getattr(request.app.state, "routing_cache", None)
+    if cache is None:
+        cache = request.app.state.routing_cache = RoutingCache(request.app.state.settings.routing_triase_opd)
+    return cache
+
+
+# ---------------------------------------------------------------- endpoints
+
+
+@router.get("/discovery.{fmt}")
+async def discovery(request: Request, fmt: str, settings: AppSettings) -> Response:
+    """Service discovery: where the endpoint is and which formats it speaks."""
+    fmt = _fmt(fmt)
+    base = str(request.base_url).rstrip("/") + "/open311/v2"
+    doc = {"changeset": "2026-11-24T00:00:00+07:00", "contact": "LAKSA Kota Tangerang, Diskominfo",
+           "key_service": "API key dari Diskominfo (satupeta keys create)",
+           "endpoints": [{"specification": SPEC, "url": base, "changeset": "2026-11-24T00:00:00+07:00",
+                          "type": "production", "formats": ["application/json", "text/xml"]}]}
+    return render(fmt, doc, "discovery")
+
+
+@router.get("/services.{fmt}")
+async def services(request: Request, fmt: str, conn: Conn, settings: AppSettings) -> Response:
+    """The complaint categories citizens pick."""
+    fmt = _fmt(fmt)
+    _jurisdiction(request, settings)
+    rows = await fetch_all(conn, "open311_services")
+    return render(fmt, [{**r, "keywords": ",".join(r["keywords"])} for r in rows], "services", "service")
+
+
+@router.get("/services/{service_code}.{fmt}")
+async def service_definition(request: Request, service_code: str, fmt: str, conn: Conn,
+                             settings: AppSettings) -> Response:
+    """A category's attribute definitions (the spec's service definition)."""
+    fmt = _fmt(fmt)
+    _jurisdiction(request, settings)
+    row = await fetch_one(conn, "open311_service_get", {"kode": service_code[:40]})
+    if row is None:
+        raise Open311Error(404, f"service_code {service_code[:40]!r} not found")
+    attrs = [{"variable": True, "code": a["code"], "datatype": a.get("datatype", "string"),
+              "required": bool(a.get("required")), "datatype_description": a.get("datatype_description", ""),
+              "order": i + 1, "description": a.get("description", ""),
+              **({"values": a["values"]} if a.get("values") else {})}
+             for i, a in enumerate(row["atribut"])]
+    return render(fmt, {"service_code": row["kode"], "attributes": attrs}, "service_definition")
+
+
+@router.post("/requests.{fmt}")
+async def create_request(request: Request, fmt: str, conn: Conn, settings: AppSettings) -> Response:
+    """Create a service request: checked, routed to its OPD with reasons, stored; answers its id."""
+    fmt = _fmt(fmt)
+    form = await _form(request)
+    _jurisdiction(request, settings, form)
+    key = await _api_key(conn, form.get("api_key"))
+    code = (form.get("service_code") or "").strip()
+    if not code:
+        raise Open311Error(400, "service_code is required")
+    layanan = await fetch_one(conn, "open311_service_get", {"kode": code[:40]})
+    if layanan is None:
+        raise Open311Error(400, f"service_code {code[:40]!r} is not a known service (see services.{fmt})")
+    baru = laporan.parse_new(form, layanan, max_description=settings.open311_max_description,
+                             max_attributes=settings.open311_max_attributes, bbox=settings.open311_bbox)
+    routing = await routing_cache(request).get(conn)
+    row, keputusan = await laporan.create(conn, routing, baru, api_key_id=key["id"], oleh=f"api_key:{key['name']}")
+    notice = layanan["service_notice"] or None
+    if row["kemungkinan_duplikat_dari"]:
+        notice = ((notice + " ") if notice else "") + (
+            f"Kemungkinan sama dengan laporan {row['kemungkinan_duplikat_dari']} "
+            f"({row['jarak_duplikat_m']:.0f} m) yang masih terbuka.")
+    body = [{"service_request_id": str(row["id"]), "service_notice": notice,
+             "account_id": baru.kontak.get("account_id") or None}]
+    log.info("laporan %s (%s) routed to %s: %s", row["id"], code, keputusan.opd_kode, keputusan.keputusan)
+    return render(fmt, body, "service_requests", "request")
+
+
+@router.get("/requests.{fmt}")
+async def list_requests(request: Request, fmt: str, conn: Conn, settings: AppSettings) -> Response:
+    """Service requests by id, or by category, status and a window of at most 90 days (default: last 90)."""
+    fmt = _fmt(fmt)
+    _jurisdiction(request, settings)
+    rows = await laporan.find(conn, laporan.list_params(request.query_params))
+    return render(fmt, [PublicRequest.from_row(r).model_dump() for r in rows], "service_requests", "request")
+
+
+@router.get("/requests/{service_request_id}.{fmt}")
+async def get_request(request: Request, service_request_id: str, fmt: str, conn: Conn,
+                      settings: AppSettings) -> Response:
+    """One service request (a list of one, as the spec writes it)."""
+    fmt = _fmt(fmt)
+    _jurisdiction(request, settings)
+    if not service_request_id.isdigit() or len(service_request_id) > 18:
+        raise Open311Error(404, f"service_request_id {service_request_id[:40]!r} not found")
+    rows = await laporan.find(conn, laporan.list_params({"service_request_id": service_request_id}))
+    if not rows:
+        raise Open311Error(404, f"service_request_id {service_request_id} not found")
+    return render(fmt, [PublicRequest.from_row(rows[0]).model_dump()], "service_requests", "request")

@@ -1,0 +1,99 @@
+"""OPD routing: the dry run (POST /routing/explain), the rules admin API, and laporan follow-up for OPDs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from geo_api.deps import AdminKey, Conn, CurrentKey
+from geo_api.errors import Forbidden
+from geo_api.routers.open311 import routing_cache
+from geo_api.routing import laporan, store
+from geo_api.routing.service import route
+
+router = APIRouter(prefix="/routing", tags=["routing"])
+OFFICER_ROLES = frozenset({"opd_officer", "gis_admin"})
+
+
+class ExplainIn(BaseModel):
+    """A dry run: which OPD would get a laporan of this category at this point, and why."""
+
+    category: str = Field(min_length=1, max_length=40, description="service_code of the category")
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class ExplainOut(BaseModel):
+    """The decision: OPD, how it was decided, the rule version, the sentence and the structured evidence."""
+
+    opd_kode: str
+    opd_nama: str
+    keputusan: Literal["aturan", "triase", "serah_terima"]
+    rule_id: int | None
+    rule_versi: int | None
+    alasan_teks: str
+    alasan: dict[str, Any]
+
+
+class StatusIn(BaseModel):
+    """A status change by the OPD handling the laporan."""
+
+    status: Literal["open", "in_progress", "closed"]
+    catatan: str = Field(default="", max_length=2000)
+
+
+async def _officer(key: CurrentKey) -> dict:
+    if key["role"] not in OFFICER_ROLES:
+        raise Forbidden(f"This needs the opd_officer or gis_admin role; key {key['name']!r} has {key['role']!r}")
+    return key
+
+
+OfficerKey = Annotated[dict, Depends(_officer)]
+
+
+@router.post("/explain", response_model=ExplainOut)
+async def explain(body: ExplainIn, request: Request, conn: Conn) -> ExplainOut:
+    """Route without storing anything: the OPD, the matched rule, the location facts, the rules passed over."""
+    routing = await routing_cache(request).get(conn)
+    k = await route(conn, routing, body.category, body.lat, body.lon)
+    return ExplainOut(opd_kode=k.opd_kode, opd_nama=k.opd_nama, keputusan=k.keputusan, rule_id=k.rule_id,
+                      rule_versi=k.rule_versi, alasan_teks=k.teks, alasan=k.alasan)
+
+
+@router.get("/rules")
+async def list_rules(conn: Conn, _key: AdminKey,
+                     layanan: Annotated[str | None, Query(max_length=40)] = None) -> list[dict[str, Any]]:
+    """Every rule at its current version (those that can route `layanan` when given)."""
+    return await store.list_rules(conn, layanan)
+
+
+@router.get("/rules/{rule_id}")
+async def get_rule(rule_id: int, conn: Conn, _key: AdminKey) -> dict[str, Any]:
+    """One rule with all its versions."""
+    return await store.get(conn, rule_id)
+
+
+@router.post("/rules", status_code=201)
+async def add_rule(spec: store.RuleSpec, conn: Conn, key: AdminKey) -> dict[str, Any]:
+    """Add a rule (version 1)."""
+    return await store.add(conn, spec, f"api_key:{key['name']}")
+
+
+@router.patch("/rules/{rule_id}")
+async def change_rule(rule_id: int, changes: dict[str, Any], conn: Conn, key: AdminKey) -> dict[str, Any]:
+    """Change a rule: a new version; laporan already routed keep the version that routed them."""
+    return await store.change(conn, rule_id, changes, f"api_key:{key['name']}")
+
+
+@router.get("/laporan/{laporan_id}")
+async def get_laporan(laporan_id: int, conn: Conn, _key: OfficerKey) -> dict[str, Any]:
+    """A laporan with its routing evidence, status history and likely duplicates (no reporter contact)."""
+    return await laporan.detail(conn, laporan_id)
+
+
+@router.post("/laporan/{laporan_id}/status")
+async def set_status(laporan_id: int, body: StatusIn, conn: Conn, key: OfficerKey) -> dict[str, Any]:
+    """Move a laporan along open → in_progress → closed, with a note (Open311 shows in_progress as open)."""
+    return await laporan.set_status(conn, laporan_id, body.status, body.catatan, f"api_key:{key['name']}")

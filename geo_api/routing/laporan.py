@@ -1,0 +1,209 @@
+"""Laporan intake and follow-up: validate a new laporan, route it, store it with its reasons; status changes."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from geo_api.db import fetch_all, fetch_one
+from geo_api.errors import BadRequest, InvalidParameter, NotFound, PayloadTooLarge
+from geo_api.routing.model import Keputusan
+from geo_api.routing.service import Routing, route
+
+_URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+_ATTR = re.compile(r"^attribute\[([A-Za-z0-9_.-]{1,64})\]$")
+_CONTACT = ("email", "phone", "first_name", "last_name", "device_id", "account_id")
+_SHORT_MAX = 200
+WINDOW = timedelta(days=90)
+STATUS_OPEN311 = {"open": ("open", "in_progress"), "closed": ("closed",)}
+
+
+@dataclass
+class LaporanBaru:
+    """A checked new laporan, ready to route and store."""
+
+    layanan_kode: str
+    lat: float
+    lon: float
+    deskripsi: str = ""
+    address_string: str = ""
+    address_id: str = ""
+    zipcode: str = ""
+    media_url: str | None = None
+    atribut: dict[str, Any] = field(default_factory=dict)
+    kontak: dict[str, str] = field(default_factory=dict)
+
+
+def parse_float(name: str, value: str | None, lo: float, hi: float) -> float | None:
+    """A finite float within [lo, hi], or None when absent; 400 otherwise."""
+    if value is None or value == "":
+        return None
+    try:
+        x = float(value)
+    except ValueError:
+        raise InvalidParameter(name, f"{name} must be a number, got {value[:40]!r}") from None
+    if not math.isfinite(x) or not lo <= x <= hi:
+        raise InvalidParameter(name, f"{name} must be between {lo} and {hi}")
+    return x
+
+
+def _short(form: Mapping[str, str], name: str, limit: int = _SHORT_MAX) -> str:
+    value = (form.get(name) or "").strip()
+    if len(value) > limit:
+        raise InvalidParameter(name, f"{name} is longer than {limit} characters")
+    return value
+
+
+def parse_attributes(form: Mapping[str, str], definitions: list[dict[str, Any]], max_count: int) -> dict[str, Any]:
+    """attribute[code]=value fields, checked against the service definition (required, datatype, value list)."""
+    given = {m.group(1): v for k, v in form.items() if (m := _ATTR.match(k))}
+    if len(given) > max_count:
+        raise PayloadTooLarge(f"at most {max_count} attribute[...] fields are accepted")
+    defs = {d["code"]: d for d in definitions}
+    unknown = sorted(set(given) - set(defs))
+    if unknown:
+        raise InvalidParameter("attribute", f"unknown attribute(s) for this service: {', '.join(unknown)}")
+    out: dict[str, Any] = {}
+    for code, d in defs.items():
+        value = (given.get(code) or "").strip()
+        if not value:
+            if d.get("required"):
+                raise InvalidParameter(f"attribute[{code}]", f"attribute[{code}] is required")
+            continue
+        if len(value) > 500:
+            raise InvalidParameter(f"attribute[{code}]", f"attribute[{code}] is longer than 500 characters")
+        out[code] = _attribute_value(code, value, d)
+    return out
+
+
+def _attribute_value(code: str, value: str, d: dict[str, Any]) -> Any:
+    kind = d.get("datatype", "string")
+    if kind == "number":
+        return parse_float(f"attribute[{code}]", value, -1e9, 1e9)
+    if kind == "singlevaluelist":
+        keys = {str(v["key"]) for v in d.get("values", [])}
+        if value not in keys:
+            raise InvalidParameter(f"attribute[{code}]", f"attribute[{code}] must be one of {', '.join(sorted(keys))}")
+    return value
+
+
+def parse_new(form: Mapping[str, str], layanan: dict[str, Any], *, max_description: int, max_attributes: int,
+              bbox: tuple[float, float, float, float]) -> LaporanBaru:
+    """Check every field of a POST requests body; nothing is stored unless all of it is acceptable."""
+    lat = parse_float("lat", form.get("lat"), -90, 90)
+    lon = parse_float("long", form.get("long"), -180, 180)
+    if lat is None or lon is None:
+        what = "address_string alone cannot be located yet" if form.get("address_string") else "no location given"
+        raise BadRequest(f"lat and long are required ({what})")
+    if not (bbox[0] <= lon <= bbox[2] and bbox[1] <= lat <= bbox[3]):
+        raise InvalidParameter("lat", f"the point {lat}, {lon} is far outside Kota Tangerang and its neighbours")
+    deskripsi = form.get("description") or ""
+    if len(deskripsi) > max_description:
+        raise InvalidParameter("description", f"description is longer than {max_description} characters")
+    media = (form.get("media_url") or "").strip() or None
+    if media is not None and (len(media) > 2000 or not _URL.match(media)):
+        raise InvalidParameter("media_url", "media_url must be an http:// or https:// URL")
+    kontak = {k: _short(form, k) for k in _CONTACT}
+    if kontak["email"] and not _EMAIL.match(kontak["email"]):
+        raise InvalidParameter("email", "email is not an e-mail address")
+    return LaporanBaru(layanan_kode=layanan["kode"], lat=lat, lon=lon, deskripsi=deskripsi,
+                       address_string=_short(form, "address_string", 500), address_id=_short(form, "address_id", 100),
+                       zipcode=_short(form, "zipcode", 20), media_url=media,
+                       atribut=parse_attributes(form, layanan["atribut"], max_attributes), kontak=kontak)
+
+
+async def create(conn: psycopg.AsyncConnection, routing: Routing, baru: LaporanBaru, *, api_key_id: int | None,
+                 oleh: str) -> tuple[dict[str, Any], Keputusan]:
+    """Route and store a laporan (one statement: laporan, duplicate link and first status row together)."""
+    k = await route(conn, routing, baru.layanan_kode, baru.lat, baru.lon)
+    lok = k.lokasi
+    params = {
+        "layanan_kode": baru.layanan_kode, "deskripsi": baru.deskripsi, "lat": baru.lat, "lon": baru.lon,
+        "address_string": baru.address_string, "address_id": baru.address_id, "zipcode": baru.zipcode,
+        "media_url": baru.media_url, "atribut": Jsonb(baru.atribut), **baru.kontak, "api_key_id": api_key_id,
+        "opd_kode": k.opd_kode, "rule_id": k.rule_id, "rule_versi": k.rule_versi, "keputusan": k.keputusan,
+        "alasan": Jsonb(k.alasan), "alasan_teks": k.teks,
+        "kelurahan_kode": lok.kelurahan_kode if lok else None, "kecamatan_kode": lok.kecamatan_kode if lok else None,
+        "kabkota_kode": lok.kabkota_kode if lok else None, "oleh": oleh[:200],
+    }
+    row = await fetch_one(conn, "open311_laporan_insert", params)
+    return row, k
+
+
+def parse_w3c(name: str, value: str | None) -> datetime | None:
+    """A W3C/ISO 8601 datetime (naive means UTC), or None; 400 on anything else."""
+    if not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidParameter(name, f"{name} must be a W3C datetime like 2026-01-31T00:00:00Z") from None
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+def _csv(name: str, value: str | None, pattern: str, limit: int = 100) -> list[str] | None:
+    if not value:
+        return None
+    items = [x.strip() for x in value.split(",") if x.strip()]
+    if len(items) > limit or any(not re.fullmatch(pattern, x) for x in items):
+        raise InvalidParameter(name, f"{name} must be a comma-separated list of at most {limit} codes")
+    return items or None
+
+
+def list_params(q: Mapping[str, str], *, now: datetime | None = None, limit: int = 1000) -> dict[str, Any]:
+    """The filters of GET requests: ids override everything; otherwise a window of at most 90 days."""
+    now = now or datetime.now(timezone.utc)
+    ids = _csv("service_request_id", q.get("service_request_id"), r"\d{1,18}")
+    start, end = parse_w3c("start_date", q.get("start_date")), parse_w3c("end_date", q.get("end_date"))
+    if start and not end:
+        end = start + WINDOW
+    end = end or now
+    start = start or end - WINDOW
+    if end < start:
+        raise InvalidParameter("end_date", "end_date is before start_date")
+    if end - start > WINDOW:
+        raise InvalidParameter("start_date", "the date range may not span more than 90 days")
+    statuses = _csv("status", q.get("status"), r"open|closed")
+    lat = parse_float("lat", q.get("lat"), -90, 90)
+    lon = parse_float("long", q.get("long"), -180, 180)
+    if (lat is None) != (lon is None):
+        raise InvalidParameter("lat", "give both lat and long, or neither")
+    radius = parse_float("radius", q.get("radius"), 1, 5000) or 250.0
+    return {"ids": [int(x) for x in ids] if ids else None,
+            "codes": _csv("service_code", q.get("service_code"), r"[a-z][a-z0-9_]{0,39}"),
+            "start": start, "end": end, "lat": lat, "lon": lon, "radius": radius, "limit": limit,
+            "statuses": [s for st in statuses for s in STATUS_OPEN311[st]] if statuses else None}
+
+
+async def find(conn: psycopg.AsyncConnection, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Laporan matching the GET requests filters (public columns only)."""
+    return await fetch_all(conn, "open311_requests", params)
+
+
+async def detail(conn: psycopg.AsyncConnection, laporan_id: int) -> dict[str, Any]:
+    """One laporan with routing evidence, status history and duplicates (no reporter contact)."""
+    row = await fetch_one(conn, "routing_laporan_get", {"id": laporan_id})
+    if row is None:
+        raise NotFound(f"No laporan {laporan_id}")
+    return row
+
+
+async def set_status(conn: psycopg.AsyncConnection, laporan_id: int, status: str, catatan: str,
+                     oleh: str) -> dict[str, Any]:
+    """Move a laporan to open / in_progress / closed with a note (kept in its history)."""
+    if status not in ("open", "in_progress", "closed"):
+        raise InvalidParameter("status", "status must be open, in_progress or closed")
+    if len(catatan) > 2000:
+        raise InvalidParameter("catatan", "catatan is longer than 2000 characters")
+    if await fetch_one(conn, "routing_laporan_status", {"id": laporan_id, "status": status, "catatan": catatan,
+                                                        "oleh": oleh[:200]}) is None:
+        raise NotFound(f"No laporan {laporan_id}")
+    return await detail(conn, laporan_id)

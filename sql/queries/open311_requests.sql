@@ -1,0 +1,20 @@
+-- Laporan as Open311 service requests: public columns only (the reporter's name, phone and email are never
+-- selected). Either by ids, or by category/status/date window and (extension) a radius around lat/long.
+SELECT l.id, l.status, l.status_notes, l.layanan_kode AS service_code, s.nama AS service_name,
+       l.deskripsi AS description, o.nama AS agency_responsible, s.service_notice,
+       l.requested_at, l.updated_at, l.expected_at, l.address_string AS address, l.address_id, l.zipcode,
+       l.lat, l.lon, l.media_url, l.kelurahan_kode, l.kecamatan_kode, l.keputusan, l.alasan_teks,
+       l.kemungkinan_duplikat_dari
+FROM laporan l
+JOIN layanan s ON s.kode = l.layanan_kode
+JOIN opd o ON o.kode = l.opd_kode
+WHERE CASE WHEN %(ids)s::bigint[] IS NOT NULL THEN l.id = ANY(%(ids)s::bigint[])
+      ELSE (%(codes)s::text[] IS NULL OR l.layanan_kode = ANY(%(codes)s::text[]))
+       AND l.requested_at >= %(start)s AND l.requested_at <= %(end)s
+       AND (%(statuses)s::text[] IS NULL OR l.status = ANY(%(statuses)s::text[]))
+       AND (%(lat)s::float8 IS NULL OR (
+            ST_DWithin(l.geom, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), %(radius)s / 100000.0)
+        AND ST_DWithin(l.geom::geography, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography, %(radius)s)))
+      END
+ORDER BY l.requested_at DESC, l.id DESC
+LIMIT %(limit)s;

@@ -1,0 +1,240 @@
+"""Open311 GeoReport v2 over real HTTP against the real PostGIS: the spec's paths, fields, formats and errors."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime, timedelta, timezone
+from xml.etree import ElementTree as ET
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+from geo_api import catalogue
+from geo_api.apikeys import key_hash, new_key
+
+BASE = "/open311/v2"
+POINT = {"lat": "-6.18994", "long": "106.62483"}  # Kelurahan Karawaci
+
+
+async def _setup(settings):
+    async with await psycopg.AsyncConnection.connect(settings.dsn, row_factory=dict_row, autocommit=True) as conn:
+        return await catalogue.setup(conn, settings)
+
+
+@pytest.fixture(scope="module")
+def katalog(settings):
+    return asyncio.run(_setup(settings))
+
+
+def _key(db, role: str) -> str:
+    key = new_key()
+    db.execute("INSERT INTO api_key (name, role, key_hash) VALUES (%s, %s, %s)",
+               (f"test-{role}-{uuid.uuid4().hex[:6]}", role, key_hash(key)))
+    db.commit()
+    return key
+
+
+@pytest.fixture(scope="module")
+def api_key(settings, katalog):
+    from geo_api.db import connect
+    with connect(settings) as db:
+        return _key(db, "citizen_app")
+
+
+def post(client, api_key, **fields):
+    data = {"api_key": api_key, "service_code": "sampah_menumpuk", **POINT, "description": "Sampah menumpuk",
+            **fields}
+    return client.post(f"{BASE}/requests.json", data={k: v for k, v in data.items() if v is not None})
+
+
+def test_discovery_and_services(client, katalog):
+    d = client.get(f"{BASE}/discovery.json").json()
+    assert d["endpoints"][0]["specification"] == "http://wiki.open311.org/GeoReport_v2"
+    assert "text/xml" in d["endpoints"][0]["formats"]
+    services = client.get(f"{BASE}/services.json").json()
+    by_code = {s["service_code"]: s for s in services}
+    assert {"jalan_rusak", "sampah_menumpuk", "lampu_jalan_mati", "pohon_tumbang", "pkl", "banjir"} <= set(by_code)
+    s = by_code["jalan_rusak"]
+    assert set(s) == {"service_code", "service_name", "description", "metadata", "type", "keywords", "group"}
+    assert s["metadata"] is True and s["type"] == "realtime" and "aspal" in s["keywords"]
+    assert by_code["pkl"]["metadata"] is False
+    root = ET.fromstring(client.get(f"{BASE}/services.xml").content)
+    assert root.tag == "services" and root.find("service/service_code") is not None
+    assert client.get(f"{BASE}/services.json", params={"jurisdiction_id": "tangerangkota.go.id"}).status_code == 200
+
+
+def test_service_definition(client, katalog):
+    d = client.get(f"{BASE}/services/jalan_rusak.json").json()
+    assert d["service_code"] == "jalan_rusak"
+    a = d["attributes"][0]
+    assert a["code"] == "tingkat_kerusakan" and a["datatype"] == "singlevaluelist" and a["variable"] is True
+    assert {v["key"] for v in a["values"]} == {"ringan", "sedang", "berat"}
+    x = ET.fromstring(client.get(f"{BASE}/services/jalan_rusak.xml").content)
+    assert x.tag == "service_definition"
+    assert [v.findtext("key") for v in x.findall("attributes/attribute/values/value")] == ["ringan", "sedang", "berat"]
+
+
+def test_post_then_read_back_json_and_xml(client, api_key):
+    r = post(client, api_key, service_code="jalan_rusak", lat="-6.21005", long="106.68",
+             description="Lubang besar <script>alert(1)</script> & <b>bahaya</b>", email="warga@example.id",
+             first_name="Siti", last_name="Aminah", phone="081234567890", account_id="acc-9",
+             media_url="https://example.id/foto.jpg", **{"attribute[tingkat_kerusakan]": "berat"})
+    assert r.status_code == 200, r.text
+    [created] = r.json()
+    assert set(created) == {"service_request_id", "service_notice", "account_id"} and created["account_id"] == "acc-9"
+    rid = created["service_request_id"]
+    [req] = client.get(f"{BASE}/requests/{rid}.json").json()
+    assert req["service_code"] == "jalan_rusak" and req["status"] == "open"
+    assert req["agency_responsible"].startswith("Dinas Pekerjaan Umum dan Penataan Ruang Kota Tangerang")
+    assert req["description"] == "Lubang besar <script>alert(1)</script> & <b>bahaya</b>"  # stored as text
+    assert req["lat"] == pytest.approx(-6.21005) and req["long"] == pytest.approx(106.68)
+    assert req["media_url"] == "https://example.id/foto.jpg" and "Jalan Sintetis Kota 1" in req["routing_reason"]
+    for f in ("service_request_id", "status_notes", "service_name", "service_notice", "requested_datetime",
+              "updated_datetime", "expected_datetime", "address", "address_id", "zipcode"):
+        assert f in req
+    assert datetime.fromisoformat(req["requested_datetime"]).utcoffset() == timedelta(hours=7)
+    body = client.get(f"{BASE}/requests/{rid}.json").text + client.get(f"{BASE}/requests.json").text
+    for private in ("warga@example.id", "Siti", "Aminah", "081234567890"):
+        assert private not in body
+    xml = client.get(f"{BASE}/requests/{rid}.xml")
+    assert xml.headers["content-type"].startswith("text/xml")
+    assert b"<script>" not in xml.content and b"&lt;script&gt;" in xml.content
+    root = ET.fromstring(xml.content)
+    assert root.tag == "service_requests" and root.findtext("request/description").startswith("Lubang besar <script>")
+    assert client.get(f"{BASE}/requests/{rid}.json").headers["x-content-type-options"] == "nosniff"
+
+
+def test_post_xml_answer(client, api_key):
+    r = client.post(f"{BASE}/requests.xml", data={"api_key": api_key, "service_code": "pkl", **POINT})
+    root = ET.fromstring(r.content)
+    assert r.status_code == 200 and root.tag == "service_requests" and root.findtext("request/service_request_id")
+
+
+def test_duplicates_linked_and_nearby_lookup(client, api_key):
+    first = post(client, api_key, service_code="pohon_tumbang", lat="-6.2250", long="106.7000").json()[0]
+    second = post(client, api_key, service_code="pohon_tumbang", lat="-6.2260", long="106.7005").json()[0]
+    far = post(client, api_key, service_code="pohon_tumbang", lat="-6.2400", long="106.7100").json()[0]
+    other = post(client, api_key, service_code="parkir_liar", lat="-6.2260", long="106.7005").json()[0]
+    assert first["service_notice"] is None or "Kemungkinan" not in first["service_notice"]
+    assert f"laporan {first['service_request_id']}" in second["service_notice"]
+    get = lambda rid: client.get(f"{BASE}/requests/{rid}.json").json()[0]  # noqa: E731
+    assert get(second["service_request_id"])["duplicate_of"] == first["service_request_id"]
+    assert get(far["service_request_id"])["duplicate_of"] is None
+    assert get(other["service_request_id"])["duplicate_of"] is None
+    near = client.get(f"{BASE}/requests.json", params={"lat": "-6.2255", "long": "106.7002", "radius": "300",
+                                                      "service_code": "pohon_tumbang", "status": "open"}).json()
+    assert {r["service_request_id"] for r in near} == {first["service_request_id"], second["service_request_id"]}
+
+
+def test_filters_and_window(client, api_key):
+    a = post(client, api_key, service_code="banjir", lat="-6.14490", long="106.66323").json()[0]["service_request_id"]
+    b = post(client, api_key, service_code="pkl").json()[0]["service_request_id"]
+    both = client.get(f"{BASE}/requests.json", params={"service_request_id": f"{a},{b}"}).json()
+    assert {r["service_request_id"] for r in both} == {a, b}
+    only = client.get(f"{BASE}/requests.json", params={"service_code": "banjir"}).json()
+    assert a in {r["service_request_id"] for r in only} and {r["service_code"] for r in only} == {"banjir"}
+    now = datetime.now(timezone.utc)
+    old = client.get(f"{BASE}/requests.json", params={"start_date": (now - timedelta(days=200)).isoformat(),
+                                                     "end_date": (now - timedelta(days=150)).isoformat()}).json()
+    assert old == []
+    assert client.get(f"{BASE}/requests.json", params={"status": "closed", "service_code": "banjir"}).json() == []
+
+
+def test_status_follows_the_report(client, api_key, settings):
+    from geo_api.db import connect
+    rid = post(client, api_key, service_code="rambu_rusak").json()[0]["service_request_id"]
+    with connect(settings) as db:
+        admin = _key(db, "opd_officer")
+    h = {"X-API-Key": admin}
+    r = client.post(f"/routing/laporan/{rid}/status", json={"status": "in_progress", "catatan": "Tim meluncur"},
+                    headers=h)
+    assert r.status_code == 200, r.text
+    req = client.get(f"{BASE}/requests/{rid}.json").json()[0]
+    assert req["status"] == "open" and req["status_notes"] == "Tim meluncur"
+    client.post(f"/routing/laporan/{rid}/status", json={"status": "closed", "catatan": "Rambu diganti"}, headers=h)
+    req = client.get(f"{BASE}/requests/{rid}.json").json()[0]
+    assert req["status"] == "closed" and req["status_notes"] == "Rambu diganti"
+    closed = client.get(f"{BASE}/requests.json", params={"status": "closed", "service_code": "rambu_rusak"}).json()
+    assert rid in {r["service_request_id"] for r in closed}
+    detail = client.get(f"/routing/laporan/{rid}", headers=h).json()
+    assert [s["status"] for s in detail["riwayat_status"]] == ["open", "in_progress", "closed"]
+    assert client.post(f"/routing/laporan/{rid}/status", json={"status": "closed"}).status_code == 401
+
+
+BAD = [
+    ({"service_code": None}, 400, "service_code"),
+    ({"service_code": "tidak_ada"}, 400, "not a known service"),
+    ({"lat": None, "long": None}, 400, "lat and long are required"),
+    ({"lat": None, "long": None, "address_string": "Jl. Daan Mogot"}, 400, "lat and long"),
+    ({"lat": "abc"}, 400, "lat must be a number"),
+    ({"lat": "95"}, 400, "lat must be between"),
+    ({"lat": "nan"}, 400, "lat must be between"),
+    ({"lat": "40.7", "long": "-74.0"}, 400, "far outside"),
+    ({"description": "x" * 4001}, 400, "description is longer"),
+    ({"media_url": "javascript:alert(1)"}, 400, "media_url"),
+    ({"media_url": "ftp://example.id/a.jpg"}, 400, "media_url"),
+    ({"email": "bukan-email"}, 400, "email"),
+    ({"service_code": "jalan_rusak", "attribute[tingkat_kerusakan]": "parah"}, 400, "must be one of"),
+    ({"attribute[warna]": "merah"}, 400, "unknown attribute"),
+    ({"first_name": "x" * 300}, 400, "first_name"),
+    ({"jurisdiction_id": "jakarta.go.id"}, 404, "jurisdiction_id"),
+]
+
+
+@pytest.mark.parametrize("fields,status,words", BAD, ids=[b[2] for b in BAD])
+def test_bad_posts_are_refused_and_nothing_is_written(client, api_key, db, fields, status, words):
+    before = db.execute("SELECT count(*) AS n FROM laporan").fetchone()["n"]
+    r = post(client, api_key, **fields)
+    assert r.status_code == status, r.text
+    [err] = r.json()
+    assert err["code"] == status and words in err["description"]
+    assert r.headers["content-type"].startswith("application/json")
+    assert db.execute("SELECT count(*) AS n FROM laporan").fetchone()["n"] == before
+
+
+def test_api_key_errors_are_403(client, api_key, settings):
+    assert post(client, None).status_code == 403
+    r = post(client, "sp_salah")
+    assert r.status_code == 403 and r.json()[0]["code"] == 403
+    from geo_api.db import connect
+    with connect(settings) as db:
+        officer = _key(db, "opd_officer")
+    assert "may not post" in post(client, officer).json()[0]["description"]
+    x = client.post(f"{BASE}/requests.xml", data={"service_code": "pkl", **POINT})
+    root = ET.fromstring(x.content)
+    assert x.status_code == 403 and root.tag == "errors" and root.findtext("error/code") == "403"
+
+
+def test_not_found_and_bad_get_params(client, katalog):
+    for path in ("requests/999999999.json", "requests/abc.json", "services/tidak_ada.json", "tidak_ada.json"):
+        r = client.get(f"{BASE}/{path}")
+        assert r.status_code == 404 and r.json()[0]["code"] == 404, path
+    r = client.get(f"{BASE}/requests.json", params={"start_date": "kemarin"})
+    assert r.status_code == 400 and "start_date" in r.json()[0]["description"]
+    r = client.get(f"{BASE}/requests.json", params={"start_date": "2026-01-01T00:00:00Z",
+                                                   "end_date": "2026-06-01T00:00:00Z"})
+    assert r.status_code == 400 and "90 days" in r.json()[0]["description"]
+    assert client.get(f"{BASE}/requests.json", params={"status": "pending"}).status_code == 400
+    x = client.get(f"{BASE}/requests/999999999.xml")
+    assert x.status_code == 404 and ET.fromstring(x.content).tag == "errors"
+
+
+def test_georeport_client_from_pypi(live_server, api_key):
+    """The maintained PyPI client `georeport` reads services, definitions and requests unchanged (JSON and XML)."""
+    georeport = pytest.importorskip("georeport")
+    rid = None
+    import httpx
+    with httpx.Client(base_url=live_server.url) as c:
+        rid = post(c, api_key, service_code="pkl").json()[0]["service_request_id"]
+    for fmt in ("json", "xml"):
+        cl = georeport.GeoReport(f"{live_server.url}{BASE}", jurisdiction="tangerangkota.go.id", output_format=fmt)
+        services = cl.get_service_list()
+        assert "jalan_rusak" in {s["service_code"] for s in services}
+        d = cl.get_service_definition("jalan_rusak")
+        assert d["service_code"] == "jalan_rusak"
+        reqs = cl.get_service_requests(service_code="pkl", status="open")
+        assert rid in {r["service_request_id"] for r in (reqs if isinstance(reqs, list) else [reqs])}
+        one = cl.get_service_request(rid)
+        assert one["service_request_id"] == rid and one["status"] == "open"

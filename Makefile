@@ -54,6 +54,8 @@ db: venv
 	@if [ -z "$$DATABASE_URL" ]; then $(SATUPETA) db start; fi
 	$(SATUPETA) db migrate
 	$(SATUPETA) load
+	@# OPD catalogue, SYNTHETIC demo roads, and a local citizen_app key for Open311 POSTs (printed, in .demo_api_key)
+	$(SATUPETA) routing demo
 
 lint: venv
 	$(BIN)/ruff check .

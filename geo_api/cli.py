@@ -16,6 +16,7 @@ from rich.table import Table
 
 from geo_api.cli_layers import keys_app, layers_app
 from geo_api.cli_maps import app as maps_app
+from geo_api.cli_routing import app as routing_app
 from geo_api.errors import SatuPetaError
 from geo_api.settings import Settings, get_settings
 
@@ -25,6 +26,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(layers_app, name="layers")
 app.add_typer(keys_app, name="keys")
 app.add_typer(maps_app, name="maps")
+app.add_typer(routing_app, name="routing")
 console = Console(stderr=True, soft_wrap=True)
 out = Console()
 

@@ -14,7 +14,7 @@ import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
-from geo_api.db import fetch_all
+from geo_api.db import fetch_all, fetch_one
 from geo_api.settings import Settings
 from maps.base import (
     PALETTE,
@@ -47,6 +47,7 @@ class ArmadaData:
     visits: list[dict[str, Any]] = field(default_factory=list)
     coverage: dict[str, dict[str, Any]] = field(default_factory=dict)
     sites_published: bool = False
+    attribution: list[str] = field(default_factory=list)
 
 
 def _detection(settings: Settings):
@@ -78,6 +79,9 @@ async def load_armada(conn: psycopg.AsyncConnection, settings: Settings, day: da
     sites = await load_sites(conn, settings.fleet_sites_layer, settings.fleet_site_radius_tps_m,
                              settings.fleet_site_radius_tpa_m)
     data.sites_published = sites is not None
+    if sites is not None:
+        row = await fetch_one(conn, "maps_layer_attribution", {"id": settings.fleet_sites_layer})
+        data.attribution = [row["attribution"]] if row and row["attribution"] else []
     data.sites = [{"nama": s.nama, "jenis": s.jenis, "lat": s.geom.centroid.y, "lon": s.geom.centroid.x}
                   for s in sites or []]
     cfg = _detection(settings)
@@ -169,11 +173,12 @@ def _sites_layer(m: folium.Map, data: ArmadaData) -> None:
         lines = "".join(f"<li>{esc(v['plat_nomor'])}: {esc(v['datang'])}–{esc(v['pergi'])} ({v['menit']} menit)</li>"
                         for v in seen) or "<li>Belum ada kunjungan hari ini</li>"
         popup = f"<div class='sp-popup'><h3>{esc(s['jenis'])} {esc(s['nama'])}</h3><ul>{lines}</ul></div>"
-        folium.RegularPolygonMarker([s["lat"], s["lon"]], number_of_sides=4, radius=7, rotation=45, weight=1,
-                                    color="#fff", fill_color=SITE.get(s["jenis"][:3], "#8c510a"), fill_opacity=1,
-                                    popup=folium.Popup(popup, max_width=300),
-                                    tooltip=esc(f"{s['jenis']} {s['nama']} · {len(seen)} kunjungan hari ini"),
-                                    ).add_to(group)
+        colour = SITE.get(s["jenis"][:3], SITE["TPS"])
+        folium.Marker([s["lat"], s["lon"]], popup=folium.Popup(popup, max_width=300),
+                      tooltip=esc(f"{s['jenis']} {s['nama']} · {len(seen)} kunjungan hari ini"),
+                      icon=folium.DivIcon(class_name="sp-site", icon_size=(14, 14), icon_anchor=(7, 7),
+                                          html=f'<span style="background:{colour}"></span>'),
+                      ).add_to(group)
     group.add_to(m)
 
 
@@ -197,4 +202,4 @@ def build_armada_map(base: BaseData, data: ArmadaData, opts: MapOptions, refresh
         notes.append("Lapisan TPS/TPA belum diterbitkan: kunjungan belum dapat dihitung.")
     m.get_root().html.add_child(HtmlBox(legend_html("Legenda", items, notes)))
     m.get_root().html.add_child(HtmlBox('<div id="status-armada" class="sp-box sp-status">Memuat posisi…</div>'))
-    return finish(m, base, opts)
+    return finish(m, base, opts, extra_attribution=data.attribution)

@@ -13,14 +13,14 @@ from geo_api.errors import ServiceUnavailable
 from geo_api.settings import Settings
 from maps.assets import copy_static
 from maps.base import BaseData, MapOptions
-from maps.data import load_base
+from maps.data import load_base, table_exists
 from maps.index import build_index, href
 from maps.layer import build_layer_map, load_layer
 
 log = logging.getLogger("satupeta.maps")
 
-# Extra pages (laporan, armada, dasbor): name -> async builder(conn, base, opts) returning (html, note).
-PageBuilder = Callable[[psycopg.AsyncConnection, BaseData, MapOptions], Awaitable[tuple[str, str]]]
+# Thematic pages (laporan, armada, dasbor): name -> async builder(conn, base, opts, settings) -> (html, note).
+PageBuilder = Callable[[psycopg.AsyncConnection, BaseData, MapOptions, Settings], Awaitable[tuple[str, str]]]
 
 
 def page_builders() -> dict[str, PageBuilder]:
@@ -50,8 +50,14 @@ async def export_all(settings: Settings, out_dir: Path, *, only_layers: list[str
         collections = list((await Catalog(ttl=0).all(conn)).values())
         if only_layers:
             collections = [c for c in collections if c.id in only_layers]
+        from maps.pages import REQUIRES
+
         for name, builder in page_builders().items():
-            markup, note = await builder(conn, base, opts)
+            if not await table_exists(conn, REQUIRES[name]):
+                written.append((out_dir / href(name, None, served=False),
+                                f"skipped: {REQUIRES[name]} missing, run `satupeta db migrate`"))
+                continue
+            markup, note = await builder(conn, base, opts, settings)
             written.append((_write(out_dir / href(name, None, served=False), markup), note))
         for c in collections:
             markup = build_layer_map(base, await load_layer(conn, c), opts)

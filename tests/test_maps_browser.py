@@ -81,7 +81,7 @@ def open_page(browser_context, live_server, shots):
 
     yield _open
     for page, name in opened:
-        page.screenshot(path=str(shots / f"{name}.png"))
+        page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
         page.close()
 
 
@@ -188,3 +188,26 @@ def test_armada_map_moves_trucks_without_reload(open_page, armada_facts, setting
     assert page.evaluate("window.__sp_marker_before === SP.fleet.markers[%d]" % vid)
     assert page.evaluate("SP.fleet.refreshes") >= 1
     visit.assert_clean()
+
+
+def test_dasbor_opd(open_page, laporan_facts, db):
+    from tests.maps_seed import OPD
+
+    page, visit = open_page("/peta/dasbor", "dasbor", ready="document.readyState === 'complete'")
+    frame = page.frame_locator("#peta-terbuka")
+    page.wait_for_function("document.getElementById('peta-terbuka').contentWindow.SP.ready === true")
+    page.wait_for_timeout(300)
+    visit.assert_clean()
+    expected_open = db.execute(
+        "SELECT count(*) AS n FROM laporan WHERE status <> 'closed' AND requested_at >= "
+        "(current_date - 29)::timestamp AT TIME ZONE 'Asia/Jakarta'").fetchone()["n"]
+    assert page.evaluate("document.getElementById('peta-terbuka').contentWindow.SP.stats.terbuka") == expected_open
+    assert frame.locator("path.sp-terbuka").count() >= 1
+    table = page.inner_text("table")
+    for i in range(3):
+        assert f"Dinas Uji {'ABC'[i]}" in table
+    assert "Median waktu selesai" in table and "Persentil ke-90" in table
+    assert page.locator(".plot svg").count() == 3
+    assert page.locator(".plot svg text", has_text="Laporan per OPD").count() >= 1
+    assert "Laporan terbuka" in frame.locator("#legenda").inner_text()
+    assert len(OPD) == 3

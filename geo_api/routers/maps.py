@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
+import psycopg
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, ORJSONResponse
 
 from geo_api.deps import AppSettings, Conn
-from geo_api.errors import InvalidParameter, NotFound
+from geo_api.errors import InvalidParameter, NotFound, ServiceUnavailable
 from maps.armada import build_armada_map, load_armada
 from maps.assets import static_root
 from maps.base import MapOptions
+from maps.dasbor import Periode, build_dasbor, load_dasbor
 from maps.data import load_base
 from maps.index import build_index
 from maps.laporan import LaporanFilter, build_laporan_map, laporan_titik, load_choices, load_laporan
@@ -41,6 +45,16 @@ def _catalog(request: Request):
         found = getattr(state, "maps_catalog", None) or Catalog(ttl=30.0)
         state.maps_catalog = found
     return found
+
+
+@asynccontextmanager
+async def _needs_schema() -> AsyncIterator[None]:
+    """A database not migrated up to the fleet/laporan tables answers 503 with the fix, not a 500."""
+    try:
+        yield
+    except psycopg.errors.UndefinedTable as exc:
+        raise ServiceUnavailable(f"The database lacks a table this map reads ({exc.diag.message_primary}); "
+                                 "run `satupeta db migrate`") from exc
 
 
 def _page(markup: str) -> HTMLResponse:
@@ -84,9 +98,10 @@ Kode = Annotated[str | None, Query(max_length=40, description="Code from the fil
 async def laporan_map(conn: Conn, settings: AppSettings, layanan: Kode = None, opd: Kode = None,
                       status: Status = None, dari: date | None = None, sampai: date | None = None) -> HTMLResponse:
     """Reports coloured by OPD, clustered or aggregated, with choropleth, hand-offs and the filter form."""
-    f = await _laporan_filter(conn, layanan, opd, status, dari, sampai)
-    base = await load_base(conn)
-    data = await load_laporan(conn, f, settings.maps_inline_reports)
+    async with _needs_schema():
+        f = await _laporan_filter(conn, layanan, opd, status, dari, sampai)
+        base = await load_base(conn)
+        data = await load_laporan(conn, f, settings.maps_inline_reports)
     return _page(build_laporan_map(base, data, f, _options(settings)))
 
 
@@ -96,10 +111,11 @@ async def laporan_points(conn: Conn, settings: AppSettings,
                          layanan: Kode = None, opd: Kode = None, status: Status = None,
                          dari: date | None = None, sampai: date | None = None) -> ORJSONResponse:
     """The newest reports in view (at most maps_inline_reports); `terpotong` says whether more exist."""
-    f = await _laporan_filter(conn, layanan, opd, status, dari, sampai)
     box = _bbox(bbox)
     limit = settings.maps_inline_reports
-    rows = await laporan_titik(conn, f, box, limit + 1)
+    async with _needs_schema():
+        f = await _laporan_filter(conn, layanan, opd, status, dari, sampai)
+        rows = await laporan_titik(conn, f, box, limit + 1)
     return ORJSONResponse({"titik": rows[:limit], "terpotong": len(rows) > limit},
                           headers={"Cache-Control": "no-cache"})
 
@@ -120,9 +136,25 @@ async def armada_map(conn: Conn, settings: AppSettings, tanggal: date | None = N
                                                             "position refreshes (default maps_fleet_refresh_s)")] = None
                      ) -> HTMLResponse:
     """Trucks refreshed in place, today's (or `tanggal`'s) tracks, stops, TPS/TPA visits, kelurahan served."""
-    base = await load_base(conn)
-    data = await load_armada(conn, settings, tanggal)
+    async with _needs_schema():
+        base = await load_base(conn)
+        data = await load_armada(conn, settings, tanggal)
     return _page(build_armada_map(base, data, _options(settings), refresh or settings.maps_fleet_refresh_s))
+
+
+@router.get("/dasbor", response_class=HTMLResponse, summary="OPD performance dashboard")
+async def dasbor(conn: Conn, settings: AppSettings, dari: date | None = None, sampai: date | None = None
+                 ) -> HTMLResponse:
+    """Received, open, closed, median/p90 time to close, overdue per OPD and kecamatan; plots; open-laporan map."""
+    periode = Periode.default(dari, sampai)
+    if periode.sampai < periode.dari:
+        raise InvalidParameter("sampai", "sampai is before dari")
+    if (periode.sampai - periode.dari).days > 3660:
+        raise InvalidParameter("dari", "the period is at most ten years")
+    async with _needs_schema():
+        base = await load_base(conn)
+        data = await load_dasbor(conn, periode, min(500, max(1, settings.maps_inline_reports)))
+    return _page(build_dasbor(base, data, _options(settings)))
 
 
 @router.get("/static/{path:path}", include_in_schema=False)

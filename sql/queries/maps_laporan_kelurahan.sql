@@ -4,7 +4,7 @@ FROM laporan AS l
 WHERE (%(layanan)s::text IS NULL OR l.layanan_kode = %(layanan)s)
   AND (%(opd)s::text IS NULL OR l.opd_kode = %(opd)s)
   AND (%(status)s::text IS NULL OR l.status = %(status)s)
-  AND (%(dari)s::date IS NULL OR l.requested_at >= %(dari)s::date)
-  AND (%(sampai)s::date IS NULL OR l.requested_at < %(sampai)s::date + 1)
+  AND (%(dari)s::date IS NULL OR l.requested_at >= (%(dari)s::date)::timestamp AT TIME ZONE 'Asia/Jakarta')
+  AND (%(sampai)s::date IS NULL OR l.requested_at < (%(sampai)s::date + 1)::timestamp AT TIME ZONE 'Asia/Jakarta')
   AND l.kelurahan_kode IS NOT NULL
 GROUP BY l.kelurahan_kode;

@@ -157,4 +157,15 @@
       status.textContent = SP.stats.trucks + " truk · salinan statis";
     }
   };
+  /* Dasbor OPD: one layer per OPD with its open laporan (points: [lat, lon, id, layanan, terlambat]). */
+  SP.titikOpd = function (group, cfg) {
+    cfg.points.forEach(function (p) {
+      L.circleMarker([p[0], p[1]], {radius: 5, color: p[4] ? "#b2182b" : "#ffffff", weight: p[4] ? 2.5 : 1,
+                                    fillColor: cfg.colour, fillOpacity: 0.9, className: "sp-terbuka"})
+        .bindTooltip("Laporan #" + SP.esc(p[2]) + " · " + SP.esc(p[3]) + " · " + SP.esc(cfg.opd) +
+                     (p[4] ? " · <b>terlambat</b>" : ""))
+        .addTo(group);
+    });
+    SP.stats.terbuka = (SP.stats.terbuka || 0) + cfg.points.length;
+  };
 })();

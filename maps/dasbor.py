@@ -1,0 +1,252 @@
+"""Dasbor OPD: service performance per OPD over a period, with server-rendered SVG plots (matplotlib, no
+JavaScript charting library to vendor) and a map of each OPD's open laporan."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import folium
+import psycopg
+from branca.element import MacroElement
+from jinja2 import Template
+
+from geo_api.db import fetch_all
+from maps.base import PALETTE, BaseData, HtmlBox, MapOptions, base_map, esc, finish, js_value, legend_html
+
+CITY_TZ = ZoneInfo("Asia/Jakarta")
+MAX_OPD_PLOTTED = 15
+DEFAULT_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Periode:
+    """The dashboard's period: laporan received from `dari` to `sampai` inclusive (WIB dates)."""
+
+    dari: date
+    sampai: date
+
+    @classmethod
+    def default(cls, dari: date | None = None, sampai: date | None = None) -> Periode:
+        """The given dates, else the last DEFAULT_DAYS days up to today."""
+        end = sampai or datetime.now(CITY_TZ).date()
+        return cls(dari or end - timedelta(days=DEFAULT_DAYS - 1), end)
+
+
+@dataclass
+class DasborData:
+    """Rows behind the dashboard."""
+
+    periode: Periode
+    total: dict[str, Any]
+    per_opd: list[dict[str, Any]]
+    per_kecamatan: list[dict[str, Any]]
+    terbuka: list[dict[str, Any]]
+    per_opd_cap: int
+
+
+async def load_dasbor(conn: psycopg.AsyncConnection, periode: Periode, per_opd_cap: int) -> DasborData:
+    """Per-OPD and per-kecamatan figures and the open laporan for the map (capped per OPD)."""
+    p = {"dari": periode.dari, "sampai": periode.sampai}
+    rows = await fetch_all(conn, "maps_dasbor_opd", p)
+    total = next((r for r in rows if r["kode"] is None), None) or {
+        "diterima": 0, "terbuka": 0, "selesai": 0, "median_jam": None, "p90_jam": None, "terlambat": 0}
+    return DasborData(periode=periode, total=total, per_opd=[r for r in rows if r["kode"] is not None],
+                      per_kecamatan=await fetch_all(conn, "maps_dasbor_kecamatan", p),
+                      terbuka=await fetch_all(conn, "maps_dasbor_terbuka", {**p, "per_opd": per_opd_cap}),
+                      per_opd_cap=per_opd_cap)
+
+
+def durasi(jam: float | None) -> str:
+    """Hours in words: '5,2 jam' or '3,1 hari'; '–' when nothing was closed."""
+    if jam is None:
+        return "–"
+    return f"{jam:.1f} jam".replace(".", ",") if jam < 48 else f"{jam / 24:.1f} hari".replace(".", ",")
+
+
+def angka(n: int | None) -> str:
+    """A count with Indonesian thousands separators."""
+    return f"{n or 0:,}".replace(",", ".")
+
+
+# ---------------------------------------------------------------- plots (SVG, text kept as text)
+
+def _svg(fig) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg"):]  # drop the XML prolog and doctype: it is inlined in HTML
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"svg.fonttype": "none", "font.size": 9, "axes.spines.top": False,
+                         "axes.spines.right": False, "svg.hashsalt": "satupeta"})
+    return plt
+
+
+def _legend_below(fig, ax) -> None:
+    """The legend under the x axis label, so it never covers a bar."""
+    fig.tight_layout()
+    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.55 / fig.get_figheight()), ncol=3, fontsize=8, frameon=False,
+              borderaxespad=0)
+
+
+def _label(r: dict[str, Any]) -> str:
+    name = r.get("singkatan") or r["nama"]
+    return name if len(name) <= 38 else name[:36] + "…"
+
+
+def plot_status(rows: Sequence[dict[str, Any]], title: str) -> str:
+    """Stacked horizontal bars: closed, open on time and overdue laporan per row (OPD or kecamatan)."""
+    plt = _plt()
+    rows = list(rows)[::-1]
+    fig, ax = plt.subplots(figsize=(7.5, 0.34 * max(len(rows), 3) + 0.9))
+    labels = [_label(r) for r in rows]
+    selesai = [r["selesai"] for r in rows]
+    tepat = [r["terbuka"] - r["terlambat"] for r in rows]
+    telat = [r["terlambat"] for r in rows]
+    ax.barh(labels, selesai, color="#009E73", label="Selesai")
+    ax.barh(labels, tepat, left=selesai, color="#56B4E9", label="Terbuka (dalam tenggat)")
+    ax.barh(labels, telat, left=[a + b for a, b in zip(selesai, tepat, strict=True)], color="#D55E00",
+            label="Terbuka, terlambat")
+    ax.set_xlabel("Jumlah laporan")
+    ax.set_title(title, loc="left", fontsize=11)
+    _legend_below(fig, ax)
+    return _svg(fig)
+
+
+def plot_waktu(rows: Sequence[dict[str, Any]]) -> str:
+    """Median and 90th-percentile time to close per OPD (hours), side by side."""
+    plt = _plt()
+    rows = [r for r in rows if r["median_jam"] is not None][::-1]
+    fig, ax = plt.subplots(figsize=(7.5, 0.42 * max(len(rows), 3) + 0.9))
+    y = list(range(len(rows)))
+    ax.barh([v + 0.2 for v in y], [r["median_jam"] for r in rows], height=0.4, color="#0072B2", label="Median")
+    ax.barh([v - 0.2 for v in y], [r["p90_jam"] for r in rows], height=0.4, color="#E69F00", label="Persentil ke-90")
+    ax.set_yticks(y, [_label(r) for r in rows])
+    ax.set_xlabel("Jam sampai selesai")
+    ax.set_title("Waktu penyelesaian per OPD", loc="left", fontsize=11)
+    _legend_below(fig, ax)
+    return _svg(fig)
+
+
+# ---------------------------------------------------------------- map of open laporan per OPD
+
+class OpenPerOpd(MacroElement):
+    """Fills one folium FeatureGroup per OPD with its open laporan (SP.titikOpd in peta.js)."""
+
+    _template = Template("""{% macro script(this, kwargs) %}
+        {%- for group, cfg in this.groups %}
+        SP.titikOpd({{ group.get_name() }}, {{ cfg }});
+        {%- endfor %}
+    {% endmacro %}""")
+
+    def __init__(self, groups: list[tuple[folium.FeatureGroup, str]]):
+        super().__init__()
+        self._name = "OpenPerOpd"
+        self.groups = groups
+
+
+def build_open_map(base: BaseData, data: DasborData, opts: MapOptions) -> str:
+    """A map with one toggleable layer per OPD holding its open laporan (overdue ones ringed in red)."""
+    m = base_map(base, opts, title="Laporan terbuka per OPD",
+                 subtitle=f"Diterima {data.periode.dari:%d-%m-%Y} s.d. {data.periode.sampai:%d-%m-%Y}")
+    names = {r["kode"]: r for r in data.per_opd}
+    by_opd: dict[str, list[dict[str, Any]]] = {}
+    for r in data.terbuka:
+        by_opd.setdefault(r["opd_kode"], []).append(r)
+    order = sorted(by_opd, key=lambda k: -by_opd[k][0]["n_opd"])
+    groups, items = [], []
+    for i, kode in enumerate(order):
+        colour = PALETTE[i % len(PALETTE)]
+        rows = by_opd[kode]
+        nama = names.get(kode, {}).get("nama", kode)
+        shown = f"{angka(len(rows))} dari {angka(rows[0]['n_opd'])}" if len(rows) < rows[0]["n_opd"] \
+            else angka(len(rows))
+        group = folium.FeatureGroup(name=esc(f"{nama} ({shown})"), show=i < 6)
+        group.add_to(m)
+        cfg = {"colour": colour, "opd": nama,
+               "points": [[r["lat"], r["lon"], r["id"], r["layanan_nama"], bool(r["terlambat"])] for r in rows]}
+        groups.append((group, js_value(cfg)))
+        items.append((colour, f"{nama} ({shown})"))
+    m.add_child(OpenPerOpd(groups))
+    notes = [f"Paling banyak {angka(data.per_opd_cap)} laporan terbaru per OPD; lingkar merah = terlambat.",
+             "Pilih OPD lewat tombol lapisan (kanan atas)."]
+    m.get_root().html.add_child(HtmlBox(legend_html("Laporan terbuka", items or [("#7f7f7f", "Tidak ada")], notes)))
+    return finish(m, base, opts)
+
+
+# ---------------------------------------------------------------- the page
+
+_STYLE = """body{font-family:system-ui,"Segoe UI",Roboto,Arial,sans-serif;margin:0;color:#222;background:#f6f7f9}
+header{background:#1f4e79;color:#fff;padding:.8rem 1.4rem}header h1{margin:0;font-size:1.4rem}
+header a{color:#cfe3ff}main{padding:1rem 1.4rem;max-width:80rem}
+.kartu{display:flex;flex-wrap:wrap;gap:.8rem;margin:.6rem 0 1rem}.kartu div{background:#fff;border-radius:6px;
+padding:.6rem 1rem;box-shadow:0 1px 3px rgba(0,0,0,.15);min-width:9rem}.kartu b{display:block;font-size:1.5rem}
+table{border-collapse:collapse;background:#fff;width:100%;font-size:.9rem}th,td{padding:.3rem .6rem;
+border-bottom:1px solid #e3e3e3;text-align:right}th:first-child,td:first-child{text-align:left}
+.plot{background:#fff;border-radius:6px;padding:.6rem;margin:1rem 0;box-shadow:0 1px 3px rgba(0,0,0,.15)}
+.plot svg{max-width:100%;height:auto}form{margin:.4rem 0}iframe{width:100%;height:620px;border:0;
+border-radius:6px;box-shadow:0 1px 3px rgba(0,0,0,.15);background:#fff}.telat{color:#b2182b;font-weight:600}"""
+
+
+def _kartu(t: dict[str, Any]) -> str:
+    cards = [("Diterima", angka(t["diterima"])), ("Terbuka", angka(t["terbuka"])), ("Selesai", angka(t["selesai"])),
+             ("Terlambat", angka(t["terlambat"])), ("Median waktu selesai", durasi(t["median_jam"])),
+             ("Persentil ke-90", durasi(t["p90_jam"]))]
+    return '<section class="kartu" id="ringkasan">' + "".join(
+        f"<div><b>{esc(v)}</b>{esc(k)}</div>" for k, v in cards) + "</section>"
+
+
+def _table(rows: Sequence[dict[str, Any]], first: str, with_time: bool) -> str:
+    head = f"<th>{esc(first)}</th><th>Diterima</th><th>Terbuka</th><th>Selesai</th>" + (
+        "<th>Median waktu selesai</th><th>Persentil ke-90</th>" if with_time else "") + "<th>Terlambat</th>"
+    body = "".join(
+        f"<tr><td>{esc(r['nama'])}</td><td>{angka(r['diterima'])}</td><td>{angka(r['terbuka'])}</td>"
+        f"<td>{angka(r['selesai'])}</td>"
+        + (f"<td>{esc(durasi(r['median_jam']))}</td><td>{esc(durasi(r['p90_jam']))}</td>" if with_time else "")
+        + f"<td{' class=telat' if r['terlambat'] else ''}>{angka(r['terlambat'])}</td></tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def build_dasbor(base: BaseData, data: DasborData, opts: MapOptions) -> str:
+    """The dashboard page: period form, summary cards, tables, SVG plots and the open-laporan map."""
+    p = data.periode
+    served = bool(opts.api_base)
+    opd_rows = data.per_opd[:MAX_OPD_PLOTTED]
+    plots = []
+    if opd_rows:
+        plots.append(plot_status(opd_rows, "Laporan per OPD"))
+        if any(r["median_jam"] is not None for r in opd_rows):
+            plots.append(plot_waktu(opd_rows))
+    if any(r["diterima"] for r in data.per_kecamatan):
+        plots.append(plot_status(data.per_kecamatan, "Laporan per kecamatan"))
+    form = ("<form method='get' id='periode'><label>Dari <input type='date' name='dari' value='{d}'></label> "
+            "<label>Sampai <input type='date' name='sampai' value='{s}'></label> "
+            "<button type='submit'>Tampilkan</button></form>").format(d=p.dari.isoformat(), s=p.sampai.isoformat())
+    nav = '<a href="/peta">Daftar peta</a> · <a href="/peta/laporan">Laporan warga</a>' if served else ""
+    open_map = build_open_map(base, data, opts)
+    return ("<!DOCTYPE html><html lang='id'><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width,initial-scale=1'>"
+            f"<title>Dasbor OPD — Satu Peta Kota Tangerang</title><style>{_STYLE}</style></head><body>"
+            f"<header><h1>Dasbor OPD</h1><div>Laporan diterima {p.dari:%d-%m-%Y} s.d. {p.sampai:%d-%m-%Y} (WIB)"
+            f"{' · ' + nav if nav else ''}</div></header><main>"
+            + (form if served else "") + _kartu(data.total)
+            + "<h2>Per OPD</h2>" + _table(data.per_opd, "OPD", True)
+            + "".join(f"<div class='plot'>{svg}</div>" for svg in plots)
+            + "<h2>Per kecamatan</h2>" + _table(data.per_kecamatan, "Kecamatan", False)
+            + "<h2>Peta laporan terbuka per OPD</h2>"
+            + f"<iframe id='peta-terbuka' title='Peta laporan terbuka per OPD' srcdoc=\"{esc(open_map)}\"></iframe>"
+            + "</main></body></html>")

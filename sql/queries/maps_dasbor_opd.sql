@@ -1,0 +1,24 @@
+-- Service performance per OPD for laporan received in [dari, sampai] (dates in WIB, the city's time zone),
+-- plus a city-wide total row (kode NULL). Time to close runs from intake to the first 'closed' status.
+WITH l AS (
+    SELECT l.opd_kode, l.status, l.expected_at, l.requested_at,
+           (SELECT min(s.pada) FROM laporan_status AS s WHERE s.laporan_id = l.id AND s.status = 'closed')
+               AS closed_at, l.updated_at
+    FROM laporan AS l
+    WHERE l.requested_at >= (%(dari)s::date)::timestamp AT TIME ZONE 'Asia/Jakarta'
+      AND l.requested_at < (%(sampai)s::date + 1)::timestamp AT TIME ZONE 'Asia/Jakarta'
+), d AS (
+    SELECT l.*, extract(epoch FROM coalesce(l.closed_at, l.updated_at) - l.requested_at) / 3600.0 AS jam
+    FROM l
+)
+SELECT o.kode, o.nama, o.singkatan, o.luar_kota,
+       count(*)::bigint AS diterima,
+       count(*) FILTER (WHERE d.status <> 'closed')::bigint AS terbuka,
+       count(*) FILTER (WHERE d.status = 'closed')::bigint AS selesai,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY d.jam) FILTER (WHERE d.status = 'closed') AS median_jam,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY d.jam) FILTER (WHERE d.status = 'closed') AS p90_jam,
+       count(*) FILTER (WHERE d.status <> 'closed' AND d.expected_at < now())::bigint AS terlambat
+FROM d
+JOIN opd AS o ON o.kode = d.opd_kode
+GROUP BY GROUPING SETS ((o.kode, o.nama, o.singkatan, o.luar_kota), ())
+ORDER BY o.kode IS NOT NULL, count(*) DESC, o.kode;

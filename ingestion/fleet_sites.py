@@ -42,3 +42,23 @@ async def load_sites(conn: psycopg.AsyncConnection, layer: str, radius_tps: floa
             geom = geom.geoms[0]
         out.append(site_from(r["fid"], r["nama"], r["jenis"], geom, radius_tps, radius_tpa))
     return out
+
+
+async def publish_synthetic_sites(conn: psycopg.AsyncConnection, settings: Any, sites_geojson: dict[str, Any],
+                                  workdir: Any) -> dict[str, Any]:
+    """Publish the simulator's SYNTHETIC sites as the sites layer through the layers publish function."""
+    from pathlib import Path
+
+    import orjson
+
+    from layers.publish import LayerMeta, Limits, prepare, publish
+
+    path = Path(workdir) / "lokasi_tps_tpa_sintetis.geojson"
+    path.write_bytes(orjson.dumps(sites_geojson))
+    prep = prepare(path, path.name, Path(workdir), Limits.from_settings(settings))
+    meta = LayerMeta(id=settings.fleet_sites_layer, title="Lokasi TPS/TPA SINTETIS (simulator Si Lacak)", opd="dlh",
+                     description="Lokasi TPS dan TPA buatan simulator armada sampah untuk uji dan peragaan; "
+                                 "BUKAN data resmi DLH. TPA Rawa Kucing: titik perkiraan (Kel. Kedaung Wetan, "
+                                 "Kec. Neglasari).",
+                     licence="CC0-1.0", attribution="Satu Peta (data sintetis)", published_by="satupeta fleet")
+    return await publish(conn, prep, meta)

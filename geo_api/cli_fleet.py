@@ -1,0 +1,271 @@
+"""`satupeta fleet ...`: Si Lacak registry, OsmAnd listener, simulator, back-fill import, maintenance."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from geo_api.errors import SatuPetaError
+
+app = typer.Typer(help="Si Lacak waste fleet: vehicles, devices, OsmAnd listener, simulator, import.",
+                  no_args_is_help=True)
+vehicle_app = typer.Typer(help="Vehicles (trucks).", no_args_is_help=True)
+device_app = typer.Typer(help="GPS devices (the OsmAnd id they send).", no_args_is_help=True)
+app.add_typer(vehicle_app, name="vehicle")
+app.add_typer(device_app, name="device")
+console = Console(stderr=True, soft_wrap=True)
+out = Console()
+
+
+def _guard(fn):
+    """Platform and database errors become one clear line and a non-zero exit, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        import psycopg
+
+        from geo_api.cli import _fail
+
+        try:
+            return fn(*args, **kwargs)
+        except SatuPetaError as exc:
+            _fail(exc.detail)
+        except psycopg.Error as exc:
+            _fail(f"database: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}")
+        except OSError as exc:
+            _fail(str(exc))
+    return wrapper
+
+
+def _settings():
+    from geo_api.cli import _settings as shell_settings
+
+    return shell_settings()
+
+
+@vehicle_app.command("add")
+@_guard
+def vehicle_add(
+    plat_nomor: Annotated[str, typer.Argument(help="Plate, e.g. 'B 9123 XYZ'")],
+    jenis: Annotated[str, typer.Option(help="compactor | dump_truck | arm_roll | pickup | lainnya")] = "compactor",
+    kecamatan: Annotated[str | None, typer.Option(help="Assigned kecamatan (Kemendagri kode, e.g. 36.71.01)")] = None,
+    depot: Annotated[str, typer.Option(help="Depot name")] = "",
+) -> None:
+    """Register (or update) a vehicle."""
+    from geo_api.db import connect
+    from ingestion.fleet_registry import JENIS, add_vehicle
+
+    if jenis not in JENIS:
+        raise SatuPetaError(f"jenis must be one of {', '.join(JENIS)}")
+    with connect(_settings()) as conn:
+        vid = add_vehicle(conn, plat_nomor, jenis, kecamatan, depot)
+        conn.commit()
+    out.print(f"vehicle {vid}: {plat_nomor}")
+
+
+@vehicle_app.command("list")
+@_guard
+def vehicle_list() -> None:
+    """List vehicles and their devices."""
+    from geo_api.db import connect
+    from sql import query
+
+    table = Table("id", "plat_nomor", "jenis", "kecamatan", "devices")
+    with connect(_settings()) as conn:
+        for r in conn.execute(query("fleet_vehicles_list")).fetchall():
+            table.add_row(str(r["id"]), r["plat_nomor"], r["jenis"], r["kecamatan_kode"] or "", ", ".join(r["devices"]))
+    out.print(table)
+
+
+@device_app.command("add")
+@_guard
+def device_add(
+    unique_id: Annotated[str, typer.Argument(help="Identifier the tracker sends as OsmAnd id")],
+    vehicle: Annotated[str, typer.Option(help="Vehicle id or plate")],
+) -> None:
+    """Register a device on a vehicle; fixes held for it are moved into its positions."""
+    from geo_api.db import connect
+    from ingestion.fleet_registry import add_device
+    from sql import query
+
+    settings = _settings()
+    with connect(settings) as conn:
+        row = conn.execute(query("fleet_vehicle_find"), {"ref": vehicle}).fetchone()
+        if row is None:
+            raise SatuPetaError(f"no vehicle {vehicle!r}")
+        did, claimed = add_device(conn, unique_id, row["id"], settings.fleet_retention_days)
+        conn.commit()
+    out.print(f"device {did}: {unique_id}" + (f" ({claimed} held fixes claimed)" if claimed else ""))
+
+
+@device_app.command("list")
+@_guard
+def device_list() -> None:
+    """List devices, their vehicle and last fix; and devices held for registration."""
+    from geo_api.db import connect
+    from sql import query
+
+    table = Table("id", "unique_id", "vehicle", "last fix", "last received")
+    held = Table("held unique_id", "fixes", "first received", "last received")
+    with connect(_settings()) as conn:
+        for r in conn.execute(query("fleet_device_list")).fetchall():
+            table.add_row(str(r["id"]), r["unique_id"], r["plat_nomor"] or "", str(r["last_fix_time"] or ""),
+                          str(r["last_received"] or ""))
+        for r in conn.execute(query("fleet_held_summary")).fetchall():
+            held.add_row(r["unique_id"], str(r["fixes"]), str(r["first_received"]), str(r["last_received"]))
+    out.print(table)
+    if held.row_count:
+        out.print(held)
+
+
+@app.command("listen")
+def listen(
+    port: Annotated[int | None, typer.Option(help="Port (default SATUPETA_FLEET_OSMAND_PORT, 5055)")] = None,
+    host: Annotated[str | None, typer.Option(help="Bind address (default SATUPETA_HOST)")] = None,
+) -> None:
+    """Serve only the OsmAnd listener (any path, GET/POST), as Traccar does on port 5055."""
+    import uvicorn
+
+    from geo_api.routers.fleet import create_listener_app
+
+    settings = _settings()
+    logging.basicConfig(level=settings.log_level.upper())
+    port = port or settings.fleet_osmand_port
+    console.print(f"OsmAnd listener at http://{host or settings.host}:{port}")
+    uvicorn.run(create_listener_app(settings), host=host or settings.host, port=port,
+                log_level=settings.log_level.lower(), access_log=False)
+
+
+@app.command("import")
+@_guard
+def import_cmd(
+    path: Annotated[Path, typer.Argument(help="CSV (id,timestamp,lat,lon,...) or GPX file", exists=True,
+                                         dir_okay=False)],
+    device: Annotated[str | None, typer.Option(help="Device id (required for GPX; CSV default)")] = None,
+) -> None:
+    """Back-fill positions from CSV or GPX (same bad-fix filters as live ingest, then COPY)."""
+    from geo_api.db import connect
+    from ingestion.fleet_import import import_fixes, read_csv, read_gpx
+    from ingestion.fleet_writer import filter_config
+
+    settings = _settings()
+    if path.suffix.lower() == ".gpx":
+        if not device:
+            raise SatuPetaError("GPX has no device id: give --device")
+        fixes = read_gpx(path, device)
+    else:
+        fixes = read_csv(path, device)
+    t0 = time.perf_counter()
+    with connect(settings) as conn:
+        counts = import_fixes(conn, fixes, config=filter_config(settings))
+    dt = time.perf_counter() - t0
+    out.print(f"imported {counts['rows']} rows in {dt:.1f} s ({counts['rows'] / max(dt, 1e-9):,.0f} rows/s): "
+              + ", ".join(f"{k}={v}" for k, v in counts.items() if k != "rows"))
+
+
+@app.command("maintain")
+@_guard
+def maintain(ahead_days: Annotated[int, typer.Option(help="Create daily partitions this far ahead")] = 7) -> None:
+    """Create position partitions ahead and drop those older than the retention (fleet_retention_days)."""
+    from geo_api.db import connect
+    from sql import query
+
+    settings = _settings()
+    with connect(settings) as conn:
+        created = conn.execute(query("fleet_maintain_ahead"), {"ahead": ahead_days}).fetchone()["n"]
+        dropped = conn.execute(query("fleet_drop_old"), {"keep_days": settings.fleet_retention_days}).fetchone()["n"]
+        conn.commit()
+    out.print(f"partitions created: {created}, dropped (older than {settings.fleet_retention_days} days): {dropped}")
+
+
+@app.command("publish-sites")
+@_guard
+def publish_sites() -> None:
+    """Publish the simulator's SYNTHETIC TPS/TPA sites as the sites layer (fleet_sites_layer)."""
+    out.print(asyncio.run(_publish_sites(_settings())))
+
+
+async def _publish_sites(settings) -> str:
+    import psycopg
+    from psycopg.rows import dict_row
+
+    from ingestion.fleet_sim import sites_geojson, synthetic_sites
+    from ingestion.fleet_sites import publish_synthetic_sites
+    from sql import query
+
+    async with await psycopg.AsyncConnection.connect(settings.dsn, row_factory=dict_row, autocommit=True) as conn:
+        cur = await conn.execute(query("fleet_sim_kelurahan"))
+        sites = synthetic_sites(await cur.fetchall())
+        with tempfile.TemporaryDirectory(prefix="satupeta-fleet-") as tmp:
+            res = await publish_synthetic_sites(conn, settings, sites_geojson(sites), tmp)
+    return f"published {res['id']} version {res['version']} ({res['feature_count']} SYNTHETIC sites)"
+
+
+@app.command("simulate")
+@_guard
+def simulate(
+    trucks: Annotated[int, typer.Option(min=1, max=2000, help="Number of trucks")] = 10,
+    hours: Annotated[float, typer.Option(min=0.5, max=24, help="Length of the shift (simulated hours)")] = 8,
+    speedup: Annotated[float, typer.Option(help="Simulated seconds per real second (0: as fast as possible)")] = 60,
+    url: Annotated[str | None, typer.Option(help="Server base URL (default: SATUPETA_HOST:PORT)")] = None,
+    path: Annotated[str, typer.Option(help="OsmAnd path on that server (/osmand; / on the listener port)")] = "/osmand",
+    interval: Annotated[float, typer.Option(min=1, help="Seconds between a truck's fixes")] = 5,
+    start: Annotated[str | None, typer.Option(help="Shift start, ISO 8601 (default: so the shift ends now)")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed")] = 7,
+    register: Annotated[bool, typer.Option(help="Register the simulated vehicles and devices first")] = True,
+    publish: Annotated[bool, typer.Option(help="Publish the synthetic sites layer if it is not published")] = True,
+    plan_out: Annotated[Path | None, typer.Option(help="Write the plan (ground truth) as JSON here")] = None,
+) -> None:
+    """Drive plausible trucks (depot, TPS, TPA Rawa Kucing, back) through the real OsmAnd endpoint."""
+    from geo_api.db import connect
+    from ingestion.fleet_registry import add_device, add_vehicle
+    from ingestion.fleet_sim import drive_fleet, plan_fleet, synthetic_sites, write_plan
+    from sql import query
+
+    settings = _settings()
+    url = url or f"http://{settings.host}:{settings.port}"
+    now = time.time()
+    if start:
+        t0 = datetime.fromisoformat(start).replace(tzinfo=datetime.fromisoformat(start).tzinfo or timezone.utc)
+        t0s = t0.timestamp()
+    else:
+        # With a speed-up, replay a shift that ends now, so no fix is stamped in the future.
+        t0s = now - hours * 3600 if speedup <= 0 or speedup > 1 else now
+    with connect(settings) as conn:
+        kel = conn.execute(query("fleet_sim_kelurahan")).fetchall()
+        kec = conn.execute(query("fleet_sim_kecamatan")).fetchall()
+        sites = synthetic_sites(kel)
+        plans = plan_fleet(trucks, hours, t0s, kec, sites, interval, seed)
+        if register:
+            for p in plans:
+                vid = add_vehicle(conn, p.plat_nomor, p.jenis, p.kecamatan_kode, "Depot SIM",
+                                  p.depot[1], p.depot[0])
+                add_device(conn, p.unique_id, vid, settings.fleet_retention_days)
+            conn.commit()
+        published = conn.execute(query("fleet_layer_exists"), {"layer": settings.fleet_sites_layer}).fetchone()[
+            "present"]
+    if publish and not published:
+        console.print(asyncio.run(_publish_sites(settings)))
+    if plan_out:
+        write_plan(plans, plan_out)
+    total = sum(len(p.fixes) for p in plans)
+    console.print(f"{trucks} trucks, {total} fixes, shift from "
+                  f"{datetime.fromtimestamp(t0s, tz=timezone.utc).isoformat(timespec='seconds')} → {url}{path}")
+    t1 = time.perf_counter()
+    counts = asyncio.run(drive_fleet(plans, url, speedup, path=path, sim_start=t0s,
+                                     progress=lambda n: console.print(f"  {n} fixes sent")))
+    dt = time.perf_counter() - t1
+    out.print(f"sent {counts['sent']} fixes in {dt:.1f} s ({counts['sent'] / max(dt, 1e-9):,.0f}/s), "
+              f"{counts['retries']} retries, {counts['failed']} failed")
+    if counts["failed"]:
+        raise typer.Exit(1)

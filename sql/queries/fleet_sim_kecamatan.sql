@@ -1,0 +1,1 @@
+SELECT kode, nama, label_lat, label_lon FROM kecamatan ORDER BY kode;

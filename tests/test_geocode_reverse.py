@@ -9,7 +9,7 @@ from pyproj import Transformer
 
 from geo_api.db import connect
 from geo_api.geocoding import Geocoder, load_geocoder
-from geo_api.geocoding.reverse import DECISIONS, GAP, INSIDE, OVERLAP
+from geo_api.geocoding.reverse import DECISIONS, GAP, OVERLAP
 
 
 @pytest.fixture(scope="module")

@@ -33,12 +33,13 @@ STOPWORDS = {"raya", "jalan", "gang", "no", "rt", "rw", "blok", "kav", "kavling"
 WEIGHTS = {  # segment tag → weight of a match of this place level written under it
     "desa": {"kelurahan": 1.0, None: 0.85, "kecamatan": 0.35, "kabkota": 0.2, "jalan": 0.45, "perumahan": 0.5,
              "provinsi": 0.1},
-    "kecamatan": {"kecamatan": 1.0, None: 0.8, "kelurahan": 0.4, "kabkota": 0.3, "jalan": 0.4, "perumahan": 0.45,
+    "kecamatan": {"kecamatan": 1.0, None: 0.8, "kelurahan": 0.4, "kabkota": 0.1, "jalan": 0.4, "perumahan": 0.45,
                   "provinsi": 0.1},
     "kabkota": {"kabkota": 1.0, None: 0.7, "kelurahan": 0.3, "kecamatan": 0.3, "jalan": 0.3, "perumahan": 0.3,
                 "provinsi": 0.4},
 }
 FUZZY_CUTOFF = 84.0
+FUZZY_CUTOFF_TAGGED = 78.0
 MIN_RAW = 0.5
 _LEVEL = {"desa_kelurahan": "desa", "kecamatan": "kecamatan", "kabkota": "kabkota"}
 _KAB_PREFIX = re.compile(r"^(kota administrasi|kabupaten administrasi|kabupaten|kota)\s+")
@@ -145,6 +146,7 @@ class ForwardIndex:
                 self._desa_by_postcode[p.kodepos].append(i)
         self._build_pois(poi)
         self._build_autocomplete()
+        self._cache: dict[tuple[str, bool, bool], list[tuple[int, str, float, str]]] = {}
 
     # ---- building ----------------------------------------------------------------------------------------------
     def _add_name(self, name: str, place: int, kind: str) -> None:
@@ -200,7 +202,7 @@ class ForwardIndex:
         parsed = parse_address(text)
         hits = self._hits(parsed)
         cands = self._score(parsed, hits)
-        self._add_pois(parsed, cands)
+        self._add_pois(parsed, cands, hits)
         ranked = sorted(cands.values(), key=lambda c: (-c.raw, not self.places[c.place].in_kota_tangerang,
                                                        self.places[c.place].kode))
         best = ranked[0].raw if ranked else 0.0
@@ -224,22 +226,36 @@ class ForwardIndex:
                     for place, kind, quality, name in found:
                         hits.append(Hit(si, start, end, " ".join(span), place, kind, quality, seg.tag,
                                         seg.keyword, name))
-                    if found and found[0][1] != "fuzzy":
+                    if found and (found[0][1] != "fuzzy" or (n >= 2 and found[0][2] >= 0.8)):
                         covered.append((start, end))
         return hits
 
     def _lookup(self, text: str, tag: str | None) -> list[tuple[int, str, float, str]]:
         k = key(text)
+        tagged = tag in ("kelurahan", "kecamatan", "kabkota")
+        cache_key = (k, tagged, tag in ("jalan", "perumahan"))
+        found = self._cache.get(cache_key)
+        if found is None:
+            found = self._match_key(k, tag)
+            if len(self._cache) >= 100_000:  # bounded: words repeat across addresses, gibberish must not grow it
+                self._cache.clear()
+            self._cache[cache_key] = found
+        return found
+
+    def _match_key(self, k: str, tag: str | None) -> list[tuple[int, str, float, str]]:
         if len(k) < 3:
             return []
         exact = self._names.get(k)
         if exact:
             return [(p, kind, 1.0 if kind == "exact" else 0.97, name) for p, kind, name in exact]
-        if len(k) < 5 or tag in ("jalan", "perumahan"):
+        tagged = tag in ("kelurahan", "kecamatan", "kabkota")
+        if len(k) < (4 if tagged else 5) or tag in ("jalan", "perumahan"):
             return []
+        # A word written after Kel./Kec. is surely a place name, so a looser cut-off is safe there.
+        cutoff = FUZZY_CUTOFF_TAGGED if tagged else FUZZY_CUTOFF
         pool = [c for n in range(len(k) - 2, len(k) + 3) for c in self._by_len.get(n, ())]
         out = []
-        for cand, score, _ in process.extract(k, pool, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=3):
+        for cand, score, _ in process.extract(k, pool, scorer=fuzz.ratio, score_cutoff=cutoff, limit=3):
             for p, _, name in self._names[cand]:
                 out.append((p, "fuzzy", score / 100 * 0.92, name))
         return out
@@ -322,7 +338,7 @@ class ForwardIndex:
         return any(q.kode in (p.kec_kode, p.kab_kode) for q in
                    (self.places[i] for i, _, _ in self._names.get(key(h.text), ())))
 
-    def _add_pois(self, parsed: ParsedAddress, cands: dict[int, Candidate]) -> None:
+    def _add_pois(self, parsed: ParsedAddress, cands: dict[int, Candidate], hits: list[Hit]) -> None:
         tokens = set(_poi_tokens(parsed.normalised))
         scores: dict[int, float] = defaultdict(float)
         for t in tokens:
@@ -345,7 +361,7 @@ class ForwardIndex:
         c = cands.get(place)
         if c is None:
             c = cands[place] = Candidate(place, 0.0, [])
-            self._context(c, parsed, [], own={"_seg": -1, "_start": 0, "_end": 0})
+            self._context(c, parsed, hits, own={"_seg": -1, "_start": 0, "_end": 0})
         c.raw += 0.9 * cover
         c.poi = poi
         c.matched.insert(0, {"text": poi.name, "as": "poi", "nama": poi.name, "kind": "exact" if cover >= 0.99
@@ -434,3 +450,27 @@ def _parsed_dict(p: ParsedAddress) -> dict[str, Any]:
             "kelurahan": ", ".join(s.text for s in p.tagged("kelurahan")) or None,
             "kecamatan": ", ".join(s.text for s in p.tagged("kecamatan")) or None,
             "kabkota": ", ".join(s.text for s in p.tagged("kabkota")) or None}
+
+
+def top_kode(result: dict[str, Any]) -> str:
+    """The kode of the best candidate ('' when none): kelurahan, else kecamatan, else kab/kota."""
+    if not result["candidates"]:
+        return ""
+    c = result["candidates"][0]
+    return (c["kelurahan"] or c["kecamatan"] or c["kabkota"])["kode"]
+
+
+def evaluate(search, rows: Sequence[dict[str, str]]) -> tuple[float, dict[str, tuple[int, int]], list[tuple]]:
+    """Top-1 accuracy of `search(text) -> result` over eval rows (query, expect, kind); per kind and misses."""
+    per: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    misses = []
+    for r in rows:
+        got = top_kode(search(r["query"]))
+        ok = got == r["expect"]
+        kind = r["kind"].split("_")[0] if r["kind"].startswith("poi_") else r["kind"]
+        per[kind][0] += ok
+        per[kind][1] += 1
+        if not ok:
+            misses.append((r["query"], r["expect"], got))
+    total = sum(v[1] for v in per.values())
+    return sum(v[0] for v in per.values()) / max(total, 1), {k: tuple(v) for k, v in per.items()}, misses

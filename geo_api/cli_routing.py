@@ -120,10 +120,12 @@ def demo(key_file: Annotated[Path, typer.Option(help="Where the local demo key i
 def explain(kategori: str, lat: float, lon: float,
             as_json: Annotated[bool, typer.Option("--json", help="Print the structured evidence")] = False) -> None:
     """Dry run: which OPD would get this laporan, and why."""
+    from geo_api.routing.lokasi import load_reverse_index
     from geo_api.routing.service import load, route
 
     async def job(conn, settings):
-        return await route(conn, await load(conn, settings.routing_triase_opd), kategori, lat, lon)
+        return await route(conn, await load(conn, settings.routing_triase_opd),
+                           await load_reverse_index(conn, settings), kategori, lat, lon)
     k = _run(job)
     out.print(f"{k.opd_kode} ({k.keputusan})", markup=False)
     out.print(k.teks, markup=False, highlight=False)

@@ -10,6 +10,7 @@ from psycopg.rows import dict_row
 
 from geo_api import catalogue
 from geo_api.routing import store
+from geo_api.routing.lokasi import load_reverse_index
 from geo_api.routing.service import load, route
 
 
@@ -29,9 +30,15 @@ def katalog(settings):
     return run(settings, lambda conn: catalogue.setup(conn, settings))
 
 
-def explain(settings, kategori, lat, lon):
+@pytest.fixture(scope="module")
+def reverse(settings):
+    """The geocoding module's reverse index (built once for the module)."""
+    return run(settings, lambda conn: load_reverse_index(conn, settings))
+
+
+def explain(settings, kategori, lat, lon, reverse):
     async def go(conn):
-        return await route(conn, await load(conn, settings.routing_triase_opd), kategori, lat, lon)
+        return await route(conn, await load(conn, settings.routing_triase_opd), reverse, kategori, lat, lon)
     return run(settings, go)
 
 
@@ -67,16 +74,16 @@ CASES = [
 
 @pytest.mark.parametrize("kategori,lat,lon,opd,keputusan,words", CASES,
                          ids=[f"{c[0]}@{c[1]},{c[2]}" for c in CASES])
-def test_routing_table(settings, katalog, kategori, lat, lon, opd, keputusan, words):
-    k = explain(settings, kategori, lat, lon)
+def test_routing_table(settings, katalog, reverse, kategori, lat, lon, opd, keputusan, words):
+    k = explain(settings, kategori, lat, lon, reverse)
     assert (k.opd_kode, k.keputusan) == (opd, keputusan), k.teks
     for w in words:
         assert w in k.teks, (w, k.teks)
     assert k.alasan["opd"]["kode"] == opd and k.alasan["keputusan"] == keputusan
 
 
-def test_evidence_is_structured(settings, katalog):
-    k = explain(settings, "jalan_rusak", -6.16, 106.6501)
+def test_evidence_is_structured(settings, katalog, reverse):
+    k = explain(settings, "jalan_rusak", -6.16, 106.6501, reverse)
     a = k.alasan
     assert a["lokasi"]["kelurahan"]["nama"] and a["lokasi"]["di_kota"] is True
     assert a["aturan"]["layer"] == "jalan_sintetis" and a["aturan"]["fakta"]["atribut"]["status"] == "provinsi"
@@ -87,13 +94,13 @@ def test_evidence_is_structured(settings, katalog):
     assert k.rule_id == a["aturan"]["id"] and k.rule_versi == a["aturan"]["versi"]
 
 
-def test_rule_change_makes_new_version_and_routes_new_reports(settings, katalog):
+def test_rule_change_makes_new_version_and_routes_new_reports(settings, katalog, reverse):
     async def go(conn):
         rules = await store.list_rules(conn, "banjir")
         base = next(r for r in rules if r["kunci"] == "dasar-banjir")
-        before = await route(conn, await load(conn, "diskominfo"), "banjir", -6.14490, 106.66323)
+        before = await route(conn, await load(conn, "diskominfo"), reverse, "banjir", -6.14490, 106.66323)
         changed = await store.change(conn, base["id"], {"opd_kode": "dpupr"}, "test")
-        after = await route(conn, await load(conn, "diskominfo"), "banjir", -6.14490, 106.66323)
+        after = await route(conn, await load(conn, "diskominfo"), reverse, "banjir", -6.14490, 106.66323)
         restored = await store.change(conn, base["id"], {"opd_kode": "bpbd"}, "test")
         return base, before, changed, after, restored
     base, before, changed, after, restored = run(settings, go)

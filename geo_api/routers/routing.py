@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from geo_api.deps import AdminKey, Conn, CurrentKey
 from geo_api.errors import Forbidden
-from geo_api.routers.open311 import routing_cache
+from geo_api.routers.open311 import reverse_index, routing_cache
 from geo_api.routing import laporan, store
 from geo_api.routing.service import route
 
@@ -57,7 +57,7 @@ OfficerKey = Annotated[dict, Depends(_officer)]
 async def explain(body: ExplainIn, request: Request, conn: Conn) -> ExplainOut:
     """Route without storing anything: the OPD, the matched rule, the location facts, the rules passed over."""
     routing = await routing_cache(request).get(conn)
-    k = await route(conn, routing, body.category, body.lat, body.lon)
+    k = await route(conn, routing, await reverse_index(request), body.category, body.lat, body.lon)
     return ExplainOut(opd_kode=k.opd_kode, opd_nama=k.opd_nama, keputusan=k.keputusan, rule_id=k.rule_id,
                       rule_versi=k.rule_versi, alasan_teks=k.teks, alasan=k.alasan)
 

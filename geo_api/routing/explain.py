@@ -61,5 +61,6 @@ def kalimat_serah_terima(lokasi: Lokasi, opd_nama: str) -> str:
 
 def kalimat_luar_wilayah(lokasi: Lokasi) -> str:
     """The sentence for a point outside the city and outside every known neighbour."""
-    return (f"Titik {lokasi.lat:.5f}, {lokasi.lon:.5f} berada di luar Kota Tangerang dan di luar kab/kota "
+    teks = (f"Titik {lokasi.lat:.5f}, {lokasi.lon:.5f} berada di luar Kota Tangerang dan di luar kab/kota "
             "tetangga yang dikenal.")
+    return f"{teks} ({lokasi.pesan})" if lokasi.pesan else teks

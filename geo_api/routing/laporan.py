@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -16,6 +16,9 @@ from geo_api.db import fetch_all, fetch_one
 from geo_api.errors import BadRequest, InvalidParameter, NotFound, PayloadTooLarge
 from geo_api.routing.model import Keputusan
 from geo_api.routing.service import Routing, route
+
+if TYPE_CHECKING:
+    from geo_api.geocoding.reverse import ReverseIndex
 
 _URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
@@ -120,10 +123,10 @@ def parse_new(form: Mapping[str, str], layanan: dict[str, Any], *, max_descripti
                        atribut=parse_attributes(form, layanan["atribut"], max_attributes), kontak=kontak)
 
 
-async def create(conn: psycopg.AsyncConnection, routing: Routing, baru: LaporanBaru, *, api_key_id: int | None,
-                 oleh: str) -> tuple[dict[str, Any], Keputusan]:
+async def create(conn: psycopg.AsyncConnection, routing: Routing, reverse: ReverseIndex, baru: LaporanBaru, *,
+                 api_key_id: int | None, oleh: str) -> tuple[dict[str, Any], Keputusan]:
     """Route and store a laporan (one statement: laporan, duplicate link and first status row together)."""
-    k = await route(conn, routing, baru.layanan_kode, baru.lat, baru.lon)
+    k = await route(conn, routing, reverse, baru.layanan_kode, baru.lat, baru.lon)
     lok = k.lokasi
     params = {
         "layanan_kode": baru.layanan_kode, "deskripsi": baru.deskripsi, "lat": baru.lat, "lon": baru.lon,

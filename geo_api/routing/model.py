@@ -68,10 +68,13 @@ class Lokasi:
     kecamatan_nama: str | None = None
     kabkota_kode: str | None = None
     kabkota_nama: str | None = None
+    geocode: str = ""  # the reverse geocoding decision (inside, gap, overlap, tetangga, ...)
+    pesan: str = ""  # its sentence
 
     def ringkas(self) -> dict[str, Any]:
         """The location facts as structured evidence."""
-        out: dict[str, Any] = {"lat": self.lat, "lon": self.lon, "di_kota": self.di_kota}
+        out: dict[str, Any] = {"lat": self.lat, "lon": self.lon, "di_kota": self.di_kota,
+                               "geocode": {"keputusan": self.geocode, "pesan": self.pesan}}
         if self.kelurahan_kode:
             out["kelurahan"] = {"kode": self.kelurahan_kode, "nama": self.kelurahan_nama}
         if self.kecamatan_kode:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import psycopg
 
@@ -13,6 +14,9 @@ from geo_api.routing.evaluate import evaluate
 from geo_api.routing.facts import layer_facts
 from geo_api.routing.lokasi import locate
 from geo_api.routing.model import Keputusan, Rule, RuleSet
+
+if TYPE_CHECKING:
+    from geo_api.geocoding.reverse import ReverseIndex
 
 
 @dataclass
@@ -55,10 +59,10 @@ class RoutingCache:
         return self._current
 
 
-async def route(conn: psycopg.AsyncConnection, routing: Routing, layanan_kode: str, lat: float,
-                lon: float) -> Keputusan:
-    """Decide the OPD for one laporan, with reasons (one location query and at most one layer query)."""
-    lokasi = await locate(conn, lat, lon)
+async def route(conn: psycopg.AsyncConnection, routing: Routing, reverse: ReverseIndex, layanan_kode: str,
+                lat: float, lon: float) -> Keputusan:
+    """Decide the OPD for one laporan, with reasons (in-memory location, at most one layer query)."""
+    lokasi = locate(reverse, lat, lon)
     rules = routing.ruleset.for_layanan(layanan_kode)
     fakta = {}
     if lokasi.di_kota and layanan_kode in routing.ruleset.layanan_nama:

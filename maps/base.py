@@ -27,9 +27,9 @@ def esc(value: Any) -> str:
 
 
 def js_value(value: Any) -> str:
-    """A JSON literal safe to put inside a <script> element (no `</script>` breaking out)."""
-    return (json.dumps(value, ensure_ascii=False).replace("</", "<\\/").replace("<!--", "<\\!--")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    """A JSON literal safe inside a <script> element: <, > and & as \\u escapes, as Django's json_script does."""
+    return (json.dumps(value, ensure_ascii=False, default=str).replace("<", "\\u003c").replace(">", "\\u003e")
+            .replace("&", "\\u0026").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
 @dataclass(frozen=True)
@@ -152,12 +152,23 @@ def finish(m: folium.Map, data: BaseData, opts: MapOptions, *, extra_attribution
 
 
 def _add_boundaries(m: folium.Map, data: BaseData) -> None:
+    # folium refuses tooltip fields on an empty collection (a database without the bundled data loaded)
+    if data.sekitar:
+        _add_sekitar(m, data)
+    if data.kelurahan and data.kecamatan:
+        _add_kelurahan_kecamatan(m, data)
+
+
+def _add_sekitar(m: folium.Map, data: BaseData) -> None:
     sekitar = feature_collection(data.sekitar, ("kode", "nama"))
     folium.GeoJson(sekitar, name="Kab/kota sekitar", control=True,
                    style_function=lambda _: {"color": "#9a9a9a", "weight": 1, "fillColor": "#dcdcdc",
                                              "fillOpacity": 0.5},
                    tooltip=folium.GeoJsonTooltip(["nama", "kode"], aliases=["Kab/kota", "Kode"]),
                    ).add_to(m)
+
+
+def _add_kelurahan_kecamatan(m: folium.Map, data: BaseData) -> None:
     kel = feature_collection(data.kelurahan, ("kode", "nama", "kec_nama"))
     folium.GeoJson(kel, name="Batas kelurahan", control=True,
                    style_function=lambda _: {"color": "#6b6b6b", "weight": 0.8, "fillColor": "#fbfaf5",

@@ -188,6 +188,8 @@ def _filter_form(data: LaporanData, f: LaporanFilter, served: bool) -> str:
 def _choropleth(m: folium.Map, base: BaseData, data: LaporanData) -> list[tuple[str, str]]:
     counts = data.per_kelurahan
     bounds = _classes(list(counts.values()))
+    if not base.kelurahan:
+        return []
     rows = [{**r, "jumlah": counts.get(r["kode"], 0)} for r in base.kelurahan]
     fc = feature_collection(rows, ("kode", "nama", "jumlah"))
     folium.GeoJson(fc, name="Laporan per kelurahan",
@@ -226,7 +228,8 @@ def build_laporan_map(base: BaseData, data: LaporanData, f: LaporanFilter, opts:
         notes.append(f"Lebih dari {data.inline_max:,} laporan: ditampilkan per sel ±1 km".replace(",", ".")
                      + ("; perbesar peta untuk melihat titik." if opts.api_base else "; saring untuk melihat titik."))
     if data.serah_terima:
-        notes.append("Garis putus-putus: laporan yang diserahkan ke kab/kota tetangga.")
+        notes.append("Garis putus-putus: laporan yang diserahkan ke kab/kota tetangga." if data.titik is not None
+                     else "Lingkaran putih: kab/kota tetangga penerima serahan laporan, dengan jumlahnya.")
     m.get_root().html.add_child(HtmlBox(legend_html(
         "Legenda", [], notes, sections=[("OPD tujuan", opd_items or [(NO_COLOUR, "Belum ada laporan")], "dot"),
                                         ("Laporan per kelurahan", choro_items, "sq")])))

@@ -66,14 +66,14 @@ def open_page(browser_context, live_server, shots):
         page.on("response", lambda r: visit.failed.append(f"{r.url} HTTP {r.status}") if r.status >= 400 else None)
 
         def _route(route):
-            if route.request.url.startswith(live_server.url) or route.request.url.startswith("data:"):
+            if route.request.url.startswith((live_server.url, "data:", "file://", "about:")):
                 route.continue_()
             else:
                 visit.outside.append(route.request.url)
                 route.abort()
 
         page.route("**/*", _route)
-        page.goto(live_server.url + path, wait_until="load")
+        page.goto(path if path.startswith("file://") else live_server.url + path, wait_until="load")
         page.wait_for_function(ready, timeout=30_000)
         page.wait_for_timeout(400)  # let Leaflet finish its zoom/fit animation before counting and the shot
         opened.append((page, name))
@@ -211,3 +211,27 @@ def test_dasbor_opd(open_page, laporan_facts, db):
     assert page.locator(".plot svg text", has_text="Laporan per OPD").count() >= 1
     assert "Laporan terbuka" in frame.locator("#legenda").inner_text()
     assert len(OPD) == 3
+
+
+def test_exported_laporan_map_aggregates_beyond_the_inline_limit(open_page, laporan_facts, settings, db, tmp_path):
+    """Standalone export with maps_inline_reports=5: grid cells stand in for points and add up to every laporan."""
+    import asyncio
+    import threading
+
+    from maps.export import export_all
+
+    # playwright's sync API owns this thread's event loop: export in a thread of its own
+    job = threading.Thread(target=lambda: asyncio.run(export_all(
+        settings.model_copy(update={"maps_inline_reports": 5}), tmp_path, only_layers=["poi"])))
+    job.start()
+    job.join()
+    assert (tmp_path / "laporan.html").is_file()
+    total = db.execute("SELECT count(*) AS n FROM laporan").fetchone()["n"]
+    page, visit = open_page((tmp_path / "laporan.html").as_uri(), "laporan_export_grid")
+    visit.assert_clean()
+    assert page.evaluate("SP.stats.points") == 0
+    cells = page.locator(".sp-cell").all_inner_texts()
+    assert len(cells) == page.evaluate("SP.stats.grid") >= 1
+    assert sum(int(c.replace(".", "")) for c in cells) == total
+    assert "diringkas per sel" in page.inner_text(".sp-title")
+    assert page.locator("#filter fieldset[disabled]").count() == 1

@@ -9,9 +9,10 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
+import orjson
 import psycopg
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, ORJSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from geo_api.deps import AppSettings, Conn
 from geo_api.errors import InvalidParameter, NotFound, ServiceUnavailable
@@ -105,19 +106,19 @@ async def laporan_map(conn: Conn, settings: AppSettings, layanan: Kode = None, o
     return _page(build_laporan_map(base, data, f, _options(settings)))
 
 
-@router.get("/laporan/titik.json", response_class=ORJSONResponse, summary="Reports in a bounding box")
+@router.get("/laporan/titik.json", summary="Reports in a bounding box")
 async def laporan_points(conn: Conn, settings: AppSettings,
                          bbox: Annotated[str, Query(description="minx,miny,maxx,maxy (EPSG:4326)")],
                          layanan: Kode = None, opd: Kode = None, status: Status = None,
-                         dari: date | None = None, sampai: date | None = None) -> ORJSONResponse:
+                         dari: date | None = None, sampai: date | None = None) -> Response:
     """The newest reports in view (at most maps_inline_reports); `terpotong` says whether more exist."""
     box = _bbox(bbox)
     limit = settings.maps_inline_reports
     async with _needs_schema():
         f = await _laporan_filter(conn, layanan, opd, status, dari, sampai)
         rows = await laporan_titik(conn, f, box, limit + 1)
-    return ORJSONResponse({"titik": rows[:limit], "terpotong": len(rows) > limit},
-                          headers={"Cache-Control": "no-cache"})
+    body = orjson.dumps({"titik": rows[:limit], "terpotong": len(rows) > limit}, default=str)
+    return Response(body, media_type="application/json", headers={"Cache-Control": "no-cache"})
 
 
 def _bbox(text: str) -> tuple[float, float, float, float]:

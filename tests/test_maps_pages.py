@@ -1,0 +1,179 @@
+"""The /peta pages over HTTP and the builders directly: offline assets, escaping, parameters, export."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import folium
+import pytest
+from folium.plugins import Fullscreen
+
+from maps.armada import ArmadaData, build_armada_map
+from maps.assets import VENDORED, UnvendoredAsset, localise, static_root
+from maps.base import BaseData, MapOptions
+
+CDN = re.compile(r"cdn\.jsdelivr|cdnjs|unpkg\.com|code\.jquery|netdna|bootstrapcdn|googleapis", re.I)
+SATUPETA = str(Path(sys.executable).parent / "satupeta")
+PAGES = ("/peta", "/peta/layer/poi", "/peta/laporan", "/peta/armada", "/peta/dasbor")
+
+
+@pytest.fixture(scope="module")
+def seeded(settings):
+    from geo_api.db import connect
+    from tests.maps_seed import seed_armada, seed_laporan
+
+    with connect(settings) as conn:
+        return {"laporan": seed_laporan(conn), "armada": seed_armada(conn, settings.fleet_timezone)}
+
+
+def _loaded_urls(html: str) -> list[str]:
+    """URLs the browser would fetch: script src and stylesheet href."""
+    return re.findall(r'<script[^>]+src="([^"]+)"', html) + re.findall(r'<link[^>]+href="([^"]+)"', html)
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_pages_load_only_local_assets(client, seeded, path):
+    r = client.get(path)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/html")
+    assert not CDN.search(r.text)
+    for url in _loaded_urls(r.text):
+        assert url.startswith("/peta/static/"), url
+        asset = client.get(url)
+        assert asset.status_code == 200, url
+
+
+def test_every_vendored_file_exists_with_its_licence():
+    root = static_root()
+    for local in VENDORED.values():
+        assert (root / local).is_file(), local
+    for folder in (root / "vendor").iterdir():
+        if folder.is_dir():
+            assert any(p.name.upper().startswith(("LICENSE", "MIT-LICENCE")) for p in folder.iterdir()), folder
+
+
+def test_unvendored_plugin_is_refused():
+    m = folium.Map(tiles=None)
+    Fullscreen().add_to(m)
+    with pytest.raises(UnvendoredAsset, match="Control.FullScreen"):
+        localise(m.get_root(), "/peta/static/")
+
+
+def test_report_text_is_escaped_in_the_page_source(client, seeded):
+    from tests.maps_seed import LAYANAN, XSS
+
+    html = client.get(f"/peta/laporan?layanan={LAYANAN}").text
+    assert XSS not in html
+    assert "<script>alert" not in html
+    assert "\\u003cscript\\u003ealert" in html  # the description travels as JSON text with < and > escaped
+
+
+def test_laporan_points_in_bbox(client, seeded):
+    from tests.maps_seed import LAYANAN
+
+    everything = client.get("/peta/laporan/titik.json", params={"layanan": LAYANAN, "bbox": "106,-7,107,-6"}).json()
+    assert len(everything["titik"]) == seeded["laporan"]["n"] and everything["terpotong"] is False
+    p = everything["titik"][0]
+    box = f"{p['lon'] - 1e-6},{p['lat'] - 1e-6},{p['lon'] + 1e-6},{p['lat'] + 1e-6}"
+    few = client.get("/peta/laporan/titik.json", params={"layanan": LAYANAN, "bbox": box}).json()["titik"]
+    assert p["id"] in {x["id"] for x in few} and len(few) < len(everything["titik"])
+    assert "pelapor_email" not in p
+
+
+@pytest.mark.parametrize(("path", "params", "parameter"), [
+    ("/peta/laporan", {"layanan": "tidak_ada"}, "layanan"),
+    ("/peta/laporan", {"opd": "tidak-ada"}, "opd"),
+    ("/peta/laporan", {"dari": "2026-02-01", "sampai": "2026-01-01"}, "sampai"),
+    ("/peta/laporan/titik.json", {"bbox": "1,2,3"}, "bbox"),
+    ("/peta/laporan/titik.json", {"bbox": "10,0,5,1"}, "bbox"),
+    ("/peta/dasbor", {"dari": "2026-02-01", "sampai": "2026-01-01"}, "sampai"),
+])
+def test_bad_parameters_are_422_problems(client, seeded, path, params, parameter):
+    r = client.get(path, params=params)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert parameter in r.text
+
+
+def test_bad_status_and_date_are_422(client):
+    assert client.get("/peta/laporan", params={"status": "hilang"}).status_code == 422
+    assert client.get("/peta/dasbor", params={"dari": "kemarin"}).status_code == 422
+
+
+def test_unknown_layer_and_static_escape_are_404(client):
+    assert client.get("/peta/layer/tidak_ada").status_code == 404
+    for path in ("/peta/static/../../geo_api/settings.py", "/peta/static/..%2F..%2Fgeo_api%2Fsettings.py",
+                 "/peta/static/vendor/tidak-ada.js", "/peta/static/vendor"):
+        assert client.get(path).status_code == 404, path
+
+
+def _tiny_base() -> BaseData:
+    square = ('{"type":"MultiPolygon","coordinates":'
+              '[[[[106.6,-6.2],[106.7,-6.2],[106.7,-6.1],[106.6,-6.1],[106.6,-6.2]]]]}')
+    kel = [{"kode": "36.71.01.1001", "nama": "Sukasari <b>", "kec_nama": "Tangerang", "kec_kode": "36.71.01",
+            "label_lat": -6.15, "label_lon": 106.65, "geometry": square}]
+    kec = [{"kode": "36.71.01", "nama": "Tangerang", "label_lat": -6.15, "label_lon": 106.65, "geometry": square}]
+    return BaseData(kelurahan=kel, kecamatan=kec, sekitar=[], bounds=(106.6, -6.2, 106.7, -6.1),
+                    attributions=[{"attribution": "Batas <wilayah> & kode", "title": "t", "licence": "MIT", "id": "x"}])
+
+
+def test_armada_sites_and_tile_setting_use_no_cdn():
+    data = ArmadaData(day=date(2026, 1, 5), live=[], sites=[{"nama": "TPA Rawa <Kucing>", "jenis": "TPA",
+                                                            "lat": -6.15, "lon": 106.65}],
+                      visits=[{"plat_nomor": "B 1 X", "nama": "TPA Rawa <Kucing>", "jenis": "TPA", "datang": "07:00",
+                               "pergi": "07:30", "menit": 30}], sites_published=True)
+    html = build_armada_map(_tiny_base(), data, MapOptions(), 10)
+    assert "sp-site" in html and not CDN.search(html)
+    assert "TPA Rawa <Kucing>" not in html and "Sukasari <b>" not in html
+    assert "Batas \\u0026lt;wilayah\\u0026gt; \\u0026amp; kode" in html  # escaped HTML, as JSON text
+    assert "tile.openstreetmap" not in html and "L.tileLayer" not in html
+    tiled = build_armada_map(_tiny_base(), data, MapOptions(tile_url="http://peta.intranet/{z}/{x}/{y}.png",
+                                                            tile_attribution="Dinas Kominfo"), 10)
+    assert "http://peta.intranet/{z}/{x}/{y}.png" in tiled and "Dinas Kominfo" in tiled
+
+
+def test_export_writes_standalone_pages(settings, seeded, tmp_path):
+    env = {**os.environ, "DATABASE_URL": settings.dsn}
+    out = tmp_path / "peta"
+    run = subprocess.run([SATUPETA, "maps", "build", str(out)], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    for name in ("index.html", "laporan.html", "armada.html", "dasbor.html", "layer-poi.html"):
+        html = (out / name).read_text(encoding="utf-8")
+        assert not CDN.search(html), name
+        for url in _loaded_urls(html):
+            assert (out / url).is_file(), (name, url)
+    assert 'href="laporan.html"' in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_export_fails_cleanly_without_database(tmp_path):
+    env = {**os.environ, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    run = subprocess.run([SATUPETA, "maps", "build", str(tmp_path / "x")], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode != 0
+    assert "error:" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_grid_aggregation_counts_every_report(settings, seeded):
+    from geo_api.db import connect
+    from maps.laporan import LaporanFilter, load_laporan
+
+    async def _load():
+        import psycopg
+        from psycopg.rows import dict_row
+
+        async with await psycopg.AsyncConnection.connect(settings.dsn, row_factory=dict_row) as conn:
+            return await load_laporan(conn, LaporanFilter(), inline_max=5)
+
+    data = asyncio.run(_load())
+    with connect(settings) as conn:
+        total = conn.execute("SELECT count(*) AS n FROM laporan").fetchone()["n"]
+    assert data.titik is None and data.total == total
+    assert sum(g["n"] for g in data.grid) == total
+    assert sum(data.per_kelurahan.values()) <= total

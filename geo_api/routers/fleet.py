@@ -385,7 +385,7 @@ async def track(conn: Conn, settings: AppSettings, vehicle_id: int,
     parts = [p for p in det.track_parts(tr, settings.fleet_track_gap_s) if len(p) >= 2]
     if simplify_m > 0:
         tol = simplify_m / det.M_PER_DEG_LAT
-        parts = [list(shapely.LineString(p).simplify(tol).coords) for p in parts]
+        parts = [list(shapely.LineString(p).simplify(tol, preserve_topology=False).coords) for p in parts]
     if len(parts) == 1:
         geom = {"type": "LineString", "coordinates": parts[0]}
     else:

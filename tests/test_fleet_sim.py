@@ -1,0 +1,243 @@
+"""The simulator drives trucks through the real OsmAnd endpoint; detection must find its planned stops and visits."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+from ingestion.fleet_registry import add_device, add_vehicle
+from ingestion.fleet_sim import TPA_RAWA_KUCING, drive_fleet, plan_fleet, sites_geojson, synthetic_sites
+from ingestion.fleet_sites import publish_synthetic_sites
+from tests.conftest import LiveServer
+
+WIB = ZoneInfo("Asia/Jakarta")
+TRUCKS, HOURS = 3, 4
+
+
+async def _publish(settings, sites) -> dict:
+    async with await psycopg.AsyncConnection.connect(settings.dsn, row_factory=dict_row, autocommit=True) as conn:
+        with tempfile.TemporaryDirectory() as tmp:
+            return await publish_synthetic_sites(conn, settings, sites_geojson(sites), tmp)
+
+
+@pytest.fixture(scope="module")
+def simulated(settings):
+    """Publish the synthetic sites, register and drive a small fleet for a past morning; return the plans."""
+    with psycopg.connect(settings.dsn, row_factory=dict_row) as db:
+        kel = db.execute("SELECT kode, nama, kec_kode, label_lat, label_lon FROM kelurahan").fetchall()
+        kec = db.execute("SELECT kode, nama, label_lat, label_lon FROM kecamatan").fetchall()
+        sites = synthetic_sites(kel)
+        day = (datetime.now(WIB) - timedelta(days=1)).date()
+        start = datetime(day.year, day.month, day.day, 6, 0, tzinfo=WIB).timestamp()
+        plans = plan_fleet(TRUCKS, HOURS, start, kec, sites, interval=5, seed=11)
+        vids = {}
+        for p in plans:
+            p.unique_id = f"{p.unique_id}-{uuid.uuid4().hex[:4]}"
+            vids[p.unique_id] = add_vehicle(db, p.plat_nomor, p.jenis, p.kecamatan_kode, "Depot SIM")
+            add_device(db, p.unique_id, vids[p.unique_id])
+        db.commit()
+    published = asyncio.run(_publish(settings, sites))
+    assert published["feature_count"] == len(sites)
+    fast = settings.model_copy(update={"fleet_device_rate": 1e6, "fleet_device_burst": 10**6})
+    with LiveServer(fast) as server:
+        counts = asyncio.run(drive_fleet(plans, server.url, 0))
+    assert counts["failed"] == 0 and counts["sent"] == sum(len(p.fixes) for p in plans)
+    return {"plans": plans, "vids": vids, "day": day, "sites": sites}
+
+
+def _summary(client, vid: int, day) -> dict:
+    r = client.get(f"/fleet/vehicles/{vid}/summary", params={"date": day.isoformat()})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _epoch(text: str) -> float:
+    return datetime.fromisoformat(text).timestamp()
+
+
+def test_every_fix_acknowledged_is_stored(simulated, db):
+    for p in simulated["plans"]:
+        n = db.execute("SELECT count(*) AS n FROM fleet.position p JOIN fleet.device d ON d.id = p.device_id "
+                       "WHERE d.unique_id = %s AND p.flag IS NULL", (p.unique_id,)).fetchone()["n"]
+        assert n == len(p.fixes)
+
+
+def test_detection_finds_planned_stops(simulated, client):
+    for p in simulated["plans"]:
+        s = _summary(client, simulated["vids"][p.unique_id], simulated["day"])
+        detected = [(_epoch(x["start"]), _epoch(x["end"])) for x in s["stops"]]
+        for planned in p.stops:
+            mid = (planned.arrival + planned.departure) / 2
+            assert any(a <= mid <= b for a, b in detected), (p.unique_id, planned)
+        # Starts agree within a minute (the 200 m radius takes in the last metres of the approach).
+        for planned in p.stops:
+            assert min(abs(a - planned.arrival) for a, _ in detected) <= 60
+        assert len(s["stops"]) == len(p.stops)
+        assert s["distance_km"] > 5 and s["driving_s"] > 0 and s["stopped_s"] > 0
+
+
+def test_detection_finds_planned_site_visits(simulated, client):
+    for p in simulated["plans"]:
+        s = _summary(client, simulated["vids"][p.unique_id], simulated["day"])
+        planned = [x for x in p.stops if x.kind in ("TPS", "TPA")]
+        visits = s["visits"]
+        # Passing other TPS on the way is not a visit: exactly the planned ones are found.
+        assert len(visits) == len(planned), (p.unique_id, [v["nama"] for v in visits], [x.nama for x in planned])
+        for want, got in zip(planned, visits, strict=True):
+            assert got["nama"] == want.nama and got["jenis"] == want.kind
+            assert abs(_epoch(got["arrival"]) - want.arrival) <= 60
+            assert abs(_epoch(got["departure"]) - want.departure) <= 60
+        assert "TPA Rawa Kucing" in s["sites_visited"]
+
+
+def test_day_endpoints(simulated, client):
+    day = simulated["day"].isoformat()
+    r = client.get("/fleet/visits", params={"date": day})
+    assert r.status_code == 200 and r.json()["sites_layer_published"]
+    planned = sum(1 for p in simulated["plans"] for x in p.stops if x.kind in ("TPS", "TPA"))
+    mine = [v for v in r.json()["visits"] if v["vehicle_id"] in simulated["vids"].values()]
+    assert len(mine) == planned
+    r = client.get("/fleet/summary", params={"date": day})
+    rows = {v["vehicle_id"]: v for v in r.json()["vehicles"]}
+    for vid in simulated["vids"].values():
+        assert rows[vid]["visits_count"] >= 2 and rows[vid]["distance_km"] > 5
+
+
+def test_track_linestring_and_simplify(simulated, client):
+    vid = next(iter(simulated["vids"].values()))
+    r = client.get(f"/fleet/vehicles/{vid}/track", params={"date": simulated["day"].isoformat()})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/geo+json")
+    f = r.json()
+    assert f["geometry"]["type"] == "LineString" and f["properties"]["gaps"] == 0
+    full = len(f["geometry"]["coordinates"])
+    r = client.get(f"/fleet/vehicles/{vid}/track", params={"date": simulated["day"].isoformat(), "simplify_m": 20})
+    assert 2 <= len(r.json()["geometry"]["coordinates"]) < full / 3
+
+
+def test_coverage_and_last_truck(simulated, client):
+    day = simulated["day"].isoformat()
+    p = simulated["plans"][0]
+    vid = simulated["vids"][p.unique_id]
+    r = client.get("/fleet/coverage", params={"date": day, "vehicle_id": vid})
+    assert r.status_code == 200
+    rows = r.json()["coverage"]
+    assert rows and all(x["vehicle_id"] == vid for x in rows)
+    tps = next(x for x in p.stops if x.kind == "TPS")
+    r = client.get("/fleet/coverage/last", params={"date": day, "lon": tps.lon, "lat": tps.lat})
+    body = r.json()
+    assert r.status_code == 200 and body["last"] is not None
+    assert body["keterangan"].startswith("Truk terakhir lewat pukul ")
+    passed = _epoch(body["last"]["fix_time"])
+    assert passed >= tps.departure - 1  # the last pass is at or after the planned stop there
+
+
+def test_live_geojson_stream_and_inside_now(simulated, client, db):
+    # A truck standing at the TPA now.
+    unique = f"tpa-{uuid.uuid4().hex[:6]}"
+    vid = add_vehicle(db, f"B TPA {unique[-4:]}", "arm_roll")
+    add_device(db, unique, vid)
+    db.commit()
+    lat, lon = TPA_RAWA_KUCING
+    assert client.get("/osmand", params={"id": unique, "lat": lat, "lon": lon,
+                                         "timestamp": int(time.time()) - 30}).status_code == 200
+    r = client.get("/fleet/live")
+    feats = {f["properties"]["vehicle_id"]: f for f in r.json()["features"]}
+    assert set(simulated["vids"].values()) <= set(feats)
+    assert feats[vid]["properties"]["age_s"] >= 29 and "detik lalu" in feats[vid]["properties"]["terakhir_terlihat"]
+    r = client.get("/fleet/sites/inside")
+    inside = {s["nama"]: [v["vehicle_id"] for v in s["vehicles"]] for s in r.json()["sites"]}
+    assert vid in inside["TPA Rawa Kucing"]
+    with client.stream("GET", "/fleet/live/stream", params={"once": "true"}) as resp:
+        assert resp.headers["content-type"].startswith("text/event-stream")
+        text = "".join(resp.iter_text())
+    assert text.startswith("event: snapshot\ndata: {") and str(vid) in text
+
+
+def test_summary_bad_parameters(client):
+    assert client.get("/fleet/vehicles/999999/summary").status_code == 404
+    r = client.get("/fleet/vehicles/1/track", params={"start": "2024-01-02T00:00:00", "end": "2024-01-01T00:00:00"})
+    assert r.status_code in (404, 422)
+    assert client.get("/fleet/coverage/last").status_code == 422
+    assert client.get("/fleet/coverage/last", params={"lon": 0, "lat": 0}).status_code == 422
+
+
+def test_simulator_cli_plan_is_plausible(simulated):
+    for p in simulated["plans"]:
+        kinds = [s.kind for s in p.stops]
+        assert kinds[0] == "depot" and kinds[-1] == "depot" and "TPA" in kinds and "TPS" in kinds
+        ts = [f[0] for f in p.fixes]
+        assert ts == sorted(ts)
+        speeds = [f[3] * 1.852 for f in p.fixes]
+        assert max(speeds) < 60
+
+
+def test_import_csv_and_gpx(settings, db, tmp_path):
+    from ingestion.fleet_import import import_fixes, read_csv, read_gpx
+
+    unique = f"imp-{uuid.uuid4().hex[:6]}"
+    vid = add_vehicle(db, f"B IMP {unique[-4:]}", "pickup")
+    add_device(db, unique, vid)
+    db.commit()
+    t0 = int(time.time()) - 86400
+    csv_path = tmp_path / "trek.csv"
+    csv_path.write_text("deviceid,timestamp,lat,lon,speed\n" + "".join(
+        f"{unique},{t0 + 5 * i},{-6.17 - i * 1e-4:.6f},106.63,10\n" for i in range(100)) + f"{unique},{t0},0,0,0\n")
+    counts = import_fixes(db, read_csv(csv_path, None))
+    assert counts["rows"] == 101 and counts["good"] == 100 and counts["zero_coords"] == 1
+    gpx = tmp_path / "trek.gpx"
+    pts = "".join(f'<trkpt lat="{-6.2 - i * 1e-4:.6f}" lon="106.61"><ele>10</ele>'
+                  f'<time>{datetime.fromtimestamp(t0 + 1000 + 5 * i).astimezone().isoformat()}</time></trkpt>'
+                  for i in range(20))
+    gpx.write_text(f'<?xml version="1.0"?><gpx version="1.1" xmlns="http://www.topografix.com/GPX/1/1">'
+                   f"<trk><trkseg>{pts}</trkseg></trk></gpx>")
+    counts = import_fixes(db, read_gpx(gpx, unique))
+    assert counts["good"] == 20
+    n = db.execute("SELECT count(*) AS n FROM fleet.position p JOIN fleet.device d ON d.id = p.device_id "
+                   "WHERE d.unique_id = %s", (unique,)).fetchone()["n"]
+    assert n == 121
+
+
+def test_unknown_device_in_import_is_a_clear_error(db, tmp_path):
+    from geo_api.errors import DataError
+    from ingestion.fleet_import import import_fixes, read_csv
+
+    p = tmp_path / "x.csv"
+    p.write_text("id,timestamp,lat,lon\nnobody,1700000000,-6.2,106.6\n")
+    with pytest.raises(DataError, match="unknown device"):
+        import_fixes(db, read_csv(p, None))
+    db.rollback()
+
+
+def test_listener_http_client_keepalive_many_devices(settings, db):
+    """Concurrent devices over keep-alive connections are all acknowledged and stored (group commit)."""
+    ids = []
+    for _ in range(20):
+        unique = f"kc-{uuid.uuid4().hex[:6]}"
+        add_device(db, unique, add_vehicle(db, f"B KC {unique[-4:]}", "dump_truck"))
+        ids.append(unique)
+    db.commit()
+    t0 = int(time.time()) - 7200
+
+    async def run(url):
+        async with httpx.AsyncClient(base_url=url) as c:
+            async def dev(u):
+                for i in range(25):
+                    r = await c.get("/osmand", params={"id": u, "lat": -6.2 + i * 1e-4, "lon": 106.6,
+                                                       "timestamp": t0 + i * 5})
+                    assert r.status_code == 200
+            await asyncio.gather(*(dev(u) for u in ids))
+
+    with LiveServer(settings) as server:
+        asyncio.run(run(server.url))
+    n = db.execute("SELECT count(*) AS n FROM fleet.position p JOIN fleet.device d ON d.id = p.device_id "
+                   "WHERE d.unique_id = ANY(%s)", (ids,)).fetchone()["n"]
+    assert n == 500

@@ -166,8 +166,9 @@ def test_status_follows_the_report(client, api_key, settings):
 BAD = [
     ({"service_code": None}, 400, "service_code"),
     ({"service_code": "tidak_ada"}, 400, "not a known service"),
-    ({"lat": None, "long": None}, 400, "lat and long are required"),
-    ({"lat": None, "long": None, "address_string": "Jl. Daan Mogot"}, 400, "lat and long"),
+    ({"lat": None, "long": None}, 400, "a location is required"),
+    ({"lat": None}, 400, "give both lat and long"),
+    ({"lat": None, "long": None, "address_string": "Planet Mars blok Z"}, 400, "could not be located"),
     ({"lat": "abc"}, 400, "lat must be a number"),
     ({"lat": "95"}, 400, "lat must be between"),
     ({"lat": "nan"}, 400, "lat must be between"),
@@ -238,3 +239,16 @@ def test_georeport_client_from_pypi(live_server, api_key):
         assert rid in {r["service_request_id"] for r in (reqs if isinstance(reqs, list) else [reqs])}
         one = cl.get_service_request(rid)
         assert one["service_request_id"] == rid and one["status"] == "open"
+
+
+def test_address_string_alone_is_located_to_a_kelurahan(client, api_key, db):
+    r = post(client, api_key, lat=None, long=None, service_code="jalan_rusak",
+             address_string="Kelurahan Sukarasa, Kecamatan Tangerang")
+    assert r.status_code == 200, r.text
+    rid = int(r.json()[0]["service_request_id"])
+    row = db.execute("SELECT kelurahan_kode, opd_kode, alasan FROM laporan WHERE id = %s", (rid,)).fetchone()
+    assert row["kelurahan_kode"] == "36.71.01.1001"
+    assert row["alasan"]["lokasi"]["dari_alamat"]["kandidat"]["kode"] == "36.71.01.1001"
+    # a label point says nothing about metres from a road: the road rules are passed over, with that reason
+    assert row["opd_kode"] == "disperkimtan"
+    assert all("dari alamat" in t["alasan"] for t in row["alasan"]["tidak_berlaku"])

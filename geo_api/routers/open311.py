@@ -21,6 +21,7 @@ from geo_api.apikeys import key_hash
 from geo_api.db import fetch_all, fetch_one
 from geo_api.deps import AppSettings, Conn
 from geo_api.errors import Open311Error, PayloadTooLarge
+from geo_api.geocoding import Geocoder
 from geo_api.geocoding.reverse import ReverseIndex
 from geo_api.routing import laporan
 from geo_api.routing.service import RoutingCache
@@ -163,11 +164,16 @@ async def _api_key(conn: Any, key: str | None) -> dict[str, Any]:
     return row
 
 
-async def reverse_index(request: Request) -> ReverseIndex:
-    """The process's reverse geocoding index, shared with /geocode (built once, on first use)."""
+async def geocoder(request: Request) -> Geocoder:
+    """The process's geocoder (reverse and forward indexes), shared with /geocode (built once, on first use)."""
     from geo_api.routers.geocode import _geocoder
 
-    return (await _geocoder(request, request.app.state.settings)).reverse
+    return await _geocoder(request, request.app.state.settings)
+
+
+async def reverse_index(request: Request) -> ReverseIndex:
+    """The process's reverse geocoding index."""
+    return (await geocoder(request)).reverse
 
 
 def routing_cache(request: Request) -> RoutingCache:
@@ -232,10 +238,12 @@ async def create_request(request: Request, fmt: str, conn: Conn, settings: AppSe
     layanan = await fetch_one(conn, "open311_service_get", {"kode": code[:40]})
     if layanan is None:
         raise Open311Error(400, f"service_code {code[:40]!r} is not a known service (see services.{fmt})")
+    geo = await geocoder(request)
     baru = laporan.parse_new(form, layanan, max_description=settings.open311_max_description,
-                             max_attributes=settings.open311_max_attributes, bbox=settings.open311_bbox)
+                             max_attributes=settings.open311_max_attributes, bbox=settings.open311_bbox,
+                             forward=geo.forward)
     routing = await routing_cache(request).get(conn)
-    row, keputusan = await laporan.create(conn, routing, await reverse_index(request), baru, api_key_id=key["id"],
+    row, keputusan = await laporan.create(conn, routing, geo.reverse, baru, api_key_id=key["id"],
                                           oleh=f"api_key:{key['name']}")
     notice = layanan["service_notice"] or None
     if row["kemungkinan_duplikat_dari"]:

@@ -28,6 +28,8 @@ def check(rule: Rule, lokasi: Lokasi, fakta: Mapping[int, LayerFakta]) -> tuple[
 
 def _check_layer(rule: Rule, f: LayerFakta | None) -> tuple[bool, str, dict[str, Any]]:
     what = explain.fitur(rule)
+    if f is not None and f.catatan:
+        return False, f.catatan, f.ringkas()
     if f is None or not f.tersedia:
         return False, f"layer {rule.layer_id} belum terbit atau tidak memiliki kolom yang dirujuk aturan", {
             "layer": rule.layer_id, "tersedia": False}

@@ -26,6 +26,7 @@ _ATTR = re.compile(r"^attribute\[([A-Za-z0-9_.-]{1,64})\]$")
 _CONTACT = ("email", "phone", "first_name", "last_name", "device_id", "account_id")
 _SHORT_MAX = 200
 WINDOW = timedelta(days=90)
+MIN_ADDRESS_SCORE = 0.6
 STATUS_OPEN311 = {"open": ("open", "in_progress"), "closed": ("closed",)}
 
 
@@ -43,6 +44,7 @@ class LaporanBaru:
     media_url: str | None = None
     atribut: dict[str, Any] = field(default_factory=dict)
     kontak: dict[str, str] = field(default_factory=dict)
+    dari_alamat: dict[str, Any] | None = None  # the geocoded candidate when only address_string was given
 
 
 def parse_float(name: str, value: str | None, lo: float, hi: float) -> float | None:
@@ -98,14 +100,32 @@ def _attribute_value(code: str, value: str, d: dict[str, Any]) -> Any:
     return value
 
 
+def locate_address(forward: Any, text: str) -> dict[str, Any] | None:
+    """The best forward-geocoding candidate for an address, when it is a kelurahan or a POI with a point."""
+    if not text.strip() or forward is None:
+        return None
+    for c in forward.search(text[:300], limit=1)["candidates"]:
+        if c.get("point") and c["level"] == "kelurahan" and c["score"] >= MIN_ADDRESS_SCORE:
+            return c
+    return None
+
+
 def parse_new(form: Mapping[str, str], layanan: dict[str, Any], *, max_description: int, max_attributes: int,
-              bbox: tuple[float, float, float, float]) -> LaporanBaru:
+              bbox: tuple[float, float, float, float], forward: Any = None) -> LaporanBaru:
     """Check every field of a POST requests body; nothing is stored unless all of it is acceptable."""
     lat = parse_float("lat", form.get("lat"), -90, 90)
     lon = parse_float("long", form.get("long"), -180, 180)
-    if lat is None or lon is None:
-        what = "address_string alone cannot be located yet" if form.get("address_string") else "no location given"
-        raise BadRequest(f"lat and long are required ({what})")
+    dari_alamat = None
+    if (lat is None) != (lon is None):
+        raise BadRequest("give both lat and long (or address_string alone)")
+    if lat is None:
+        address = _short(form, "address_string", 500)
+        if not address:
+            raise BadRequest("a location is required: lat and long, or address_string")
+        dari_alamat = locate_address(forward, address)
+        if dari_alamat is None:
+            raise BadRequest(f"address_string {address[:80]!r} could not be located to a kelurahan; send lat and long")
+        lat, lon = dari_alamat["point"]["lat"], dari_alamat["point"]["lon"]
     if not (bbox[0] <= lon <= bbox[2] and bbox[1] <= lat <= bbox[3]):
         raise InvalidParameter("lat", f"the point {lat}, {lon} is far outside Kota Tangerang and its neighbours")
     deskripsi = form.get("description") or ""
@@ -120,13 +140,22 @@ def parse_new(form: Mapping[str, str], layanan: dict[str, Any], *, max_descripti
     return LaporanBaru(layanan_kode=layanan["kode"], lat=lat, lon=lon, deskripsi=deskripsi,
                        address_string=_short(form, "address_string", 500), address_id=_short(form, "address_id", 100),
                        zipcode=_short(form, "zipcode", 20), media_url=media,
-                       atribut=parse_attributes(form, layanan["atribut"], max_attributes), kontak=kontak)
+                       atribut=parse_attributes(form, layanan["atribut"], max_attributes), kontak=kontak,
+                       dari_alamat=dari_alamat)
 
 
 async def create(conn: psycopg.AsyncConnection, routing: Routing, reverse: ReverseIndex, baru: LaporanBaru, *,
                  api_key_id: int | None, oleh: str) -> tuple[dict[str, Any], Keputusan]:
     """Route and store a laporan (one statement: laporan, duplicate link and first status row together)."""
-    k = await route(conn, routing, reverse, baru.layanan_kode, baru.lat, baru.lon)
+    kasar = ""
+    if baru.dari_alamat:
+        src = baru.dari_alamat["point"]["source"]
+        kasar = f"lokasi ditentukan dari alamat (titik {src} kelurahan), tidak cukup tepat untuk aturan jarak"
+    k = await route(conn, routing, reverse, baru.layanan_kode, baru.lat, baru.lon, titik_kasar=kasar)
+    if baru.dari_alamat:
+        k.alasan["lokasi"]["dari_alamat"] = {"address_string": baru.address_string,
+                                             "kandidat": baru.dari_alamat.get("kelurahan"),
+                                             "skor": baru.dari_alamat.get("score")}
     lok = k.lokasi
     params = {
         "layanan_kode": baru.layanan_kode, "deskripsi": baru.deskripsi, "lat": baru.lat, "lon": baru.lon,

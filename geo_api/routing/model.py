@@ -90,6 +90,7 @@ class LayerFakta:
 
     layer_id: str
     tersedia: bool = True  # False: the layer is not published (or lacks a column the rule names)
+    catatan: str = ""  # why the fact could not be established, when not for the layer's sake
     fid: str | None = None
     jarak_m: float | None = None
     atribut: dict[str, Any] = field(default_factory=dict)
@@ -97,6 +98,8 @@ class LayerFakta:
     def ringkas(self) -> dict[str, Any]:
         """The layer fact as structured evidence."""
         out: dict[str, Any] = {"layer": self.layer_id, "tersedia": self.tersedia}
+        if self.catatan:
+            out["catatan"] = self.catatan
         if self.fid is not None:
             out.update(fid=self.fid, jarak_m=round(self.jarak_m or 0.0, 1), atribut=self.atribut)
         return out

@@ -13,7 +13,7 @@ from geo_api.db import fetch_all, fetch_one
 from geo_api.routing.evaluate import evaluate
 from geo_api.routing.facts import layer_facts
 from geo_api.routing.lokasi import locate
-from geo_api.routing.model import Keputusan, Rule, RuleSet
+from geo_api.routing.model import Keputusan, LayerFakta, Rule, RuleSet
 
 if TYPE_CHECKING:
     from geo_api.geocoding.reverse import ReverseIndex
@@ -60,11 +60,17 @@ class RoutingCache:
 
 
 async def route(conn: psycopg.AsyncConnection, routing: Routing, reverse: ReverseIndex, layanan_kode: str,
-                lat: float, lon: float) -> Keputusan:
-    """Decide the OPD for one laporan, with reasons (in-memory location, at most one layer query)."""
+                lat: float, lon: float, *, titik_kasar: str = "") -> Keputusan:
+    """Decide the OPD for one laporan, with reasons (in-memory location, at most one layer query).
+
+    titik_kasar: why the point is only approximate (e.g. located from an address): distance rules then
+    do not apply, since metres from a road mean nothing at a kelurahan's label point.
+    """
     lokasi = locate(reverse, lat, lon)
     rules = routing.ruleset.for_layanan(layanan_kode)
     fakta = {}
-    if lokasi.di_kota and layanan_kode in routing.ruleset.layanan_nama:
+    if titik_kasar:
+        fakta = {r.rule_id: LayerFakta(r.layer_id or "", catatan=titik_kasar) for r in rules if r.layer_id}
+    elif lokasi.di_kota and layanan_kode in routing.ruleset.layanan_nama:
         fakta = await layer_facts(conn, lat, lon, rules, routing.layer_columns)
     return evaluate(layanan_kode, lokasi, routing.ruleset, fakta)

@@ -66,9 +66,21 @@ def parse(rules: Sequence[Rule], row: Mapping[str, Any] | None,
 
 
 async def layer_facts(conn: psycopg.AsyncConnection, lat: float, lon: float, rules: Sequence[Rule],
-                      layer_columns: Mapping[str, Mapping[str, str]]) -> dict[int, LayerFakta]:
-    """The facts every layer rule needs at this point, in one round trip."""
-    stmt = statement(rules, layer_columns)
+                      layer_columns: Mapping[str, Mapping[str, str]],
+                      cache: dict[tuple[int, ...], str | None] | None = None) -> dict[int, LayerFakta]:
+    """The facts every layer rule needs at this point, in one round trip.
+
+    cache: rendered statements by rule ids, so a rule set renders each once (and the same text lets
+    psycopg prepare it server-side after a few runs).
+    """
+    ids = tuple(r.rule_id for r in rules)
+    if cache is not None and ids in cache:
+        stmt = cache[ids]
+    else:
+        composed = statement(rules, layer_columns)
+        stmt = composed.as_string(conn) if composed is not None else None
+        if cache is not None:
+            cache[ids] = stmt
     if stmt is None:
         return parse(rules, None, layer_columns)
     try:

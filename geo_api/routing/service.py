@@ -25,6 +25,7 @@ class Routing:
 
     ruleset: RuleSet
     layer_columns: dict[str, dict[str, str]] = field(default_factory=dict)
+    statements: dict[tuple[int, ...], str | None] = field(default_factory=dict)
 
 
 async def load(conn: psycopg.AsyncConnection, triase_opd: str, stamp: str = "") -> Routing:
@@ -72,5 +73,5 @@ async def route(conn: psycopg.AsyncConnection, routing: Routing, reverse: Revers
     if titik_kasar:
         fakta = {r.rule_id: LayerFakta(r.layer_id or "", catatan=titik_kasar) for r in rules if r.layer_id}
     elif lokasi.di_kota and layanan_kode in routing.ruleset.layanan_nama:
-        fakta = await layer_facts(conn, lat, lon, rules, routing.layer_columns)
+        fakta = await layer_facts(conn, lat, lon, rules, routing.layer_columns, routing.statements)
     return evaluate(layanan_kode, lokasi, routing.ruleset, fakta)

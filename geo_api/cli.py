@@ -18,12 +18,14 @@ from geo_api.cli_fleet import app as fleet_app
 from geo_api.cli_layers import keys_app, layers_app
 from geo_api.cli_maps import app as maps_app
 from geo_api.cli_routing import app as routing_app
+from geo_api.cli_geocode import geocode_app
 from geo_api.errors import SatuPetaError
 from geo_api.settings import Settings, get_settings
 
 app = typer.Typer(help="Satu Peta Kota Tangerang platform.", no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="The database: embedded PostGIS cluster and migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(geocode_app, name="geocode")
 app.add_typer(fleet_app, name="fleet")
 app.add_typer(layers_app, name="layers")
 app.add_typer(keys_app, name="keys")

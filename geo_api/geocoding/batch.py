@@ -44,7 +44,7 @@ def answer_columns(index: ReverseIndex, lon: np.ndarray, lat: np.ndarray,
     kab[~valid] = -1
     wil = index.kelurahan + index.tetangga
     cols = {
-        "decision": _dict(np.where(valid, dec, -1), list(DECISIONS)),
+        "decision": _dict(np.where(valid, dec.astype(np.int16), -1), list(DECISIONS)),
         "in_kota_tangerang": pa.array(np.isin(dec, (INSIDE, GAP, OVERLAP, UNASSIGNED)), mask=~valid),
         "desa_kel_kode": _dict(w, [x.kode for x in wil]),
         "desa_kel_nama": _dict(w, [x.nama for x in wil]),
@@ -101,7 +101,13 @@ def to_float(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
     if pa.types.is_floating(col.type) or pa.types.is_integer(col.type):
         return np.asarray(col.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
     import pandas as pd
+    import pyarrow.compute as pc
 
+    try:  # the fast path: every value parses (nulls become NaN)
+        return np.asarray(pc.cast(pc.utf8_trim_whitespace(col), pa.float64()).to_numpy(zero_copy_only=False),
+                          dtype=np.float64)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
     return pd.to_numeric(pd.Series(col.to_pandas(), dtype="string").str.strip(), errors="coerce") \
         .to_numpy(dtype=np.float64, na_value=np.nan)
 

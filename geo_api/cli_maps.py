@@ -35,3 +35,46 @@ def build(
     for path, note in written:
         console.print(f"  {path}" + (f"  ({note})" if note else ""), markup=False, highlight=False)
     console.print(f"wrote {len(written)} page(s) and static/ to {out_dir}")
+
+
+@app.command("demo")
+def demo(
+    laporan: Annotated[int, typer.Option(min=0, max=20_000, help="SYNTHETIC laporan to have in the database")] = 300,
+    trucks: Annotated[int, typer.Option(min=0, max=200, help="Simulated trucks driving in real time (0: none)")] = 10,
+    url: Annotated[str | None, typer.Option(help="Server base URL (default: SATUPETA_HOST:PORT)")] = None,
+    key_file: Annotated[Path, typer.Option(help="The citizen_app demo key `satupeta routing demo` wrote")] = Path(
+        ".demo_api_key"),
+    wait: Annotated[float, typer.Option(min=0, help="Seconds to wait for the server to answer /health")] = 120,
+) -> None:
+    """Fill the maps for a first look: post SYNTHETIC laporan through Open311, then drive the fleet simulator."""
+    import os
+    import shutil
+    import sys
+
+    from geo_api.cli import _fail, _settings, console
+    from geo_api.db import connect
+    from geo_api.errors import SatuPetaError
+    from maps.demo import DemoError, officer_key, post_laporan, wait_for_server
+
+    settings = _settings()
+    base = url or f"http://{settings.host}:{settings.port}"
+    try:
+        wait_for_server(base, wait)
+        with connect(settings) as conn:
+            have = conn.execute("SELECT count(*) AS n FROM laporan").fetchone()["n"]
+            if have < laporan:
+                if not key_file.is_file():
+                    _fail(f"{key_file} not found: run `satupeta routing demo` first (make db does)")
+                done = post_laporan(conn, base, key_file.read_text().strip(), officer_key(conn), laporan - have)
+                console.print(f"laporan contoh (SINTETIS): {done}")
+            else:
+                console.print(f"{have} laporan already there; none posted")
+    except (DemoError, SatuPetaError) as exc:
+        _fail(str(getattr(exc, "detail", exc)))
+    except OSError as exc:
+        _fail(f"demo could not reach {base}: {exc}")
+    console.print(f"peta: {base}/peta")
+    if trucks:
+        exe = shutil.which("satupeta") or str(Path(sys.executable).parent / "satupeta")
+        # real time (speed-up 1): the shift starts now and the trucks move while you watch /peta/armada
+        os.execv(exe, [exe, "fleet", "simulate", "--trucks", str(trucks), "--speedup", "1", "--url", base])

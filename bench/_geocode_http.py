@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -11,29 +14,35 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import httpx
-import uvicorn
 
-from geo_api.app import create_app
 from geo_api.settings import Settings
 
 
 @contextmanager
 def live_app(settings: Settings) -> Iterator[str]:
-    """Serve create_app(settings) with uvicorn in a thread; yield its base URL."""
+    """Serve the app (`satupeta serve`, one worker) in a child process, so the load generator does not share
+    its interpreter (and GIL) with the server; yield its base URL."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
+    env = {**os.environ, "DATABASE_URL": settings.dsn, "SATUPETA_LOG_LEVEL": "warning"}
+    proc = subprocess.Popen([sys.executable, "-m", "geo_api.cli", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
     try:
-        yield f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(url + "/health", timeout=2)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("the app did not start") from None
+                time.sleep(0.2)
+        yield url
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        proc.terminate()
+        proc.wait(timeout=20)
 
 
 def latency(url: str, make_params: Callable[[int], dict], n: int, path: str, *, clients: int = 4) -> dict:

@@ -349,7 +349,8 @@ class ForwardIndex:
             poi = self.pois[i]
             total = sum(self._idf[t] for t in set(poi.tokens))
             cover = got / total if total else 0.0
-            if cover >= 0.9 and got >= 2.5 and (best is None or cover > best[0]):
+            # Ties go to the lowest POI index, so the answer does not depend on set iteration order.
+            if cover >= 0.9 and got >= 2.5 and (best is None or (cover, -i) > (best[0], -best[1])):
                 best = (cover, i)
         if best is None:
             return

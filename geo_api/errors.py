@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 import orjson
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
@@ -171,8 +172,75 @@ def install_error_handlers(app: FastAPI) -> None:
             detail = f"No resource at {request.url.path}"
         return problem(exc.status_code, title, detail, instance=request.url.path)
 
+    @app.exception_handler(psycopg.errors.DataException)
+    async def _db_value(request: Request, exc: psycopg.errors.DataException):
+        # Safety net: a request value the database cannot hold (a number past bigint, a year 0924 date)
+        # is the client's error; routers should have bounded it, so it is logged to be fixed there.
+        log.warning("database rejected a request value on %s: %s", request.url.path, str(exc).splitlines()[0])
+        detail = f"A value in the request is out of range: {str(exc).splitlines()[0]}"
+        if request.url.path.startswith("/open311/"):
+            return _open311_error(request, 400, detail)
+        return problem(400, "Bad Request", detail, code="bad-request", instance=request.url.path)
+
+    @app.exception_handler(psycopg.OperationalError)
+    async def _db_down(request: Request, exc: psycopg.OperationalError):
+        log.error("database unavailable on %s: %s", request.url.path, str(exc).splitlines()[0] if str(exc) else exc)
+        detail = "The database is not reachable now; retry later."
+        if request.url.path.startswith("/open311/"):
+            return _open311_error(request, 503, detail)
+        return problem(503, "Service Unavailable", detail, code="service-unavailable", instance=request.url.path)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
         log.exception("unhandled error on %s", request.url.path)
         return problem(500, "Internal Server Error", "An unexpected error occurred; it has been logged.",
                        code="internal-error", instance=request.url.path)
+
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "description": "RFC 9457 problem details",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "parameter": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+}
+OPEN311_ERRORS_SCHEMA = {
+    "type": "array",
+    "items": {"type": "object", "required": ["code", "description"],
+              "properties": {"code": {"type": "integer"}, "description": {"type": "string"}}},
+}
+
+
+def document_problems(app: FastAPI) -> None:
+    """Declare the error responses every operation can give in /openapi.json (problem+json; Open311's array)."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema and app.openapi_schema.get("x-problems-documented"):
+            return app.openapi_schema
+        schema = original()
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        problem_content = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        open311_content = {"application/json": {"schema": OPEN311_ERRORS_SCHEMA},
+                           "application/xml": {"schema": {"type": "string"}}}
+        for path, operations in schema.get("paths", {}).items():
+            content = open311_content if path.startswith("/open311/") else problem_content
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                if "422" in responses:  # FastAPI documents its own validation shape; ours is a problem
+                    responses["422"] = {"description": "Invalid parameter", "content": content}
+                responses.setdefault("4XX", {"description": "Client error", "content": content})
+                responses.setdefault("503", {"description": "Database not reachable; retry later",
+                                             "content": content})
+        schema["x-problems-documented"] = True
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi

@@ -17,6 +17,8 @@ help:
 	@echo "make lint   - ruff"
 
 run: setup
+	@# DEMO=0 skips the demo: SYNTHETIC laporan via Open311 and simulated trucks driving in real time (/peta)
+	@if [ "$(DEMO)" != "0" ]; then $(SATUPETA) maps demo & fi; \
 	$(SATUPETA) serve
 
 test: system venv

@@ -103,8 +103,8 @@ def legend_html(title: str, items: Sequence[tuple[str, str]], notes: Sequence[st
                 kind: str = "dot", sections: Sequence[tuple[str, Sequence[tuple[str, str]], str]] = ()) -> str:
     """The legend box: colour swatches with labels, further titled sections, and notes (all escaped here)."""
     def _ul(rows: Sequence[tuple[str, str]], k: str) -> str:
-        return "<ul>" + "".join(f'<li><span class="sp-swatch sp-{k}" style="background:{esc(c)}"></span>'
-                                f'{esc(label)}</li>' for c, label in rows) + "</ul>"
+        return "<ul>" + "".join(f'<li title="{esc(label)}"><span class="sp-swatch sp-{k}" '
+                                f'style="background:{esc(c)}"></span>{esc(label)}</li>' for c, label in rows) + "</ul>"
     body = _ul(items, kind) + "".join(f"<h3>{esc(t)}</h3>{_ul(rows, k)}" for t, rows, k in sections)
     extra = "".join(f'<p class="sp-note">{esc(n)}</p>' for n in notes)
     return f'<div id="legenda" class="sp-box sp-legend"><h2>{esc(title)}</h2>{body}{extra}</div>'
@@ -138,6 +138,7 @@ def base_map(data: BaseData, opts: MapOptions, *, title: str, subtitle: str = ""
     m.add_child(OwnAssets(opts.asset_base))
     _add_boundaries(m, data)
     m.fit_bounds([[miny, minx], [maxy, maxx]])
+    m.get_root().header.add_child(Element('<link rel="icon" href="data:,">'))  # no /favicon.ico request
     m.get_root().html.add_child(HtmlBox(title_html(title, subtitle, links)))
     m.get_root().title = title
     return m

@@ -62,10 +62,21 @@ async def load_dasbor(conn: psycopg.AsyncConnection, periode: Periode, per_opd_c
 
 
 def durasi(jam: float | None) -> str:
-    """Hours in words: '5,2 jam' or '3,1 hari'; '–' when nothing was closed."""
+    """Hours in words: '12 menit', '5,2 jam' or '3,1 hari'; '–' when nothing was closed."""
     if jam is None:
         return "–"
+    if jam < 1:
+        return "< 1 menit" if jam * 60 < 1 else f"{jam * 60:.0f} menit"
     return f"{jam:.1f} jam".replace(".", ",") if jam < 48 else f"{jam / 24:.1f} hari".replace(".", ",")
+
+
+def _unit(max_jam: float) -> tuple[float, str]:
+    """The scale for a time axis: minutes, hours or days, by the largest value."""
+    if max_jam < 1:
+        return 60.0, "Menit sampai selesai"
+    if max_jam < 72:
+        return 1.0, "Jam sampai selesai"
+    return 1 / 24, "Hari sampai selesai"
 
 
 def angka(n: int | None) -> str:
@@ -133,10 +144,13 @@ def plot_waktu(rows: Sequence[dict[str, Any]]) -> str:
     rows = [r for r in rows if r["median_jam"] is not None][::-1]
     fig, ax = plt.subplots(figsize=(7.5, 0.42 * max(len(rows), 3) + 0.9))
     y = list(range(len(rows)))
-    ax.barh([v + 0.2 for v in y], [r["median_jam"] for r in rows], height=0.4, color="#0072B2", label="Median")
-    ax.barh([v - 0.2 for v in y], [r["p90_jam"] for r in rows], height=0.4, color="#E69F00", label="Persentil ke-90")
+    factor, axis_label = _unit(max((r["p90_jam"] for r in rows), default=0))
+    ax.barh([v + 0.2 for v in y], [r["median_jam"] * factor for r in rows], height=0.4, color="#0072B2",
+            label="Median")
+    ax.barh([v - 0.2 for v in y], [r["p90_jam"] * factor for r in rows], height=0.4, color="#E69F00",
+            label="Persentil ke-90")
     ax.set_yticks(y, [_label(r) for r in rows])
-    ax.set_xlabel("Jam sampai selesai")
+    ax.set_xlabel(axis_label)
     ax.set_title("Waktu penyelesaian per OPD", loc="left", fontsize=11)
     _legend_below(fig, ax)
     return _svg(fig)
@@ -239,7 +253,7 @@ def build_dasbor(base: BaseData, data: DasborData, opts: MapOptions) -> str:
     nav = '<a href="/peta">Daftar peta</a> · <a href="/peta/laporan">Laporan warga</a>' if served else ""
     open_map = build_open_map(base, data, opts)
     return ("<!DOCTYPE html><html lang='id'><head><meta charset='utf-8'>"
-            "<meta name='viewport' content='width=device-width,initial-scale=1'>"
+            "<meta name='viewport' content='width=device-width,initial-scale=1'><link rel='icon' href='data:,'>"
             f"<title>Dasbor OPD — Satu Peta Kota Tangerang</title><style>{_STYLE}</style></head><body>"
             f"<header><h1>Dasbor OPD</h1><div>Laporan diterima {p.dari:%d-%m-%Y} s.d. {p.sampai:%d-%m-%Y} (WIB)"
             f"{' · ' + nav if nav else ''}</div></header><main>"

@@ -38,7 +38,7 @@ def build_index(collections: Sequence[Any], *, served: bool) -> str:
         f'{" · " + esc(c.attribution) if c.attribution else ""})</span></li>'
         for c in collections)
     return ("<!DOCTYPE html><html lang=\"id\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+            "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><link rel=\"icon\" href=\"data:,\">"
             f"<title>Satu Peta Kota Tangerang — Peta</title><style>{_STYLE}</style></head><body>"
             "<h1>Satu Peta Kota Tangerang</h1><p>Peta untuk petugas GIS dan pimpinan OPD. Semua aset dimuat dari "
             "server ini; tidak ada permintaan ke internet.</p>"

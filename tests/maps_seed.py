@@ -21,8 +21,9 @@ def seed_laporan(conn: psycopg.Connection) -> dict:
     for i, kode in enumerate(OPD):
         conn.execute("INSERT INTO opd (kode, nama, jenis) VALUES (%s, %s, 'dinas')", (kode, f"Dinas Uji {'ABC'[i]}"))
     kab = conn.execute("SELECT kode FROM kabkota_sekitar ORDER BY kode LIMIT 1").fetchone()["kode"]
-    conn.execute("INSERT INTO opd (kode, nama, jenis, wilayah_kode, luar_kota) "
-                 "VALUES (%s, 'Kab/kota tetangga (uji)', 'kabkota_tetangga', %s, true)", (OPD_LUAR, kab))
+    # jenis instansi_luar without wilayah_kode: the real catalogue owns the one kabkota_tetangga row per kab/kota
+    conn.execute("INSERT INTO opd (kode, nama, jenis, luar_kota) "
+                 "VALUES (%s, 'Kab/kota tetangga (uji)', 'instansi_luar', true)", (OPD_LUAR,))
     kel = conn.execute("SELECT kode, kec_kode, ST_Y(ST_PointOnSurface(geom)) AS lat, "
                        "ST_X(ST_PointOnSurface(geom)) AS lon FROM kelurahan ORDER BY kode").fetchall()
     for i in range(N_LAPORAN):

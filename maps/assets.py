@@ -29,6 +29,9 @@ VENDORED: dict[str, str] = {
         "vendor/leaflet.markercluster-1.1.0/MarkerCluster.css",
     "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.Default.css":
         "vendor/leaflet.markercluster-1.1.0/MarkerCluster.Default.css",
+    # folium's VectorGridProtobuf names `@latest`; we pin the release we vendor (1.3.0, the newest on npm)
+    "https://unpkg.com/leaflet.vectorgrid@latest/dist/Leaflet.VectorGrid.bundled.js":
+        "vendor/leaflet.vectorgrid-1.3.0/Leaflet.VectorGrid.bundled.min.js",
 }
 
 # Loaded by folium.Map but unused by our maps: Bootstrap 3 glyphicons (we use Font Awesome icons) and

@@ -8,9 +8,12 @@ from typing import Any
 
 import folium
 import psycopg
+from branca.element import MacroElement
+from folium.elements import JSCSSMixin
+from jinja2 import Template
 from psycopg import sql
 
-from maps.base import PALETTE, BaseData, HtmlBox, MapOptions, base_map, esc, finish, legend_html
+from maps.base import PALETTE, BaseData, HtmlBox, MapOptions, base_map, esc, finish, js_value, legend_html
 from sql import query
 
 MAX_FEATURES = 20_000  # beyond this a page gets slow; the note points to /ogc for the rest
@@ -29,17 +32,42 @@ class LayerData:
     opd: str | None
     features: list[dict[str, Any]]
     truncated: bool
+    tiles_url: str | None = None  # set: draw from the OGC API vector tiles instead of the GeoJSON above
+    geometry_type: str = "GEOMETRY"
 
 
-async def load_layer(conn: psycopg.AsyncConnection, collection: Any) -> LayerData:
-    """Read a catalog collection's features (at most MAX_FEATURES) with identifiers from the catalog."""
-    stmt = sql.SQL(query("maps_layer_features")).format(table=collection.table, pk=sql.Identifier(collection.pk))
-    async with conn.cursor() as cur:
-        await cur.execute(stmt, {"limit": MAX_FEATURES + 1})
-        rows = await cur.fetchall()
+async def load_layer(conn: psycopg.AsyncConnection, collection: Any, *, tiles_url: str | None = None,
+                     force_tiles: bool = False) -> LayerData:
+    """A catalog collection's features (at most MAX_FEATURES; identifiers from the catalog), or, when there are
+    more (or force_tiles) and a tiles URL is given, none: the page then draws the collection's vector tiles."""
+    rows: list[dict[str, Any]] = []
+    if not (force_tiles and tiles_url):
+        stmt = sql.SQL(query("maps_layer_features")).format(table=collection.table,
+                                                            pk=sql.Identifier(collection.pk))
+        async with conn.cursor() as cur:
+            await cur.execute(stmt, {"limit": MAX_FEATURES + 1})
+            rows = await cur.fetchall()
+    use_tiles = bool(tiles_url) and (force_tiles or len(rows) > MAX_FEATURES)
     return LayerData(id=collection.id, title=collection.title, description=collection.description,
                      attribution=collection.attribution, licence=collection.licence, opd=collection.opd,
-                     features=rows[:MAX_FEATURES], truncated=len(rows) > MAX_FEATURES)
+                     features=[] if use_tiles else rows[:MAX_FEATURES], truncated=len(rows) > MAX_FEATURES,
+                     tiles_url=tiles_url if use_tiles else None,
+                     geometry_type=(getattr(collection, "geometry_type", None) or "GEOMETRY").upper())
+
+
+class VectorTiles(JSCSSMixin, MacroElement):
+    """The collection from /ogc vector tiles (Leaflet.VectorGrid, vendored), popups built by SP.vectorTiles."""
+
+    _template = Template("""{% macro script(this, kwargs) %}
+        SP.vectorTiles({{ this._parent.get_name() }}, {{ this.config }});
+    {% endmacro %}""")
+    # the same URL folium's VectorGridProtobuf plugin declares, so localise() serves our copy instead
+    default_js = [("vectorGrid", "https://unpkg.com/leaflet.vectorgrid@latest/dist/Leaflet.VectorGrid.bundled.js")]
+
+    def __init__(self, config: dict[str, Any]):
+        super().__init__()
+        self._name = "VectorTiles"
+        self.config = js_value(config)
 
 
 def _geojson(layer: LayerData) -> tuple[dict, list[str]]:
@@ -61,10 +89,28 @@ def _geojson(layer: LayerData) -> tuple[dict, list[str]]:
 def build_layer_map(base: BaseData, layer: LayerData, opts: MapOptions) -> str:
     """The page for one collection: its features over the city's boundaries, a legend and its attribution."""
     colour = PALETTE[sum(map(ord, layer.id)) % len(PALETTE)]
+    count = "vector tiles" if layer.tiles_url else f"{len(layer.features):,} fitur".replace(",", ".")
     m = base_map(base, opts, title=f"Lapisan: {layer.title}",
-                 subtitle=f"{len(layer.features):,} fitur".replace(",", ".") + (f" · OPD {layer.opd}" if layer.opd
-                                                                                   else ""),
+                 subtitle=count + (f" · OPD {layer.opd}" if layer.opd else ""),
                  links=[("/peta", "Daftar peta")] if opts.api_base else [])
+    if layer.tiles_url:
+        fill = "LINE" not in layer.geometry_type  # lines must not be filled: Leaflet would close them
+        m.add_child(VectorTiles({"url": layer.tiles_url, "layer": layer.id, "colour": colour, "fill": fill,
+                                 "maxNativeZoom": 22}))
+    else:
+        _add_geojson(m, layer, colour)
+    notes = [layer.description] if layer.description else []
+    if layer.licence:
+        notes.append(f"Lisensi: {layer.licence}")
+    if layer.tiles_url:
+        notes.append("Digambar dari vector tiles /ogc (semua fitur); klik fitur untuk atributnya.")
+    elif layer.truncated:
+        notes.append(f"Hanya {MAX_FEATURES:,} fitur pertama yang ditampilkan; data lengkap di /ogc.".replace(",", "."))
+    m.get_root().html.add_child(HtmlBox(legend_html("Legenda", [(colour, layer.title)], notes)))
+    return finish(m, base, opts, extra_attribution=[layer.attribution])
+
+
+def _add_geojson(m: folium.Map, layer: LayerData, colour: str) -> None:
     fc, fields = _geojson(layer)
     popup = folium.GeoJsonPopup(fields, aliases=[esc(f) for f in fields], max_width=360) if fields else None
     folium.GeoJson(
@@ -73,10 +119,3 @@ def build_layer_map(base: BaseData, layer: LayerData, opts: MapOptions) -> str:
                                    fill_opacity=0.9),
         style_function=lambda _: {"color": colour, "weight": 2, "fillColor": colour, "fillOpacity": 0.35},
     ).add_to(m)
-    notes = [layer.description] if layer.description else []
-    if layer.licence:
-        notes.append(f"Lisensi: {layer.licence}")
-    if layer.truncated:
-        notes.append(f"Hanya {MAX_FEATURES:,} fitur pertama yang ditampilkan; data lengkap di /ogc.".replace(",", "."))
-    m.get_root().html.add_child(HtmlBox(legend_html("Legenda", [(colour, layer.title)], notes)))
-    return finish(m, base, opts, extra_attribution=[layer.attribution])

@@ -81,6 +81,7 @@ def open_page(browser_context, live_server, shots):
 
     yield _open
     for page, name in opened:
+        page.wait_for_timeout(300)  # popups fade in
         page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
         page.close()
 
@@ -235,3 +236,17 @@ def test_exported_laporan_map_aggregates_beyond_the_inline_limit(open_page, lapo
     assert sum(int(c.replace(".", "")) for c in cells) == total
     assert "diringkas per sel" in page.inner_text(".sp-title")
     assert page.locator("#filter fieldset[disabled]").count() == 1
+
+
+def test_layer_map_from_vector_tiles(open_page):
+    page, visit = open_page("/peta/layer/kelurahan?sumber=tiles", "layer_kelurahan_tiles",
+                            ready="SP.ready === true && SP.stats.tilesLoaded === true")
+    visit.assert_clean()
+    assert page.locator(".leaflet-tile path").count() >= 104  # every kelurahan drawn from the MVT tiles
+    assert "vector tiles" in page.inner_text("#legenda")
+    box = page.locator("#map, .folium-map").first.bounding_box()
+    page.evaluate("SP.stats.tilesLoaded = false")
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_selector(".leaflet-popup-content .sp-popup")
+    assert "kode" in page.inner_text(".leaflet-popup-content")
+    visit.assert_clean()

@@ -70,11 +70,15 @@ async def index(request: Request, conn: Conn) -> HTMLResponse:
 
 
 @router.get("/layer/{collection_id}", response_class=HTMLResponse, summary="Map of one collection")
-async def layer_map(collection_id: str, request: Request, conn: Conn, settings: AppSettings) -> HTMLResponse:
+async def layer_map(collection_id: str, request: Request, conn: Conn, settings: AppSettings,
+                    sumber: Annotated[Literal["auto", "geojson", "tiles"], Query(
+                        description="auto: GeoJSON up to 20,000 features, /ogc vector tiles beyond")] = "auto",
+                    ) -> HTMLResponse:
     """The Layer map of a published or bundled collection (404 when the catalog has no such id)."""
     collection = await _catalog(request).get(conn, collection_id)
     base = await load_base(conn)
-    layer = await load_layer(conn, collection)
+    tiles = None if sumber == "geojson" else f"/ogc/collections/{collection.id}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}"
+    layer = await load_layer(conn, collection, tiles_url=tiles, force_tiles=sumber == "tiles")
     return _page(build_layer_map(base, layer, _options(settings)))
 
 

@@ -168,4 +168,26 @@
     });
     SP.stats.terbuka = (SP.stats.terbuka || 0) + cfg.points.length;
   };
+  /* Layer map from the /ogc vector tiles (Leaflet.VectorGrid); attributes in a popup on click. */
+  SP.vectorTiles = function (map, cfg) {
+    // VectorGrid 1.3.0 still calls L.DomEvent.fakeStop, which Leaflet 1.8 removed; a no-op keeps clicks working.
+    if (!L.DomEvent.fakeStop) { L.DomEvent.fakeStop = function () { return true; }; }
+    var styles = {};
+    // VectorGrid passes no geometry type to the style; cfg.fill comes from the catalog's geometry type
+    styles[cfg.layer] = {radius: 5, color: cfg.colour, weight: 2, fill: cfg.fill, fillColor: cfg.colour,
+                         fillOpacity: 0.35};
+    // above the (filled, interactive) boundary polygons of the overlay pane, or they would take every click
+    if (!map.getPane("spTiles")) { map.createPane("spTiles").style.zIndex = 450; }
+    var vg = L.vectorGrid.protobuf(cfg.url, {vectorTileLayerStyles: styles, interactive: true, pane: "spTiles",
+                                             maxNativeZoom: cfg.maxNativeZoom, rendererFactory: L.svg.tile});
+    vg.on("click", function (e) {
+      var p = e.layer.properties || {};
+      var rows = Object.keys(p).slice(0, 12).map(function (k) {
+        return "<tr><th>" + SP.esc(k) + "</th><td>" + SP.esc(p[k]) + "</td></tr>"; }).join("");
+      L.popup().setLatLng(e.latlng).setContent('<div class="sp-popup"><table>' + rows + "</table></div>").openOn(map);
+    });
+    vg.on("load", function () { SP.stats.tilesLoaded = true; });
+    vg.addTo(map);
+    SP.stats.vectorTiles = true;
+  };
 })();

@@ -250,3 +250,33 @@ def test_layer_map_from_vector_tiles(open_page):
     page.wait_for_selector(".leaflet-popup-content .sp-popup")
     assert "kode" in page.inner_text(".leaflet-popup-content")
     visit.assert_clean()
+
+
+def test_served_laporan_map_fetches_points_by_view_past_the_inline_limit(browser_context, settings, laporan_facts,
+                                                                         shots):
+    """With maps_inline_reports=5 the page carries grid cells only; zoomed in, it fetches the laporan in view."""
+    from tests.conftest import LiveServer
+    from tests.maps_seed import LAYANAN
+
+    with LiveServer(settings.model_copy(update={"maps_inline_reports": 5})) as server:
+        page = browser_context.new_page()
+        visit = Visit()
+        page.on("console", lambda m: visit.console_errors.append(m.text) if m.type == "error" else None)
+        page.on("response", lambda r: visit.failed.append(f"{r.url} {r.status}") if r.status >= 400 else None)
+        with page.expect_response(lambda r: "/peta/laporan/titik.json" in r.url) as fetched:
+            page.goto(f"{server.url}/peta/laporan?layanan={LAYANAN}")
+            page.wait_for_function("SP.ready === true")
+            assert page.evaluate("SP.stats.points") == 0 and page.evaluate("SP.stats.grid") >= 1
+            # zoom onto one grid cell: few enough laporan there to show them one by one
+            page.evaluate("""() => { const c = document.querySelector('.sp-cell');
+                const m = SP.map; let best = null;
+                m.eachLayer(l => {
+                    if (l.getIcon && l.getElement && l.getElement() && l.getElement().contains(c)) best = l; });
+                m.setView(best.getLatLng(), 17, {animate: false}); }""")
+        assert fetched.value.status == 200
+        page.wait_for_function("SP.stats.points > 0")
+        assert page.locator(".sp-cell").count() == 0  # the grid gives way to the points
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(shots / "laporan_served_zoomed.png"))
+        page.close()
+        visit.assert_clean()

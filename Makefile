@@ -18,7 +18,8 @@ help:
 
 run: setup
 	@# DEMO=0 skips the demo: SYNTHETIC laporan via Open311 and simulated trucks driving in real time (/peta)
-	@if [ "$(DEMO)" != "0" ]; then $(SATUPETA) maps demo & fi; \
+	@# (a background job ignores Ctrl-C in make's shell: the trap ends the simulator with the server)
+	@if [ "$(DEMO)" != "0" ]; then $(SATUPETA) maps demo & demo=$$!; trap 'kill $$demo 2>/dev/null' EXIT; fi; \
 	$(SATUPETA) serve
 
 test: system venv

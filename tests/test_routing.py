@@ -14,6 +14,15 @@ from geo_api.routing.lokasi import load_reverse_index
 from geo_api.routing.service import load, route
 
 
+def _in_thread(coro):
+    """Run a coroutine on its own loop in a worker thread (a browser test may hold the main thread's loop)."""
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+
 async def _with_conn(settings, fn):
     async with await psycopg.AsyncConnection.connect(settings.dsn, row_factory=dict_row, autocommit=True) as conn:
         return await fn(conn)
@@ -21,7 +30,7 @@ async def _with_conn(settings, fn):
 
 def run(settings, fn):
     """Run fn(async connection) to completion."""
-    return asyncio.run(_with_conn(settings, fn))
+    return _in_thread(_with_conn(settings, fn))
 
 
 @pytest.fixture(scope="module")

@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(open311.router)
     app.include_router(routing.router)
     app.include_router(fleet.router)
+    app.add_middleware(fleet.OsmAndFastPath)
     app.include_router(ogc.router)
     app.include_router(layers_admin.router)
     app.include_router(maps_routes.router)

@@ -7,8 +7,8 @@ device, fix time and coordinates as a fix already accepted). Late and out-of-ord
 they are stored by fix time; the jump test only compares a fix with the newest good one when the fix is
 newer, because a late fix's neighbours are not known here (detection orders by fix time anyway).
 
-State per device lives in memory; a batch works on copies (`FilterBatch`) that become the state only
-when the batch is committed, so a failed commit does not make the client's retry look like a duplicate.
+State per device lives in memory; a batch (`FilterBatch`) changes it with an undo log that is rolled back
+when the commit fails, so a failed commit does not make the client's retry look like a duplicate.
 """
 
 from __future__ import annotations
@@ -87,18 +87,23 @@ class FixFilter:
 
 
 class FilterBatch:
-    """Checks a batch of fixes against copies of the device states."""
+    """Checks a batch of fixes, changing the device states in place with an undo log.
+
+    The writer runs one batch at a time, so in-place changes are safe; `rollback()` undoes them when the
+    commit fails (keys evicted from the duplicate memory meanwhile are not restored: a weaker memory only)."""
 
     def __init__(self, parent: FixFilter):
         self.parent = parent
-        self.touched: dict[int, DeviceState] = {}
+        self._saved: dict[int, tuple[float | None, float, float] | None] = {}
+        self._added: list[tuple[DeviceState, tuple]] = []
 
     def _state(self, device_id: int) -> DeviceState:
-        st = self.touched.get(device_id)
+        st = self.parent.states.get(device_id)
         if st is None:
-            base = self.parent.states.get(device_id)
-            st = base.copy() if base is not None else DeviceState()
-            self.touched[device_id] = st
+            st = self.parent.states[device_id] = DeviceState()
+            self._saved.setdefault(device_id, None)
+        elif device_id not in self._saved:
+            self._saved[device_id] = (st.last_time, st.last_lat, st.last_lon)
         return st
 
     def check(self, device_id: int, fix: Fix, now: float) -> str | None:
@@ -116,6 +121,7 @@ class FilterBatch:
         if st.last_time is not None and fix.fix_time >= st.last_time and self._is_jump(st, fix):
             return "jump"
         st.recent[key] = None
+        self._added.append((st, key))
         if len(st.recent) > cfg.duplicate_memory:
             st.recent.popitem(last=False)
         if st.last_time is None or fix.fix_time >= st.last_time:
@@ -133,5 +139,18 @@ class FilterBatch:
         return dist / max(dt, 1.0) * 3.6 > cfg.max_speed_kmh
 
     def commit(self) -> None:
-        """Make the batch's states the filter's memory (call after the database commit)."""
-        self.parent.states.update(self.touched)
+        """Keep the batch's changes (call after the database commit)."""
+        self._saved.clear()
+        self._added.clear()
+
+    def rollback(self) -> None:
+        """Forget the batch's changes (the commit failed; the clients will retry)."""
+        for st, key in self._added:
+            st.recent.pop(key, None)
+        for device_id, saved in self._saved.items():
+            if saved is None:
+                self.parent.states.pop(device_id, None)
+            else:
+                st = self.parent.states[device_id]
+                st.last_time, st.last_lat, st.last_lon = saved
+        self.commit()

@@ -120,7 +120,11 @@ class GroupCommitWriter:
         if self._task is None:
             self.start()
         future = asyncio.get_running_loop().create_future()
-        await self.queue.put(_Item(device_id, fix, future))
+        item = _Item(device_id, fix, future)
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            await self.queue.put(item)  # bounded memory: wait for the writer to catch up
         return await future
 
     async def _run(self) -> None:
@@ -144,13 +148,17 @@ class GroupCommitWriter:
         flags = [checks.check(it.device_id, it.fix, now) for it in batch]
         payload = "".join(copy_line(it.device_id, it.fix, received, fl) for it, fl in zip(batch, flags, strict=True))
         days = self._new_days(batch, flags, now)
-        async with self.pool.connection() as conn:
-            async with conn.transaction():
-                for day in days:
-                    await conn.execute(query("fleet_ensure_partition"), {"day": day})
-                async with conn.cursor().copy(COPY_SQL) as copy:
-                    await copy.write(payload)
-                await conn.execute(query("fleet_device_touch"), _touch_params(batch, flags, now))
+        try:
+            async with self.pool.connection() as conn:
+                async with conn.transaction():
+                    for day in days:
+                        await conn.execute(query("fleet_ensure_partition"), {"day": day})
+                    async with conn.cursor().copy(COPY_SQL) as copy:
+                        await copy.write(payload)
+                    await conn.execute(query("fleet_device_touch"), _touch_params(batch, flags, now))
+        except BaseException:
+            checks.rollback()
+            raise
         self._known_days.update(d.toordinal() for d in days)
         checks.commit()
         self.committed += len(batch)

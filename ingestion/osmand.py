@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_plus
 
 import orjson
 
@@ -202,6 +202,21 @@ def _json_attributes(fix: Fix, location: dict[str, Any]) -> None:
             fix.attributes["charge"] = bool(battery["is_charging"])
 
 
+def split_query(query: str) -> list[tuple[str, str]]:
+    """Query-string pairs, as parse_qsl(keep_blank_values=True) but without unquoting what needs none."""
+    if not query:
+        return []
+    pairs = []
+    for part in query.split("&"):
+        if not part:
+            continue
+        key, _, value = part.partition("=")
+        if "%" in part or "+" in part:
+            key, value = unquote_plus(key), unquote_plus(value)
+        pairs.append((key, value))
+    return pairs
+
+
 def is_json(content_type: str | None) -> bool:
     """True when the request carries the JSON form (Content-Type application/json)."""
     return bool(content_type) and content_type.split(";")[0].strip().lower() == "application/json"
@@ -211,7 +226,7 @@ def decode_request(query: str, body: bytes, content_type: str | None, now: float
     """Decode one HTTP request: a JSON body (by content type), else the query string, else the body as a form."""
     if is_json(content_type):
         return decode_json(body, now)
-    pairs = parse_qsl(query, keep_blank_values=True)
+    pairs = split_query(query)
     if pairs:
         return decode_form(pairs, now)
     try:

@@ -80,9 +80,15 @@ def test_filters_flags():
     assert b.check(1, mk(now, 0.0, 0.0), now) == "zero_coords"
     assert b.check(1, mk(now, 95.0, 106.6), now) == "invalid_coords"
     assert b.check(1, mk(now, -6.2, 106.6, valid=False), now) == "not_valid"
-    assert f.states == {}  # nothing remembered until the batch is committed
     b.commit()
     assert f.states[1].last_time == now - 80
+    # A batch whose commit failed is forgotten: the client's retry is not a duplicate.
+    b2 = f.batch()
+    assert b2.check(1, mk(now - 70, -6.2006, 106.6), now) is None
+    assert b2.check(2, mk(now - 70, -6.3, 106.7), now) is None
+    b2.rollback()
+    assert 2 not in f.states and f.states[1].last_time == now - 80
+    assert f.batch().check(1, mk(now - 70, -6.2006, 106.6), now) is None
 
 
 # ---------------------------------------------------------------- over HTTP
@@ -184,15 +190,20 @@ def test_bad_fixes_are_stored_flagged(client, db):
     assert live["t"] == now - 580  # the newest good fix, not the late, future or flagged ones
 
 
-def test_flood_from_one_device_is_throttled_not_others(client, db, settings):
+def test_flood_from_one_device_is_throttled_not_others(db, settings):
+    from tests.conftest import LiveServer
+
     flooder, other = _register(db, "flood"), _register(db, "calm")
     t0 = int(time.time()) - 3000
-    codes = [client.get("/osmand", params={"id": flooder, "lat": -6.2, "lon": 106.6 + i * 1e-5,
-                                           "timestamp": t0 + i}).status_code
-             for i in range(settings.fleet_device_burst + 30)]
-    assert 429 in codes and codes.count(200) >= settings.fleet_device_burst
-    r = client.get("/osmand", params={"id": other, "lat": -6.2, "lon": 106.6, "timestamp": t0})
-    assert r.status_code == 200
+    strict = settings.model_copy(update={"fleet_device_rate": 1.0, "fleet_device_burst": 20})
+    with LiveServer(strict) as server, httpx.Client(base_url=server.url) as c:
+        codes = [c.get("/osmand", params={"id": flooder, "lat": -6.2, "lon": 106.6 + i * 1e-5,
+                                          "timestamp": t0 + i}).status_code for i in range(60)]
+        r = c.get("/osmand", params={"id": other, "lat": -6.2, "lon": 106.6, "timestamp": t0})
+        assert r.status_code == 200
+        r429 = c.get("/osmand", params={"id": flooder, "lat": -6.2, "lon": 106.7, "timestamp": t0 + 99})
+    assert 429 in codes and 20 <= codes.count(200) < 60
+    assert r429.status_code == 429 and int(r429.headers["retry-after"]) >= 1
 
 
 def test_hold_unknown_device_then_register(settings, db):

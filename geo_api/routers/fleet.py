@@ -9,7 +9,8 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta, timezone
-from typing import Annotated, Any
+from types import SimpleNamespace
+from typing import Annotated, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -18,12 +19,10 @@ import shapely
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from psycopg_pool import AsyncConnectionPool
-from starlette.applications import Starlette
-from starlette.routing import Route
 
 from geo_api.db import fetch_all, fetch_one, open_pool, pooled
 from geo_api.deps import AppSettings, Conn
-from geo_api.errors import InvalidParameter, NotFound, ServiceUnavailable, problem
+from geo_api.errors import PROBLEM_TYPE_BASE, InvalidParameter, NotFound, ServiceUnavailable
 from geo_api.settings import Settings
 from ingestion import trips as det
 from ingestion.fix_filters import FixFilter
@@ -135,36 +134,37 @@ def runtime(app: Any) -> FleetRuntime:
 
 # ---------------------------------------------------------------- OsmAnd ingest
 
-def _protocol_error(status: int, parameter: str | None, detail: str, **headers: str) -> Response:
-    resp = problem(status, {400: "Bad Request", 404: "Not Found", 413: "Payload Too Large",
-                            429: "Too Many Requests", 503: "Service Unavailable"}.get(status, "Error"),
-                   detail, parameter=parameter)
-    resp.headers.update(headers)
-    return resp
+_TITLES = {400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large",
+           429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
 
 
-async def osmand_endpoint(request: Request) -> Response:
-    """OsmAnd/Traccar Client report: 200 (empty) once committed; 400/404 as Traccar answers."""
-    rt = runtime(request.app)
-    body = b""
-    if request.method == "POST":
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return _protocol_error(413, "body", f"body: larger than {MAX_BODY} bytes")
-    ctype = request.headers.get("content-type")
+class Answer(NamedTuple):
+    """What the ingest answers: status, and for errors the problem detail, parameter and extra headers."""
+
+    status: int
+    detail: str = ""
+    parameter: str | None = None
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+
+
+OK = Answer(200)
+
+
+async def ingest(rt: FleetRuntime, query_string: str, body: bytes, content_type: str | None) -> Answer:
+    """Decode, check the device and its rate, and wait for the group commit: the whole OsmAnd exchange."""
     try:
-        fix = decode_request(request.url.query, body, ctype)
+        fix = decode_request(query_string, body, content_type)
     except DecodeError as exc:
-        return _protocol_error(400, exc.parameter, exc.detail)
+        return Answer(400, exc.detail, exc.parameter)
     try:
         return await _accept(rt, fix)
     except Exception as exc:
         if is_transient(exc):
-            return _protocol_error(503, None, "The fix was not stored; retry.", **{"Retry-After": "1"})
+            return Answer(503, "The fix was not stored; retry.", None, ((b"retry-after", b"1"),))
         raise
 
 
-async def _accept(rt: FleetRuntime, fix: Fix) -> Response:
+async def _accept(rt: FleetRuntime, fix: Fix) -> Answer:
     try:
         device_id = await rt.device_id(fix.unique_id)
     except ServiceUnavailable as exc:
@@ -172,43 +172,136 @@ async def _accept(rt: FleetRuntime, fix: Fix) -> Response:
     if device_id is None:
         if rt.settings.fleet_unknown_device == "hold":
             await rt.hold(fix)
-            return Response(status_code=200)
-        status = 404 if fix.json_form else 400
-        return _protocol_error(status, "device_id" if fix.json_form else "id",
-                               f"Unknown device {fix.unique_id!r}: register it first")
+            return OK
+        # Traccar answers 400 to the query/form and 404 to the JSON form for an unknown device.
+        return Answer(404 if fix.json_form else 400, f"Unknown device {fix.unique_id!r}: register it first",
+                      "device_id" if fix.json_form else "id")
     wait = rt.throttle(fix.unique_id)
     if wait is not None:
-        return _protocol_error(429, "id", "Too many fixes from this device; slow down.",
-                               **{"Retry-After": str(max(1, round(wait)))})
+        return Answer(429, "Too many fixes from this device; slow down.", "id",
+                      ((b"retry-after", str(max(1, round(wait))).encode()),))
     await rt.writer.submit(device_id, fix)
-    return Response(status_code=200)
+    return OK
 
 
-router.add_route("/osmand", osmand_endpoint, methods=["GET", "POST"], include_in_schema=False)
+async def _read_body(receive) -> bytes | None:
+    chunks, size = [], 0
+    while True:
+        msg = await receive()
+        if msg["type"] == "http.disconnect":
+            return b""
+        chunk = msg.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+        if not msg.get("more_body"):
+            return b"".join(chunks)
 
 
-def create_listener_app(settings: Settings, shared: FleetRuntime | None = None) -> Starlette:
-    """The OsmAnd listener for its own port: any path, GET or POST, like Traccar's port 5055."""
+async def _respond(send, answer: Answer, path: str) -> None:
+    if answer.status == 200:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    doc = {"type": PROBLEM_TYPE_BASE + _TITLES.get(answer.status, "error").lower().replace(" ", "-"),
+           "title": _TITLES.get(answer.status, "Error"), "status": answer.status, "detail": answer.detail,
+           "instance": path}
+    if answer.parameter:
+        doc["parameter"] = answer.parameter
+    body = orjson.dumps(doc)
+    headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()),
+               *answer.headers]
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if shared is not None:
-            app.state.fleet = shared
-            yield
+
+async def handle_osmand(rt: FleetRuntime, scope, receive, send) -> None:
+    """Raw ASGI handling of one OsmAnd request (no framework on the hot path: it must reach ≥10k fixes/s)."""
+    method = scope["method"]
+    path = scope.get("path", "/")
+    if method not in ("GET", "POST", "HEAD"):
+        await _respond(send, Answer(405, f"{method} is not accepted; use GET or POST", None,
+                                    ((b"allow", b"GET, POST"),)), path)
+        return
+    body = b""
+    if method == "POST":
+        body = await _read_body(receive)
+        if body is None:
+            await _respond(send, Answer(413, f"body: larger than {MAX_BODY} bytes", "body"), path)
             return
-        pool = open_pool(settings)
-        await pool.open(wait=False)
-        app.state.pool = pool
-        app.state.fleet = FleetRuntime(settings, pool)
-        try:
-            yield
-        finally:
-            await app.state.fleet.writer.stop()
-            await pool.close()
+    ctype = None
+    for k, v in scope.get("headers", ()):
+        if k == b"content-type":
+            ctype = v.decode("latin-1")
+            break
+    try:
+        answer = await ingest(rt, scope.get("query_string", b"").decode("latin-1"), body, ctype)
+    except Exception:
+        log.exception("OsmAnd ingest failed")
+        answer = Answer(500, "An unexpected error occurred; it has been logged.")
+    await _respond(send, answer, path)
 
-    app = Starlette(routes=[Route("/{path:path}", osmand_endpoint, methods=["GET", "POST"])], lifespan=lifespan)
-    app.state.settings = settings
-    return app
+
+class OsmAndFastPath:
+    """ASGI middleware of the main app: `/osmand` is answered here, before routing (the hot path)."""
+
+    def __init__(self, app, path: str = "/osmand"):
+        self.app = app
+        self.path = path
+
+    async def __call__(self, scope, receive, send) -> None:
+        """Serve OsmAnd requests; pass everything else on."""
+        if scope["type"] == "http" and scope["path"] == self.path:
+            await handle_osmand(runtime(scope["app"]), scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+class ListenerApp:
+    """The OsmAnd listener for its own port: any path, GET or POST, like Traccar's port 5055 (raw ASGI)."""
+
+    def __init__(self, settings: Settings, shared: FleetRuntime | None = None):
+        self.settings = settings
+        self.shared = shared
+        self.state = SimpleNamespace(settings=settings, fleet=shared)
+
+    async def __call__(self, scope, receive, send) -> None:
+        """ASGI entry: lifespan opens its own pool (unless sharing the main app's runtime); http is ingest."""
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "http":
+            await handle_osmand(self.state.fleet, scope, receive, send)
+
+    async def _lifespan(self, receive, send) -> None:
+        pool = None
+        while True:
+            msg = await receive()
+            if msg["type"] == "lifespan.startup":
+                if self.shared is None:
+                    pool = open_pool(self.settings)
+                    await pool.open(wait=False)
+                    self.state.pool = pool
+                    self.state.fleet = FleetRuntime(self.settings, pool)
+                await send({"type": "lifespan.startup.complete"})
+            elif msg["type"] == "lifespan.shutdown":
+                if pool is not None:
+                    await self.state.fleet.writer.stop()
+                    await pool.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def create_listener_app(settings: Settings, shared: FleetRuntime | None = None) -> ListenerApp:
+    """The listener app (its own pool and writer, or the main app's when `shared` is given)."""
+    return ListenerApp(settings, shared)
+
+
+def create_listener_from_env() -> ListenerApp:
+    """Factory for `uvicorn --factory geo_api.routers.fleet:create_listener_from_env`."""
+    from geo_api.settings import get_settings
+
+    return ListenerApp(get_settings())
 
 
 @contextlib.asynccontextmanager

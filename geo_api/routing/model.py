@@ -115,6 +115,10 @@ class RuleSet:
     triase_opd: str
     stamp: str = ""
 
+    def __post_init__(self) -> None:
+        # Evaluation order is part of the meaning: highest priority first, then the older rule.
+        object.__setattr__(self, "rules", tuple(sorted(self.rules, key=lambda r: (-r.prioritas, r.rule_id))))
+
     def for_layanan(self, kode: str) -> list[Rule]:
         """The rules that may route this category, highest priority first."""
         return [r for r in self.rules if r.layanan_kode in (None, kode)]

@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime, timezone
 
 import httpx
+import psycopg
 import pytest
 
 from ingestion import osmand
@@ -245,3 +246,60 @@ def test_separate_listener_port_any_path(settings, db):
         r = httpx.post(f"http://127.0.0.1:{port}/any/path?id={unique}&lat=-6.2001&lon=106.6201")
         assert r.status_code == 200
     assert len(_positions(db, unique)) == 2
+
+
+def test_database_connection_loss_during_ingest_loses_no_acknowledged_fix(settings, db):
+    """Backends killed mid-ingest: clients get 503 and retry; every acknowledged fix is stored."""
+    import asyncio
+    import threading
+
+    from tests.conftest import LiveServer
+
+    ids = [_register(db, "fault") for _ in range(10)]
+    t0 = int(time.time()) - 5000
+    acked: set[tuple[str, int]] = set()
+    codes: list[int] = []
+    done = threading.Event()
+
+    async def device(c: httpx.AsyncClient, unique: str) -> None:
+        for i in range(60):
+            params = {"id": unique, "lat": -6.2 + i * 1e-4, "lon": 106.6, "timestamp": t0 + 5 * i}
+            for _ in range(100):  # like Traccar Client: resend until acknowledged
+                try:
+                    r = await c.get("/osmand", params=params)
+                    codes.append(r.status_code)
+                    if r.status_code == 200:
+                        acked.add((unique, t0 + 5 * i))
+                        break
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.05)
+
+    def killer(since) -> None:
+        with psycopg.connect(settings.dsn, autocommit=True) as admin:
+            while not done.is_set():
+                admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = current_database() AND application_name = 'satupeta-api' "
+                              "AND backend_start >= %s", (since,))
+                time.sleep(0.15)
+
+    with LiveServer(settings) as server:
+        since = datetime.now(timezone.utc)
+        k = threading.Thread(target=killer, args=(since,), daemon=True)
+        k.start()
+
+        async def run() -> None:
+            async with httpx.AsyncClient(base_url=server.url, timeout=30) as c:
+                await asyncio.gather(*(device(c, u) for u in ids))
+
+        try:
+            asyncio.run(run())
+        finally:
+            done.set()
+            k.join()
+    assert len(acked) == 600
+    assert any(code >= 500 for code in codes), "the fault never hit a commit"
+    stored = {(r["unique_id"], int(r["t"])) for r in db.execute(
+        "SELECT d.unique_id, extract(epoch FROM p.fix_time)::float8 AS t FROM fleet.position p "
+        "JOIN fleet.device d ON d.id = p.device_id WHERE d.unique_id = ANY(%s) AND p.flag IS NULL", (ids,)).fetchall()}
+    assert acked <= stored

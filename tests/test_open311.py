@@ -36,10 +36,10 @@ def katalog(settings):
     return _in_thread(_setup(settings))
 
 
-def _key(db, role: str) -> str:
+def _key(db, role: str, opd: str | None = None) -> str:
     key = new_key()
-    db.execute("INSERT INTO api_key (name, role, key_hash) VALUES (%s, %s, %s)",
-               (f"test-{role}-{uuid.uuid4().hex[:6]}", role, key_hash(key)))
+    db.execute("INSERT INTO api_key (name, role, key_hash, opd_kode) VALUES (%s, %s, %s, %s)",
+               (f"test-{role}-{uuid.uuid4().hex[:6]}", role, key_hash(key), opd))
     db.commit()
     return key
 
@@ -154,8 +154,11 @@ def test_status_follows_the_report(client, api_key, settings):
     from geo_api.db import connect
     rid = post(client, api_key, service_code="rambu_rusak").json()[0]["service_request_id"]
     with connect(settings) as db:
-        admin = _key(db, "opd_officer")
-    h = {"X-API-Key": admin}
+        officer = _key(db, "opd_officer", "dishub")
+        other = _key(db, "opd_officer", "dlh")
+    h = {"X-API-Key": officer}
+    r = client.post(f"/routing/laporan/{rid}/status", json={"status": "closed"}, headers={"X-API-Key": other})
+    assert r.status_code == 403 and "dishub" in r.json()["detail"]
     r = client.post(f"/routing/laporan/{rid}/status", json={"status": "in_progress", "catatan": "Tim meluncur"},
                     headers=h)
     assert r.status_code == 200, r.text

@@ -7,8 +7,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
+from geo_api.db import fetch_one
 from geo_api.deps import AdminKey, Conn, CurrentKey
-from geo_api.errors import Forbidden
+from geo_api.errors import Forbidden, NotFound
 from geo_api.routers.open311 import reverse_index, routing_cache
 from geo_api.routing import laporan, store
 from geo_api.routing.service import route
@@ -87,13 +88,27 @@ async def change_rule(rule_id: int, changes: dict[str, Any], conn: Conn, key: Ad
     return await store.change(conn, rule_id, changes, f"api_key:{key['name']}")
 
 
+async def _own_laporan(conn: Conn, key: dict, laporan_id: int) -> None:
+    """An opd_officer key may only act on laporan routed to its own OPD (gis_admin on any)."""
+    if key["role"] == "gis_admin":
+        return
+    row = await fetch_one(conn, "routing_key_opd", {"key_id": key["id"], "laporan_id": laporan_id})
+    if row["laporan_opd"] is None:
+        raise NotFound(f"No laporan {laporan_id}")
+    if row["key_opd"] != row["laporan_opd"]:
+        raise Forbidden(f"Laporan {laporan_id} is handled by {row['laporan_opd']}; key {key['name']!r} acts for "
+                        f"{row['key_opd'] or 'no OPD'}")
+
+
 @router.get("/laporan/{laporan_id}")
-async def get_laporan(laporan_id: int, conn: Conn, _key: OfficerKey) -> dict[str, Any]:
+async def get_laporan(laporan_id: int, conn: Conn, key: OfficerKey) -> dict[str, Any]:
     """A laporan with its routing evidence, status history and likely duplicates (no reporter contact)."""
+    await _own_laporan(conn, key, laporan_id)
     return await laporan.detail(conn, laporan_id)
 
 
 @router.post("/laporan/{laporan_id}/status")
 async def set_status(laporan_id: int, body: StatusIn, conn: Conn, key: OfficerKey) -> dict[str, Any]:
     """Move a laporan along open → in_progress → closed, with a note (Open311 shows in_progress as open)."""
+    await _own_laporan(conn, key, laporan_id)
     return await laporan.set_status(conn, laporan_id, body.status, body.catatan, f"api_key:{key['name']}")

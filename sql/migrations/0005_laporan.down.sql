@@ -1,5 +1,6 @@
 DROP TABLE IF EXISTS laporan_status;
 DROP TABLE IF EXISTS laporan;
+ALTER TABLE IF EXISTS api_key DROP COLUMN IF EXISTS opd_kode;
 DROP VIEW IF EXISTS routing_rule_aktif;
 ALTER TABLE IF EXISTS routing_rule DROP CONSTRAINT IF EXISTS routing_rule_versi_fk;
 DROP TABLE IF EXISTS routing_rule_versi;

@@ -95,8 +95,9 @@ async def load_armada(conn: psycopg.AsyncConnection, settings: Settings, day: da
         parts = [list(shapely.LineString(p).simplify(TRACK_SIMPLIFY_DEG).coords)
                  for p in det.track_parts(tr, settings.fleet_track_gap_s) if len(p) >= 2]
         colour = PALETTE[v["id"] % len(PALETTE)]
-        data.tracks.append({"vehicle_id": v["id"], "plat_nomor": v["plat_nomor"], "colour": colour,
-                            "parts": [[(lat, lon) for lon, lat in p] for p in parts], "fixes": len(tr)})
+        if parts:  # a day of single fixes between long gaps has no line to draw
+            data.tracks.append({"vehicle_id": v["id"], "plat_nomor": v["plat_nomor"], "colour": colour,
+                                "parts": [[(lat, lon) for lon, lat in p] for p in parts], "fixes": len(tr)})
         summary = det.summarise(tr, sites or [], cfg)
         data.stops += [{"plat_nomor": v["plat_nomor"], "lat": s.lat, "lon": s.lon, "mulai": _clock(s.start, tz),
                         "selesai": _clock(s.end, tz), "menit": round(s.duration / 60)} for s in summary.stops]

@@ -34,8 +34,10 @@ class Visit:
         assert not self.console_errors, f"console errors: {self.console_errors}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser_context(tmp_path_factory) -> Iterator:
+    # module scope: playwright's sync API holds an event loop in this thread while it runs, which would break
+    # asyncio.run() in every test module after this one
     pw_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
     profile = tmp_path_factory.mktemp("chromium_profile")
     with pw_api.sync_playwright() as pw:

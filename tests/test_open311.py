@@ -172,6 +172,9 @@ def test_status_follows_the_report(client, api_key, settings):
     detail = client.get(f"/routing/laporan/{rid}", headers=h).json()
     assert [s["status"] for s in detail["riwayat_status"]] == ["open", "in_progress", "closed"]
     assert client.post(f"/routing/laporan/{rid}/status", json={"status": "closed"}).status_code == 401
+    with connect(settings) as db:
+        desk = _key(db, "opd_officer")  # not bound to an OPD: the LAKSA desk
+    assert client.get(f"/routing/laporan/{rid}", headers={"X-API-Key": desk}).status_code == 200
 
 
 BAD = [

@@ -89,15 +89,16 @@ async def change_rule(rule_id: int, changes: dict[str, Any], conn: Conn, key: Ad
 
 
 async def _own_laporan(conn: Conn, key: dict, laporan_id: int) -> None:
-    """An opd_officer key may only act on laporan routed to its own OPD (gis_admin on any)."""
+    """A key bound to an OPD may only act on that OPD's laporan; unbound officer keys (the LAKSA desk) and
+    gis_admin keys act on any."""
     if key["role"] == "gis_admin":
         return
     row = await fetch_one(conn, "routing_key_opd", {"key_id": key["id"], "laporan_id": laporan_id})
     if row["laporan_opd"] is None:
         raise NotFound(f"No laporan {laporan_id}")
-    if row["key_opd"] != row["laporan_opd"]:
+    if row["key_opd"] is not None and row["key_opd"] != row["laporan_opd"]:
         raise Forbidden(f"Laporan {laporan_id} is handled by {row['laporan_opd']}; key {key['name']!r} acts for "
-                        f"{row['key_opd'] or 'no OPD'}")
+                        f"{row['key_opd']}")
 
 
 @router.get("/laporan/{laporan_id}")

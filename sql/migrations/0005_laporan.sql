@@ -132,7 +132,8 @@ CREATE INDEX laporan_layanan_idx ON laporan (layanan_kode, status, requested_at)
 CREATE INDEX laporan_opd_idx ON laporan (opd_kode, status);
 CREATE INDEX laporan_duplikat_idx ON laporan (kemungkinan_duplikat_dari) WHERE kemungkinan_duplikat_dari IS NOT NULL;
 
--- An opd_officer key (api_key from 0002) acts for one OPD: it may move only that OPD's laporan.
+-- An API key (api_key from 0002) bound to an OPD may read and move only that OPD's laporan;
+-- NULL: not bound (the LAKSA desk's officer keys, gis_admin).
 ALTER TABLE api_key ADD COLUMN opd_kode text REFERENCES opd (kode);
 
 -- Every status change, with its note, who and when (the first row is the intake).

@@ -17,6 +17,7 @@ from psycopg import sql
 from pyproj import CRS
 
 from geo_api.errors import DataError
+from sql import query
 
 log = logging.getLogger("satupeta.ingestion")
 
@@ -45,6 +46,7 @@ class LayerSpec:
     expected_count: int | None = None
     renames: dict[str, str] = field(default_factory=dict)
     bool_columns: tuple[str, ...] = ()
+    key: str | None = "kode"  # the column rows are matched on at reload; None: replace all rows
 
     @property
     def is_csv(self) -> bool:
@@ -88,13 +90,13 @@ BUNDLED: tuple[LayerSpec, ...] = (
               "crosswalk_bps", ("level", "kode_bps", "nama_bps", "kode_kemendagri", "nama_kemendagri", "match"),
               ("level", "match"),
               "edwardsamuel/Wilayah-Administratif-Indonesia @92f52a0", "ODbL-1.0", ATTR_BPS,
-              expected_count=481),
+              expected_count=481, key=None),
     LayerSpec("poi", "Titik penting OSM (cincin 3 km)", "osm_poi_kota_tangerang_ring3km.geojson", "poi",
               ("osm_ref", "osm_type", "osm_id", "name", "category", "perlu_verifikasi", "in_kota_tangerang",
                "desa_kel_kode", "desa_kel_nama", "kec_kode", "kec_nama", "kab_kode", "kab_nama"),
               ("osm_ref", "osm_type", "osm_id", "category", "in_kota_tangerang"),
               "dhaneswaramandrasa/Jabodetabek-Transit-Equity-Mapper @53b2c16 (OSM Overpass extract)",
-              "ODbL-1.0", ATTR_OSM, ("Point",), expected_count=423,
+              "ODbL-1.0", ATTR_OSM, ("Point",), expected_count=423, key="osm_ref",
               bool_columns=("perlu_verifikasi", "in_kota_tangerang")),
 )
 BY_ID = {spec.id: spec for spec in BUNDLED}
@@ -169,8 +171,8 @@ def _check_columns(spec: LayerSpec, path: Path, frame: pd.DataFrame) -> None:
         if nulls.any():
             raise DataError(f"{path}: column {col} is empty in {int(nulls.sum())} row(s), "
                             f"first at row {int(nulls.to_numpy().nonzero()[0][0]) + 1}")
-    key = spec.columns[0]
-    if spec.table != "crosswalk_bps" and frame[key].duplicated().any():
+    key = spec.key
+    if key and frame[key].duplicated().any():
         raise DataError(f"{path}: duplicate {key} {frame[key][frame[key].duplicated()].iloc[0]!r}")
 
 
@@ -229,6 +231,12 @@ def write_layer(conn: psycopg.Connection, spec: LayerSpec, frame: pd.DataFrame, 
 
 
 def _swap(conn, spec, frame, target, stage, cols, col_sql, source_file, sha256) -> None:
+    """Stage with COPY, then replace the live rows in one transaction.
+
+    Rows are upserted by key and the rows no longer in the file deleted, rather than emptying the table:
+    other tables (fleet vehicles, laporan) may reference a kecamatan or kelurahan by its code, and a
+    reload must neither break those references nor let a file that drops a referenced code through.
+    """
     with conn.transaction():
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stage))
         conn.execute(sql.SQL("CREATE UNLOGGED TABLE {} AS SELECT {} FROM {} WITH NO DATA")
@@ -236,18 +244,23 @@ def _swap(conn, spec, frame, target, stage, cols, col_sql, source_file, sha256) 
         with conn.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage, col_sql)) as copy:
             for row in _rows(spec, frame):
                 copy.write_row(row)
-        conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(target))
-        conn.execute(sql.SQL("DELETE FROM {}").format(target))
-        conn.execute(sql.SQL("INSERT INTO {t} ({c}) SELECT {c} FROM {s}").format(t=target, c=col_sql, s=stage))
+        conn.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(target))
+        if spec.key:
+            key = sql.Identifier(spec.key)
+            updates = sql.SQL(", ").join(sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c))
+                                         for c in cols if c != spec.key)
+            conn.execute(sql.SQL("DELETE FROM {t} WHERE {k} NOT IN (SELECT {k} FROM {s})")
+                         .format(t=target, k=key, s=stage))
+            conn.execute(sql.SQL("INSERT INTO {t} ({c}) SELECT {c} FROM {s} ON CONFLICT ({k}) DO UPDATE SET {u}")
+                         .format(t=target, c=col_sql, s=stage, k=key, u=updates))
+        else:
+            conn.execute(sql.SQL("DELETE FROM {}").format(target))
+            conn.execute(sql.SQL("INSERT INTO {t} ({c}) SELECT {c} FROM {s}").format(t=target, c=col_sql, s=stage))
         conn.execute(sql.SQL("DROP TABLE {}").format(stage))
-        conn.execute(
-            """INSERT INTO data_layer (id, title, source_file, sha256, feature_count, source, licence,
-                                       attribution, loaded_at)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, now())
-               ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, source_file = EXCLUDED.source_file,
-                 sha256 = EXCLUDED.sha256, feature_count = EXCLUDED.feature_count, source = EXCLUDED.source,
-                 licence = EXCLUDED.licence, attribution = EXCLUDED.attribution, loaded_at = now()""",
-            (spec.id, spec.title, source_file, sha256, len(frame), spec.source, spec.licence, spec.attribution))
+        conn.execute(query("data_layer_upsert"), {
+            "id": spec.id, "title": spec.title, "source_file": source_file, "sha256": sha256,
+            "feature_count": len(frame), "source": spec.source, "licence": spec.licence,
+            "attribution": spec.attribution})
 
 
 def load_bundled(conn: psycopg.Connection, data_dir: Path, *, only: Iterable[str] | None = None,

@@ -188,3 +188,28 @@ def test_bad_setting_is_a_clear_error(settings):
     proc = _cli(settings, "db", "status", env={"SATUPETA_PG_PORT": "not-a-port"})
     assert proc.returncode != 0
     assert "pg_port" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_reload_keeps_rows_that_other_tables_reference(settings, db, data_dir, tmp_path):
+    import json
+
+    db.execute("CREATE TABLE test_ref_kecamatan (kec text REFERENCES kecamatan (kode))")
+    db.execute("INSERT INTO test_ref_kecamatan VALUES ('36.71.01')")
+    db.commit()
+    try:
+        proc = _cli(settings, "load", "--force", "--layer", "kecamatan")
+        assert proc.returncode == 0, proc.stderr
+
+        def drop_referenced(p: Path) -> None:
+            doc = json.loads(p.read_text())
+            doc["features"] = [f for f in doc["features"] if f["properties"]["kode"] != "36.71.01"]
+            p.write_text(json.dumps(doc))
+
+        bad = _corrupt_copy(data_dir, tmp_path, "kota_tangerang_kecamatan.geojson", drop_referenced)
+        proc = _cli(settings, "load", "--force", "--layer", "kecamatan", "--data-dir", str(bad))
+        assert proc.returncode != 0 and "kota_tangerang_kecamatan" in proc.stderr, proc.stderr
+        assert db.execute("SELECT count(*) AS n FROM kecamatan").fetchone()["n"] == 13
+    finally:
+        db.rollback()
+        db.execute("DROP TABLE test_ref_kecamatan")
+        db.commit()

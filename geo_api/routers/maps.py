@@ -37,15 +37,10 @@ def _options(settings: AppSettings) -> MapOptions:
 
 
 def _catalog(request: Request):
-    """The layers engineer's catalog when the app holds one, else one of our own kept on the app."""
-    from layers.catalog import Catalog
+    """The layers engineer's catalog, shared with /ogc (so a publish invalidates both)."""
+    from layers.service import layer_service
 
-    state = request.app.state
-    found = getattr(state, "catalog", None)
-    if found is None:
-        found = getattr(state, "maps_catalog", None) or Catalog(ttl=30.0)
-        state.maps_catalog = found
-    return found
+    return layer_service(request.app.state, request.app.state.settings).catalog
 
 
 @asynccontextmanager

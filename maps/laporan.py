@@ -28,6 +28,12 @@ from maps.base import (
     legend_html,
 )
 
+
+def angka(n: int) -> str:
+    """A count with Indonesian thousands separators."""
+    return f"{n:,}".replace(",", ".")
+
+
 STATUS = {"open": "Terbuka", "in_progress": "Diproses", "closed": "Selesai"}
 KEPUTUSAN = {"aturan": "Aturan", "triase": "Triase", "serah_terima": "Diserahkan ke luar kota"}
 GRID_CELL_DEG = 0.01  # ~1.1 km: the city (~0.2° x 0.16°) becomes a few hundred cells at most
@@ -80,6 +86,7 @@ class LaporanData:
     layanan: list[dict[str, Any]] = field(default_factory=list)
     opd: list[dict[str, Any]] = field(default_factory=list)
     inline_max: int = 0
+    penduduk_kota: int | None = None
 
 
 async def load_choices(conn: psycopg.AsyncConnection) -> tuple[list[dict], list[dict]]:
@@ -93,13 +100,14 @@ async def load_laporan(conn: psycopg.AsyncConnection, f: LaporanFilter, inline_m
     total = (await fetch_one(conn, "maps_laporan_total", f.params()))["n"]
     titik = await laporan_titik(conn, f, None, inline_max) if total <= inline_max else None
     layanan, opd = await load_choices(conn)
+    pop = await fetch_one(conn, "maps_penduduk_kota")
     return LaporanData(
         total=total, titik=titik,
         per_kelurahan={r["kode"]: r["n"] for r in await fetch_all(conn, "maps_laporan_kelurahan", f.params())},
         grid=[] if titik is not None else await fetch_all(conn, "maps_laporan_grid", f.params(cell=GRID_CELL_DEG)),
         per_opd=await fetch_all(conn, "maps_laporan_opd", f.params()),
         serah_terima=await fetch_all(conn, "maps_laporan_serah_terima", f.params()),
-        layanan=layanan, opd=opd, inline_max=inline_max)
+        layanan=layanan, opd=opd, inline_max=inline_max, penduduk_kota=pop["penduduk_total"] if pop else None)
 
 
 async def laporan_titik(conn: psycopg.AsyncConnection, f: LaporanFilter,
@@ -223,7 +231,11 @@ def build_laporan_map(base: BaseData, data: LaporanData, f: LaporanFilter, opts:
     rest = sum(r["n"] for r in data.per_opd[len(PALETTE) - 1:])
     if rest:
         opd_items.append((NO_COLOUR, f"OPD lainnya ({rest:,})".replace(",", ".")))
-    notes = ["Titik berwarna menurut OPD tujuan; angka pada lingkaran = jumlah laporan."]
+    notes = ["Titik dan lingkaran berwarna menurut OPD tujuan (terbanyak); angka = jumlah laporan."]
+    if data.penduduk_kota:
+        per_seribu = f"{1000 * data.total / data.penduduk_kota:.2f}".replace(".", ",")
+        notes.append(f"Seluruh kota: {per_seribu} laporan per 1.000 penduduk ({angka(data.penduduk_kota)} jiwa, "
+                     "Kepmendagri); data penduduk per kelurahan belum tersedia.")
     if data.titik is None:
         notes.append(f"Lebih dari {data.inline_max:,} laporan: ditampilkan per sel ±1 km".replace(",", ".")
                      + ("; perbesar peta untuk melihat titik." if opts.api_base else "; saring untuk melihat titik."))

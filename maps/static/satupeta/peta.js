@@ -36,8 +36,20 @@
         "<p><small>Diterima " + SP.esc(p.diterima) + (p.kelurahan_nama ? " · Kel. " + SP.esc(p.kelurahan_nama) : "") +
         "</small></p></div>";
     }
+    // cluster bubbles take the colour of the OPD most of their laporan went to
+    cluster.options.iconCreateFunction = function (c) {
+      var counts = {}, best = null, n = c.getChildCount();
+      c.getAllChildMarkers().forEach(function (m) {
+        var k = m.options.opd;
+        counts[k] = (counts[k] || 0) + 1;
+        if (best === null || counts[k] > counts[best]) { best = k; }
+      });
+      var size = n < 10 ? 30 : (n < 100 ? 36 : 44);
+      return L.divIcon({html: '<div style="background:' + SP.esc(colour(best)) + '"><span>' + SP.esc(SP.num(n)) +
+                              "</span></div>", className: "marker-cluster sp-cluster", iconSize: L.point(size, size)});
+    };
     function marker(p) {
-      var m = L.marker([p.lat, p.lon], {icon: dot(colour(p.opd_kode)), title: "Laporan #" + p.id});
+      var m = L.marker([p.lat, p.lon], {icon: dot(colour(p.opd_kode)), title: "Laporan #" + p.id, opd: p.opd_kode});
       m.bindPopup(function () { return popup(p); }, {maxWidth: 320});
       return m;
     }

@@ -282,3 +282,21 @@ def test_served_laporan_map_fetches_points_by_view_past_the_inline_limit(browser
         page.screenshot(path=str(shots / "laporan_served_zoomed.png"))
         page.close()
         visit.assert_clean()
+
+
+def test_laporan_filter_form_narrows_the_map(open_page, laporan_facts, db):
+    from tests.maps_seed import LAYANAN, OPD
+
+    expected = db.execute("SELECT count(*) AS n FROM laporan WHERE layanan_kode = %s AND opd_kode = %s "
+                          "AND status = 'closed'", (LAYANAN, OPD[1])).fetchone()["n"]
+    page, visit = open_page(f"/peta/laporan?layanan={LAYANAN}", "laporan_filter")
+    page.select_option("#f-opd", OPD[1])
+    page.select_option("#f-status", "closed")
+    with page.expect_navigation():
+        page.click("#filter button[type=submit]")
+    page.wait_for_function("SP.ready === true")
+    visit.assert_clean()
+    assert f"opd={OPD[1]}" in page.url and "status=closed" in page.url
+    assert page.evaluate("SP.stats.points") == expected > 0
+    subtitle = page.inner_text(".sp-title p")
+    assert "OPD Dinas Uji B" in subtitle and "status Selesai" in subtitle

@@ -13,6 +13,7 @@ import orjson
 import psycopg
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
+from pydantic import BeforeValidator
 
 from geo_api.deps import AppSettings, Conn
 from geo_api.errors import InvalidParameter, NotFound, ServiceUnavailable
@@ -91,12 +92,14 @@ async def _laporan_filter(conn: Conn, layanan: str | None, opd: str | None, stat
 
 
 Status = Annotated[Literal["open", "in_progress", "closed", ""] | None, Query(description="Report status")]
+# an HTML form sends an empty date field as `dari=`: that means "no limit", not a bad date
+Tanggal = Annotated[date | None, BeforeValidator(lambda v: v or None), Query(description="YYYY-MM-DD (WIB)")]
 Kode = Annotated[str | None, Query(max_length=40, description="Code from the filter choices")]
 
 
 @router.get("/laporan", response_class=HTMLResponse, summary="Map of citizen reports (Laporan warga)")
 async def laporan_map(conn: Conn, settings: AppSettings, layanan: Kode = None, opd: Kode = None,
-                      status: Status = None, dari: date | None = None, sampai: date | None = None) -> HTMLResponse:
+                      status: Status = None, dari: Tanggal = None, sampai: Tanggal = None) -> HTMLResponse:
     """Reports coloured by OPD, clustered or aggregated, with choropleth, hand-offs and the filter form."""
     async with _needs_schema():
         f = await _laporan_filter(conn, layanan, opd, status, dari, sampai)
@@ -109,7 +112,7 @@ async def laporan_map(conn: Conn, settings: AppSettings, layanan: Kode = None, o
 async def laporan_points(conn: Conn, settings: AppSettings,
                          bbox: Annotated[str, Query(description="minx,miny,maxx,maxy (EPSG:4326)")],
                          layanan: Kode = None, opd: Kode = None, status: Status = None,
-                         dari: date | None = None, sampai: date | None = None) -> Response:
+                         dari: Tanggal = None, sampai: Tanggal = None) -> Response:
     """The newest reports in view (at most maps_inline_reports); `terpotong` says whether more exist."""
     box = _bbox(bbox)
     limit = settings.maps_inline_reports
@@ -143,8 +146,7 @@ async def armada_map(conn: Conn, settings: AppSettings, tanggal: date | None = N
 
 
 @router.get("/dasbor", response_class=HTMLResponse, summary="OPD performance dashboard")
-async def dasbor(conn: Conn, settings: AppSettings, dari: date | None = None, sampai: date | None = None
-                 ) -> HTMLResponse:
+async def dasbor(conn: Conn, settings: AppSettings, dari: Tanggal = None, sampai: Tanggal = None) -> HTMLResponse:
     """Received, open, closed, median/p90 time to close, overdue per OPD and kecamatan; plots; open-laporan map."""
     periode = Periode.default(dari, sampai)
     if periode.sampai < periode.dari:

@@ -87,6 +87,7 @@ class LaporanData:
     opd: list[dict[str, Any]] = field(default_factory=list)
     inline_max: int = 0
     penduduk_kota: int | None = None
+    colour_rank: list[dict[str, Any]] = field(default_factory=list)  # all laporan per OPD: colours stay put
 
 
 async def load_choices(conn: psycopg.AsyncConnection) -> tuple[list[dict], list[dict]]:
@@ -105,7 +106,9 @@ async def load_laporan(conn: psycopg.AsyncConnection, f: LaporanFilter, inline_m
         total=total, titik=titik,
         per_kelurahan={r["kode"]: r["n"] for r in await fetch_all(conn, "maps_laporan_kelurahan", f.params())},
         grid=[] if titik is not None else await fetch_all(conn, "maps_laporan_grid", f.params(cell=GRID_CELL_DEG)),
-        per_opd=await fetch_all(conn, "maps_laporan_opd", f.params()),
+        per_opd=(per_opd := await fetch_all(conn, "maps_laporan_opd", f.params())),
+        colour_rank=per_opd if f == LaporanFilter() else await fetch_all(conn, "maps_laporan_opd",
+                                                                         LaporanFilter().params()),
         serah_terima=await fetch_all(conn, "maps_laporan_serah_terima", f.params()),
         layanan=layanan, opd=opd, inline_max=inline_max, penduduk_kota=pop["penduduk_total"] if pop else None)
 
@@ -119,7 +122,8 @@ async def laporan_titik(conn: psycopg.AsyncConnection, f: LaporanFilter,
 
 
 def opd_colours(per_opd: list[dict[str, Any]]) -> dict[str, str]:
-    """One palette colour per OPD, busiest first; the rest share grey (named 'OPD lainnya' in the legend)."""
+    """One palette colour per OPD, busiest (over all laporan) first, so a filter never recolours an OPD;
+    the rest share grey (named 'OPD lainnya' in the legend)."""
     return {r["kode"]: PALETTE[i] for i, r in enumerate(per_opd[:len(PALETTE) - 1])}
 
 
@@ -218,17 +222,17 @@ def build_laporan_map(base: BaseData, data: LaporanData, f: LaporanFilter, opts:
     names = {r["kode"]: r["nama"] for r in data.layanan + data.opd}
     shown = "semua ditampilkan" if data.titik is not None else "diringkas per sel ±1 km"
     m = base_map(base, opts, title="Laporan warga",
-                 subtitle=f"{data.total:,} laporan ({shown}) · {f.describe(names)}".replace(",", "."),
+                 subtitle=f"{angka(data.total)} laporan ({shown}) · {f.describe(names)}",
                  links=[("/peta", "Daftar peta")] if opts.api_base else [])
     choro_items = _choropleth(m, base, data)
     cluster = MarkerCluster(name="Laporan (titik)", options={"chunkedLoading": True, "maxClusterRadius": 50})
     cluster.add_to(m)
-    colours = opd_colours(data.per_opd)
+    colours = opd_colours(data.colour_rank or data.per_opd)
     m.add_child(LaporanLayer(cluster, client_config(data, f, opts, colours)))
     m.get_root().html.add_child(HtmlBox(_filter_form(data, f, served=bool(opts.api_base))))
-    opd_items = [(colours.get(r["kode"], NO_COLOUR), f"{r['nama']} ({r['n']:,})".replace(",", "."))
-                 for r in data.per_opd[:len(PALETTE) - 1]]
-    rest = sum(r["n"] for r in data.per_opd[len(PALETTE) - 1:])
+    coloured = [r for r in data.per_opd if r["kode"] in colours]
+    opd_items = [(colours[r["kode"]], f"{r['nama']} ({angka(r['n'])})") for r in coloured]
+    rest = sum(r["n"] for r in data.per_opd if r["kode"] not in colours)
     if rest:
         opd_items.append((NO_COLOUR, f"OPD lainnya ({rest:,})".replace(",", ".")))
     notes = ["Titik dan lingkaran berwarna menurut OPD tujuan (terbanyak); angka = jumlah laporan."]

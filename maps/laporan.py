@@ -237,7 +237,8 @@ def build_laporan_map(base: BaseData, data: LaporanData, f: LaporanFilter, opts:
         opd_items.append((NO_COLOUR, f"OPD lainnya ({rest:,})".replace(",", ".")))
     notes = ["Titik dan lingkaran berwarna menurut OPD tujuan (terbanyak); angka = jumlah laporan."]
     if data.penduduk_kota:
-        per_seribu = f"{1000 * data.total / data.penduduk_kota:.2f}".replace(".", ",")
+        rate = 1000 * data.total / data.penduduk_kota
+        per_seribu = (f"{rate:.2f}" if rate >= 0.1 else f"{rate:.4f}").replace(".", ",")
         notes.append(f"Seluruh kota: {per_seribu} laporan per 1.000 penduduk ({angka(data.penduduk_kota)} jiwa, "
                      "Kepmendagri); data penduduk per kelurahan belum tersedia.")
     if data.titik is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 import stat
 import unicodedata
 import zipfile
@@ -22,8 +23,14 @@ from psycopg import sql
 from pyproj import CRS
 
 from geo_api.db import fetch_one
-from geo_api.errors import BadRequest, DataError, InvalidParameter, NotFound, PayloadTooLarge
-from sql import query as named_query
+from geo_api.errors import (
+    BadRequest,
+    DataError,
+    InvalidParameter,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+)
 
 log = logging.getLogger("satupeta.layers.publish")
 
@@ -75,6 +82,8 @@ class LayerMeta:
             value = getattr(self, name)
             if not value or not value.strip() or len(value) > 300:
                 raise InvalidParameter(name, f"{name} is required (at most 300 characters)")
+        if not self.attribution.strip():  # every collection carries an attribution: the owning OPD's
+            self.attribution = f"{self.opd.strip()}, Pemerintah Kota Tangerang"
 
 
 @dataclass
@@ -313,7 +322,11 @@ def prepare(path: Path, filename: str, workdir: Path, limits: Limits, *, fmt: st
             source_layer: str | None = None, csv_crs: str = "EPSG:4326") -> Prepared:
     """Read, check and convert a layer file; raises 4xx errors and publishes nothing."""
     fmt = detect_format(path, filename, fmt)
-    source = unpack_shapefile(path, workdir, limits) if fmt == "shapefile" else path
+    if fmt == "shapefile":
+        source = unpack_shapefile(path, workdir, limits)
+    else:  # GDAL picks drivers by extension (CSV): give the file ours, never the uploader's name
+        source = workdir / f"layer.{ {'geojson': 'geojson', 'gpkg': 'gpkg', 'csv': 'csv'}[fmt] }"
+        shutil.copyfile(path, source)
     gdf, crs_text = read_layer(source, fmt, limits, source_layer=source_layer, csv_crs=csv_crs)
     if not gdf.crs.equals(CRS.from_epsg(4326)) and not gdf.crs.equals(CRS.from_user_input("OGC:CRS84")):
         gdf = gdf.to_crs(4326)
@@ -344,6 +357,9 @@ def prepare(path: Path, filename: str, workdir: Path, limits: Limits, *, fmt: st
 
 async def _point_view(conn: psycopg.AsyncConnection, layer_id: str, table_name: str) -> None:
     view = sql.Identifier("published", layer_id)
+    # Swapping the view needs an exclusive lock; while we wait for it, new readers queue behind us.
+    # Give up quickly instead (a long reader holds it): the old version keeps serving, the caller retries.
+    await conn.execute("SET LOCAL lock_timeout = '5s'")
     await conn.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(view))
     await conn.execute(sql.SQL("CREATE VIEW {} AS SELECT * FROM {}").format(
         view, sql.Identifier("published", table_name)))
@@ -352,6 +368,13 @@ async def _point_view(conn: psycopg.AsyncConnection, layer_id: str, table_name: 
 async def publish(conn: psycopg.AsyncConnection, prep: Prepared, meta: LayerMeta) -> dict[str, Any]:
     """Write a new version table and make it live in one transaction; returns id, version and report."""
     meta.validate()
+    try:
+        return await _publish(conn, prep, meta)
+    except psycopg.errors.LockNotAvailable as exc:
+        raise _busy(exc) from None
+
+
+async def _publish(conn: psycopg.AsyncConnection, prep: Prepared, meta: LayerMeta) -> dict[str, Any]:
     async with conn.transaction():
         await conn.execute("SET LOCAL statement_timeout = '10min'")
         if (await fetch_one(conn, "layers_is_bundled", {"id": meta.id}))["taken"]:
@@ -373,9 +396,7 @@ async def publish(conn: psycopg.AsyncConnection, prep: Prepared, meta: LayerMeta
 
 async def _set_current(conn: psycopg.AsyncConnection, layer_id: str, version: int | None,
                        geometry_type: str | None) -> None:
-    async with conn.cursor() as cur:
-        await cur.execute(named_query("layers_set_current"), {"id": layer_id, "version": version,
-                                                        "geometry_type": geometry_type})
+    await fetch_one(conn, "layers_set_current", {"id": layer_id, "version": version, "geometry_type": geometry_type})
 
 
 async def _create_and_fill(conn: psycopg.AsyncConnection, table: str, prep: Prepared) -> None:
@@ -395,8 +416,20 @@ async def _create_and_fill(conn: psycopg.AsyncConnection, table: str, prep: Prep
     await conn.execute(sql.SQL("ANALYZE {}").format(t))
 
 
+def _busy(exc: Exception) -> ServiceUnavailable:
+    return ServiceUnavailable("the layer is being read by a long query; nothing changed, try again shortly",
+                              log_message=str(exc))
+
+
 async def restore(conn: psycopg.AsyncConnection, layer_id: str, version: int) -> dict[str, Any]:
     """Make an earlier (or any kept) version live again, in one transaction."""
+    try:
+        return await _restore(conn, layer_id, version)
+    except psycopg.errors.LockNotAvailable as exc:
+        raise _busy(exc) from None
+
+
+async def _restore(conn: psycopg.AsyncConnection, layer_id: str, version: int) -> dict[str, Any]:
     async with conn.transaction():
         if await fetch_one(conn, "layers_layer_get", {"id": layer_id}) is None:
             raise NotFound(f"No published layer {layer_id!r}")
@@ -413,6 +446,10 @@ async def unpublish(conn: psycopg.AsyncConnection, layer_id: str) -> dict[str, A
     async with conn.transaction():
         if await fetch_one(conn, "layers_layer_get", {"id": layer_id}) is None:
             raise NotFound(f"No published layer {layer_id!r}")
-        await conn.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(sql.Identifier("published", layer_id)))
+        await conn.execute("SET LOCAL lock_timeout = '5s'")
+        try:
+            await conn.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(sql.Identifier("published", layer_id)))
+        except psycopg.errors.LockNotAvailable as exc:
+            raise _busy(exc) from None
         await _set_current(conn, layer_id, None, None)
     return {"id": layer_id, "unpublished": True}

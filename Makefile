@@ -50,7 +50,7 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,bench]'
 	@touch $@
 
 db: venv
@@ -65,6 +65,7 @@ lint: venv
 
 bench: setup
 	$(BIN)/python -m bench load
+	$(BIN)/python -m bench ogc
 
 clean-db:
 	-$(SATUPETA) db stop

@@ -246,3 +246,17 @@ def test_cli_publish_list_restore_unpublish(settings, client, tmp_path):
     missing.write_bytes(b"PK\x03\x04garbage")
     bad = _cli(settings, "layers", "publish", str(missing), "--id", "x_nope", "--title", "x", "--opd", "y")
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
+
+
+def test_datetime_on_a_published_temporal_column(client, admin_key):
+    fc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"nama": n, "tanggal": d},
+         "geometry": {"type": "Point", "coordinates": [106.63, -6.17]}}
+        for n, d in (("lama", "2023-03-01T08:00:00Z"), ("baru", "2024-06-01T08:00:00Z"))]}
+    r = _post(client, admin_key, json.dumps(fc).encode(), id="kejadian")
+    assert r.status_code == 201, r.text
+    got = client.get("/ogc/collections/kejadian/items", params={"datetime": "2024-01-01T00:00:00Z/.."}).json()
+    assert [f["properties"]["nama"] for f in got["features"]] == ["baru"]
+    got = client.get("/ogc/collections/kejadian/items",
+                     params={"filter": "tanggal < TIMESTAMP('2024-01-01T00:00:00Z')"}).json()
+    assert [f["properties"]["nama"] for f in got["features"]] == ["lama"]

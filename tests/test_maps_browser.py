@@ -177,10 +177,11 @@ def test_armada_map_moves_trucks_without_reload(open_page, armada_facts, setting
     assert page.evaluate("SP.stats.trucks") == armada_facts["live"]
     assert _count(page, ".sp-truck") == armada_facts["live"]
     assert _count(page, "path.sp-track") >= len(armada_facts["vehicles"])
-    assert page.locator(".sp-truck-label", has_text="B 9001 UJI").count() == 1
+    vid = armada_facts["vehicles"][0]
+    assert "B 9001 UJI" in page.evaluate("SP.fleet.markers[%d].getTooltip().getContent()" % vid)
     legend = page.inner_text("#legenda")
     assert "Truk (posisi terkini)" in legend and "Kelurahan terlayani hari ini" in legend
-    vid, did = armada_facts["vehicles"][0], armada_facts["devices"][0]
+    did = armada_facts["devices"][0]
     page.evaluate("window.__sp_marker_before = SP.fleet.markers[%d]" % vid)
     with connect(settings) as conn:
         conn.execute("UPDATE fleet.device SET last_lat = -6.17, last_lon = 106.64, last_fix_time = now(), "

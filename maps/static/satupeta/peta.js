@@ -126,6 +126,7 @@
     var status = document.getElementById("status-armada");
     SP.map = map;
     SP.fleet = {markers: markers, refreshes: 0};
+    var permanent = (cfg.features || []).length <= 15;
     var icon = L.divIcon({className: "sp-truck", html: '<i class="fa-solid fa-truck"></i>',
                           iconSize: [22, 22], iconAnchor: [11, 11]});
     function label(p) {
@@ -142,7 +143,8 @@
         seen[id] = true;
         if (!m) {
           m = markers[id] = L.marker(ll, {icon: icon, title: String(f.properties.plat_nomor), zIndexOffset: 1000});
-          m.bindTooltip("", {permanent: true, direction: "top", offset: [0, -10], className: "sp-truck-label"});
+          // names always on show for a small fleet; with many trucks they would hide each other: on hover then
+          m.bindTooltip("", {permanent: permanent, direction: "top", offset: [0, -10], className: "sp-truck-label"});
           m.addTo(map);
         } else {
           m.setLatLng(ll);

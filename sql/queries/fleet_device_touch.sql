@@ -12,7 +12,9 @@ SET last_received = v.received,
                          THEN v.speed_kn ELSE d.last_speed_kn END,
     last_course = CASE WHEN v.fix_time IS NOT NULL AND (d.last_fix_time IS NULL OR v.fix_time >= d.last_fix_time)
                        THEN v.course ELSE d.last_course END
-FROM unnest(%(ids)s::int[], %(received)s::timestamptz[], %(fix_times)s::timestamptz[], %(lats)s::float8[],
-            %(lons)s::float8[], %(speeds)s::real[], %(courses)s::real[])
-     AS v(id, received, fix_time, lat, lon, speed_kn, course)
+FROM (SELECT u.id, to_timestamp(%(received)s::float8) AS received, to_timestamp(u.t) AS fix_time, u.lat, u.lon,
+             u.speed_kn, u.course
+      FROM unnest(%(ids)s::text::int[], %(fix_times)s::text::float8[], %(lats)s::text::float8[],
+                  %(lons)s::text::float8[], %(speeds)s::text::real[], %(courses)s::text::real[])
+           AS u(id, t, lat, lon, speed_kn, course)) AS v
 WHERE d.id = v.id;

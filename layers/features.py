@@ -132,6 +132,8 @@ async def query_item(conn: psycopg.AsyncConnection, coll: Collection, feature_id
                      crs: OfferedCrs, properties: list[Column] | None) -> bytes | None:
     """One feature as GeoJSON text, or None when no feature has that id."""
     key: Any = feature_id
+    if "\0" in feature_id:
+        return None  # PostgreSQL text cannot hold NUL: no feature can have this id
     if coll.pk_column.json_type == "integer":
         try:
             key = int(feature_id)

@@ -182,3 +182,16 @@ def test_geopandas_round_trip(client):
     assert len(back["features"]) == 13
     area = gdf.to_crs(32748).area.sum() / 1e6
     assert 150 < area < 200  # Kota Tangerang is about 164 km²
+
+
+def test_html_views_and_odd_ids(client):
+    page = client.get("/ogc/collections/kecamatan/items", params={"f": "html", "limit": 3})
+    assert page.headers["content-type"].startswith("text/html") and "<table>" in page.text
+    one = client.get("/ogc/collections/kelurahan/items/36.71.01.1001", headers={"Accept": "text/html"})
+    assert "Sukarasa" in one.text and "<script" not in one.text
+    assert client.get("/ogc/collections/kelurahan/items/%00").status_code == 404
+    assert client.get("/ogc/collections/kelurahan/items/%27%3B%20DROP").status_code == 404
+    r = client.get("/ogc/collections/kelurahan/items", params={"filter": "nama = 'a\x00b'"})
+    assert r.status_code in (200, 400) and r.headers["content-type"].startswith("application/")
+    assert client.get("/ogc/collections/kelurahan/items", params={"bbox": "nan,1,2,3"}).status_code == 400
+    assert client.get("/ogc/collections/kelurahan/items", params={"sortby": "geom"}).status_code == 400

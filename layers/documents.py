@@ -179,4 +179,22 @@ def tms_doc() -> dict[str, Any]:
     return tms().model_dump(mode="json", exclude_none=True)
 
 
+def openapi30(node: Any) -> Any:
+    """Downgrade FastAPI's OpenAPI 3.1 schemas to 3.0 (`anyOf [T, null]` → `nullable`), as we declare oas30."""
+    if isinstance(node, list):
+        return [openapi30(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: openapi30(v) for k, v in node.items() if k not in ("const", "examples")}
+    any_of = out.get("anyOf")
+    if isinstance(any_of, list) and any(a == {"type": "null"} for a in any_of):
+        rest = [a for a in any_of if a != {"type": "null"}]
+        out.pop("anyOf")
+        out.update(rest[0] if len(rest) == 1 else {"anyOf": rest})
+        out["nullable"] = True
+    if "const" in node:
+        out["enum"] = [node["const"]]
+    return out
+
+
 __all__ = ["MAX_ZOOM"]

@@ -27,6 +27,7 @@ def test_landing_conformance_api(client):
     api = client.get("/ogc/api")
     assert api.status_code == 200 and api.json()["openapi"].startswith("3.0")
     assert "/ogc/collections/{cid}/items" in api.json()["paths"]
+    assert '"type":"null"' not in api.text.replace(" ", "")
     html = client.get("/ogc", headers={"Accept": "text/html"})
     assert html.headers["content-type"].startswith("text/html") and "<script" not in html.text
 

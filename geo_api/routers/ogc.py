@@ -29,6 +29,9 @@ ITEM_PARAMS = {"f", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "p
 MVT = "application/vnd.mapbox-vector-tile"
 Cid = Annotated[str, Path(description="Collection id (see /ogc/collections)", max_length=100)]
 Fmt = Annotated[str | None, Query(description="json, geojson or html (default: from Accept)")]
+# The media types each route really answers with, declared so /openapi.json tells clients (and the fuzzer).
+HTML_OR_JSON = {200: {"content": {"application/json": {}, "text/html": {}}}}
+HTML_OR_GEOJSON = {200: {"content": {"application/geo+json": {}, "text/html": {}}}}
 
 
 def _base(request: Request) -> str:
@@ -59,13 +62,13 @@ async def _collection(request: Request, conn: Conn, settings: AppSettings, cid: 
     return await layer_service(request.app.state, settings).catalog.get(conn, cid)
 
 
-@router.get("", summary="Landing page")
+@router.get("", summary="Landing page", responses=HTML_OR_JSON)
 async def landing(request: Request, f: Fmt = None) -> Response:
     """The landing page with links to the API definition, conformance and collections."""
     return _answer(request, f, docs.landing(_base(request)), "Satu Peta — OGC API")
 
 
-@router.get("/conformance", summary="Conformance classes")
+@router.get("/conformance", summary="Conformance classes", responses=HTML_OR_JSON)
 async def conformance(request: Request, f: Fmt = None) -> Response:
     """The conformance classes this API implements."""
     doc = {"conformsTo": docs.CONFORMANCE, "links": [docs.link(f"{_base(request)}/conformance", "self",
@@ -73,30 +76,32 @@ async def conformance(request: Request, f: Fmt = None) -> Response:
     return _answer(request, f, doc, "Conformance")
 
 
-@router.get("/api", summary="OpenAPI definition of the OGC API")
+@router.get("/api", summary="OpenAPI definition of the OGC API",
+            responses={200: {"content": {"application/vnd.oai.openapi+json;version=3.0": {}}}})
 async def api(request: Request) -> Response:
     """The OpenAPI definition of the /ogc paths."""
     full = request.app.openapi()
     paths = {p: v for p, v in full.get("paths", {}).items() if p.startswith("/ogc")}
-    doc = {**full, "openapi": "3.0.3", "paths": paths}
+    doc = docs.openapi30({**full, "openapi": "3.0.3", "paths": paths})
     return _json(doc, "application/vnd.oai.openapi+json;version=3.0")
 
 
-@router.get("/collections", summary="Collections")
+@router.get("/collections", summary="Collections", responses=HTML_OR_JSON)
 async def collections(request: Request, conn: Conn, settings: AppSettings, f: Fmt = None) -> Response:
     """Every bundled and published layer, with its attribution."""
     colls = await layer_service(request.app.state, settings).catalog.all(conn)
     return _answer(request, f, docs.collections_doc(_base(request), list(colls.values())), "Koleksi")
 
 
-@router.get("/collections/{cid}", summary="One collection")
+@router.get("/collections/{cid}", summary="One collection", responses=HTML_OR_JSON)
 async def collection(request: Request, conn: Conn, settings: AppSettings, cid: Cid, f: Fmt = None) -> Response:
     """A collection's description."""
     c = await _collection(request, conn, settings, cid)
     return _answer(request, f, docs.collection_doc(_base(request), c), c.title)
 
 
-@router.get("/collections/{cid}/queryables", summary="Queryables of a collection")
+@router.get("/collections/{cid}/queryables", summary="Queryables of a collection",
+            responses={200: {"content": {"application/schema+json": {}, "text/html": {}}}})
 async def queryables(request: Request, conn: Conn, settings: AppSettings, cid: Cid, f: Fmt = None) -> Response:
     """The properties a filter may use, as JSON Schema."""
     c = await _collection(request, conn, settings, cid)
@@ -149,7 +154,7 @@ def _page_links(request: Request, q: ItemsQuery, returned: int, matched: int) ->
     return links
 
 
-@router.get("/collections/{cid}/items", summary="Features of a collection")
+@router.get("/collections/{cid}/items", summary="Features of a collection", responses=HTML_OR_GEOJSON)
 async def items(
     request: Request, conn: Conn, settings: AppSettings, cid: Cid, f: Fmt = None,
     limit: Annotated[str | None, Query(description="Page size (1..maximum, see settings)")] = None,
@@ -177,7 +182,7 @@ async def items(
     return Response(body, media_type="application/geo+json", headers=headers)
 
 
-@router.get("/collections/{cid}/items/{fid}", summary="One feature")
+@router.get("/collections/{cid}/items/{fid}", summary="One feature", responses=HTML_OR_GEOJSON)
 async def item(request: Request, conn: Conn, settings: AppSettings, cid: Cid,
                fid: Annotated[str, Path(max_length=200)], f: Fmt = None,
                crs: Annotated[str | None, Query(description="CRS URI of the response geometry")] = None,

@@ -172,8 +172,10 @@ def install_error_handlers(app: FastAPI) -> None:
             detail = f"No resource at {request.url.path}"
         return problem(exc.status_code, title, detail, instance=request.url.path)
 
-    @app.exception_handler(psycopg.errors.DataException)
-    async def _db_value(request: Request, exc: psycopg.errors.DataException):
+    # psycopg.DataError, not errors.DataException: the SQLSTATE 22 classes (NumericValueOutOfRange, ...)
+    # derive from the DB-API class, not from DataException.
+    @app.exception_handler(psycopg.DataError)
+    async def _db_value(request: Request, exc: psycopg.DataError):
         # Safety net: a request value the database cannot hold (a number past bigint, a year 0924 date)
         # is the client's error; routers should have bounded it, so it is logged to be fixed there.
         log.warning("database rejected a request value on %s: %s", request.url.path, str(exc).splitlines()[0])

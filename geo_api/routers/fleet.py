@@ -403,7 +403,8 @@ def _age_text(age_s: float) -> str:
     return f"{int(age_s // 86400)} hari lalu"
 
 
-@router.get("/fleet/live", summary="Live positions of the fleet (GeoJSON) with last-seen age")
+@router.get("/fleet/live", summary="Live positions of the fleet (GeoJSON) with last-seen age",
+            responses={200: {"content": {"application/geo+json": {}}}})
 async def live(conn: Conn, settings: AppSettings) -> Response:
     """Each active vehicle's newest good fix as a GeoJSON Feature."""
     rows = await fetch_all(conn, "fleet_live", {"since": None})
@@ -466,7 +467,8 @@ async def vehicles(conn: Conn) -> Response:
     return _json({"vehicles": rows})
 
 
-@router.get("/fleet/vehicles/{vehicle_id}/track", summary="A truck's track (LineString, gaps split it)")
+@router.get("/fleet/vehicles/{vehicle_id}/track", summary="A truck's track (LineString, gaps split it)",
+            responses={200: {"content": {"application/geo+json": {}}}})
 async def track(conn: Conn, settings: AppSettings, vehicle_id: int,
                 start: datetime | None = None, end: datetime | None = None, date: date | None = None,
                 simplify_m: Annotated[float, Query(ge=0, le=500, description="Simplify tolerance, metres")] = 0
@@ -582,7 +584,8 @@ async def inside_now(request: Request, conn: Conn, settings: AppSettings) -> Res
 
 @router.get("/fleet/coverage", summary="Kelurahan each truck passed through on a day")
 async def coverage(conn: Conn, settings: AppSettings, date: date | None = None,
-                   vehicle_id: int | None = None, kelurahan: str | None = None) -> Response:
+                   vehicle_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+                   kelurahan: str | None = None) -> Response:
     """Per vehicle and kelurahan: first and last time seen (fixes thinned to one per minute)."""
     d, lo, hi = _day_bounds(settings, date)
     rows = await fetch_all(conn, "fleet_coverage", {"lo": lo, "hi": hi, "vehicle_id": vehicle_id, "kode": kelurahan})

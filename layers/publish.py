@@ -360,9 +360,26 @@ async def _point_view(conn: psycopg.AsyncConnection, layer_id: str, table_name: 
     # Swapping the view needs an exclusive lock; while we wait for it, new readers queue behind us.
     # Give up quickly instead (a long reader holds it): the old version keeps serving, the caller retries.
     await conn.execute("SET LOCAL lock_timeout = '5s'")
-    await conn.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(view))
-    await conn.execute(sql.SQL("CREATE VIEW {} AS SELECT * FROM {}").format(
-        view, sql.Identifier("published", table_name)))
+    select = sql.SQL("SELECT * FROM {}").format(sql.Identifier("published", table_name))
+    try:
+        # Same columns (or new ones at the end): replace in place, so views of other modules that
+        # read this layer (routing rules) keep working.
+        async with conn.transaction():
+            await conn.execute(sql.SQL("CREATE OR REPLACE VIEW {} AS {}").format(view, select))
+        return
+    except (psycopg.errors.InvalidTableDefinition, psycopg.errors.DatatypeMismatch,
+            psycopg.errors.FeatureNotSupported):
+        pass  # the columns changed: the view must be recreated
+    try:
+        await conn.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(view))
+    except psycopg.errors.DependentObjectsStillExist as exc:
+        raise _in_use(layer_id, exc) from None
+    await conn.execute(sql.SQL("CREATE VIEW {} AS {}").format(view, select))
+
+
+def _in_use(layer_id: str, exc: Exception) -> DataError:
+    return DataError(f"layer {layer_id!r} is used by other database objects (e.g. routing rules); keep its "
+                     f"columns compatible or remove those uses first: {exc.diag.message_detail or exc}"[:500])
 
 
 async def publish(conn: psycopg.AsyncConnection, prep: Prepared, meta: LayerMeta) -> dict[str, Any]:
@@ -451,5 +468,7 @@ async def unpublish(conn: psycopg.AsyncConnection, layer_id: str) -> dict[str, A
             await conn.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(sql.Identifier("published", layer_id)))
         except psycopg.errors.LockNotAvailable as exc:
             raise _busy(exc) from None
+        except psycopg.errors.DependentObjectsStillExist as exc:
+            raise _in_use(layer_id, exc) from None
         await _set_current(conn, layer_id, None, None)
     return {"id": layer_id, "unpublished": True}

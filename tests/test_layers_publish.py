@@ -260,3 +260,21 @@ def test_datetime_on_a_published_temporal_column(client, admin_key):
     got = client.get("/ogc/collections/kejadian/items",
                      params={"filter": "tanggal < TIMESTAMP('2024-01-01T00:00:00Z')"}).json()
     assert [f["properties"]["nama"] for f in got["features"]] == ["lama"]
+
+
+def test_layer_read_by_another_module_keeps_working(client, admin_key, db):
+    assert _post(client, admin_key, _geojson_bytes(_roads(2)), id="jalan_rute").status_code == 201
+    db.execute('CREATE VIEW public.rute_test AS SELECT fid, status FROM published."jalan_rute"')
+    db.commit()
+    # same columns: the new version replaces the view in place, the dependent view follows it
+    assert _post(client, admin_key, _geojson_bytes(_roads(6, "rusak")), id="jalan_rute").status_code == 201
+    assert db.execute("SELECT count(*) AS n FROM public.rute_test WHERE status = 'rusak'").fetchone()["n"] == 6
+    db.rollback()
+    other = gpd.GeoDataFrame({"lain": [1]}, geometry=[LineString([(106.6, -6.2), (106.61, -6.19)])], crs=4326)
+    r = _post(client, admin_key, _geojson_bytes(other), id="jalan_rute")
+    assert r.status_code == 422 and "used by" in r.json()["detail"]
+    r = client.delete("/layers/jalan_rute", headers={"X-API-Key": admin_key})
+    assert r.status_code == 422
+    assert client.get("/ogc/collections/jalan_rute/items").json()["numberMatched"] == 6
+    db.execute("DROP VIEW public.rute_test")
+    db.commit()

@@ -9,3 +9,7 @@ class QueryParameterError(InvalidParameter):
     """A query parameter of an OGC request is invalid (400, naming the parameter)."""
 
     status = 400
+
+
+class StaleCatalog(Exception):
+    """A relation or column in the cached catalog is gone (published elsewhere): reload and retry once."""

@@ -13,7 +13,7 @@ from psycopg.rows import tuple_row
 from layers.catalog import GEOM, Collection, Column
 from layers.cql import _Bound, bound_values
 from layers.crs import OfferedCrs
-from layers.errors import QueryParameterError
+from layers.errors import QueryParameterError, StaleCatalog
 from layers.params import BBox
 
 # json_build_object takes at most 100 arguments (50 pairs): wider rows are built in chunks of jsonb.
@@ -106,6 +106,8 @@ async def _run(conn: psycopg.AsyncConnection, stmt: sql.Composable) -> Any:
         async with conn.cursor(row_factory=tuple_row) as cur:
             await cur.execute(stmt, bound_values(stmt) or None)
             return await cur.fetchone()
+    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn) as exc:
+        raise StaleCatalog(str(exc)) from exc
     except (psycopg.DataError, psycopg.errors.UndefinedFunction, psycopg.errors.InternalError_,
             psycopg.errors.DatatypeMismatch) as exc:
         raise QueryParameterError("filter", f"the query cannot be evaluated: {exc.diag.message_primary}") from None

@@ -13,7 +13,7 @@ from psycopg import sql
 from psycopg.rows import tuple_row
 
 from layers.catalog import GEOM, Collection
-from layers.errors import QueryParameterError
+from layers.errors import QueryParameterError, StaleCatalog
 
 TMS_ID = "WebMercatorQuad"
 EXTENT = 4096
@@ -60,10 +60,13 @@ async def render_tile(conn: psycopg.AsyncConnection, coll: Collection, z: int, x
     """The MVT bytes of one tile (empty when no feature touches it); one layer named after the collection."""
     b = tms().xy_bounds(morecantile.Tile(x, y, z))
     pad = (b.right - b.left) * BUFFER / EXTENT
-    async with conn.cursor(row_factory=tuple_row) as cur:
-        await cur.execute(_tile_sql(coll), {"x0": b.left, "y0": b.bottom, "x1": b.right, "y1": b.top,
-                                             "pad": pad, "name": coll.id})
-        row = await cur.fetchone()
+    try:
+        async with conn.cursor(row_factory=tuple_row) as cur:
+            await cur.execute(_tile_sql(coll), {"x0": b.left, "y0": b.bottom, "x1": b.right, "y1": b.top,
+                                                 "pad": pad, "name": coll.id})
+            row = await cur.fetchone()
+    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn) as exc:
+        raise StaleCatalog(str(exc)) from exc
     return bytes(row[0]) if row and row[0] else b""
 
 

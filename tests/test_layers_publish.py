@@ -278,3 +278,13 @@ def test_layer_read_by_another_module_keeps_working(client, admin_key, db):
     assert client.get("/ogc/collections/jalan_rute/items").json()["numberMatched"] == 6
     db.execute("DROP VIEW public.rute_test")
     db.commit()
+
+
+def test_unpublished_in_another_process_is_404_not_500(settings, client, admin_key):
+    assert _post(client, admin_key, _geojson_bytes(_roads(2)), id="halte").status_code == 201
+    url = f"/ogc/collections/halte/tiles/WebMercatorQuad/{TILE.z}/{TILE.x}/{TILE.y}"
+    assert client.get("/ogc/collections/halte/items").status_code == 200
+    assert _cli(settings, "layers", "unpublish", "halte").returncode == 0
+    # the server's cached catalog still lists the layer: the vanished view makes it reload, not fail
+    assert client.get("/ogc/collections/halte/items").status_code == 404
+    assert client.get(url).status_code == 404

@@ -15,7 +15,7 @@ from layers import documents as docs
 from layers.catalog import Collection
 from layers.cql import filter_sql, parse_filter
 from layers.crs import parse_crs
-from layers.errors import QueryParameterError
+from layers.errors import QueryParameterError, StaleCatalog
 from layers.features import ItemsQuery, query_item, query_items
 from layers.html import render
 from layers.params import parse_bbox, parse_datetime, parse_int, parse_properties, parse_sortby
@@ -60,6 +60,15 @@ def _answer(request: Request, f: str | None, doc: dict[str, Any], title: str,
 
 async def _collection(request: Request, conn: Conn, settings: AppSettings, cid: str) -> Collection:
     return await layer_service(request.app.state, settings).catalog.get(conn, cid)
+
+
+async def _fresh(request: Request, conn: Conn, settings: AppSettings, cid: str, job):
+    """Run job(collection); if the layer changed in another process meanwhile, reload the catalog once."""
+    try:
+        return await job(await _collection(request, conn, settings, cid))
+    except StaleCatalog:
+        layer_service(request.app.state, settings).catalog.invalidate()
+        return await job(await _collection(request, conn, settings, cid))
 
 
 @router.get("", summary="Landing page", responses=HTML_OR_JSON)
@@ -170,9 +179,11 @@ async def items(
     filter_crs: Annotated[str | None, Query(alias="filter-crs", description="CRS URI of filter geometries")] = None,
 ) -> Response:
     """A page of features as GeoJSON (or HTML), filtered by bbox, datetime, CQL2 and queryables."""
-    c = await _collection(request, conn, settings, cid)
-    q = _items_query(request, c, settings)
-    features, returned, matched = await query_items(conn, c, q)
+    async def job(coll: Collection):
+        q = _items_query(request, coll, settings)
+        return coll, q, *(await query_items(conn, coll, q))
+
+    c, q, features, returned, matched = await _fresh(request, conn, settings, cid, job)
     head = {"type": "FeatureCollection", "numberMatched": matched, "numberReturned": returned,
             "links": _page_links(request, q, returned, matched)}
     body = orjson.dumps(head)[:-1] + b',"features":[' + features + b"]}"
@@ -188,12 +199,15 @@ async def item(request: Request, conn: Conn, settings: AppSettings, cid: Cid,
                crs: Annotated[str | None, Query(description="CRS URI of the response geometry")] = None,
                properties: Annotated[str | None, Query()] = None) -> Response:
     """One feature by id."""
-    c = await _collection(request, conn, settings, cid)
     for name in request.query_params:
         if name not in ("f", "crs", "properties"):
             raise QueryParameterError(name, f"unknown query parameter {name[:60]!r}")
     out_crs = parse_crs("crs", crs)
-    feature = await query_item(conn, c, fid, out_crs, parse_properties(properties, c))
+
+    async def job(coll: Collection):
+        return coll, await query_item(conn, coll, fid, out_crs, parse_properties(properties, coll))
+
+    c, feature = await _fresh(request, conn, settings, cid, job)
     if feature is None:
         raise NotFound(f"No feature {fid!r} in collection {cid!r}", extra={"parameter": "featureId"})
     href = f"{_base(request)}/collections/{cid}/items/{fid}"
@@ -250,17 +264,22 @@ async def tile(request: Request, conn: Conn, settings: AppSettings, cid: Cid, tm
                y: Annotated[int, Path(description="tileRow")]) -> Response:
     """One Mapbox Vector Tile; cached in the server and by clients (ETag) until the layer changes."""
     svc = layer_service(request.app.state, settings)
-    c = await svc.catalog.get(conn, cid)
     check_tile(tms_id, z, x, y)
-    etag = tile_etag(c, z, x, y)
-    headers = {"ETag": etag, "Cache-Control": f"public, max-age={settings.layers_tile_max_age_s}"}
-    if etag in request.headers.get("if-none-match", ""):
-        return Response(status_code=304, headers=headers)
-    key = (c.id, c.stamp, z, x, y)
-    data = svc.tiles.get(key)
+
+    async def job(coll: Collection):
+        key = (coll.id, coll.stamp, z, x, y)
+        if tile_etag(coll, z, x, y) in request.headers.get("if-none-match", ""):
+            return coll, None
+        tile = svc.tiles.get(key)
+        if tile is None:
+            tile = await render_tile(conn, coll, z, x, y)
+            svc.tiles.put(key, tile)
+        return coll, tile
+
+    c, data = await _fresh(request, conn, settings, cid, job)
+    headers = {"ETag": tile_etag(c, z, x, y), "Cache-Control": f"public, max-age={settings.layers_tile_max_age_s}"}
     if data is None:
-        data = await render_tile(conn, c, z, x, y)
-        svc.tiles.put(key, data)
+        return Response(status_code=304, headers=headers)
     if not data:
         return Response(status_code=204, headers=headers)
     return Response(data, media_type=MVT, headers=headers)

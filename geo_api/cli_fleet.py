@@ -155,19 +155,18 @@ def import_cmd(
 ) -> None:
     """Back-fill positions from CSV or GPX (same bad-fix filters as live ingest, then COPY)."""
     from geo_api.db import connect
-    from ingestion.fleet_import import import_fixes, read_csv, read_gpx
+    from ingestion.fleet_import import import_csv_fast, import_fixes, read_gpx
     from ingestion.fleet_writer import filter_config
 
     settings = _settings()
-    if path.suffix.lower() == ".gpx":
-        if not device:
-            raise SatuPetaError("GPX has no device id: give --device")
-        fixes = read_gpx(path, device)
-    else:
-        fixes = read_csv(path, device)
     t0 = time.perf_counter()
     with connect(settings) as conn:
-        counts = import_fixes(conn, fixes, config=filter_config(settings))
+        if path.suffix.lower() == ".gpx":
+            if not device:
+                raise SatuPetaError("GPX has no device id: give --device")
+            counts = import_fixes(conn, read_gpx(path, device), config=filter_config(settings))
+        else:
+            counts = import_csv_fast(conn, path, device, config=filter_config(settings))
     dt = time.perf_counter() - t0
     out.print(f"imported {counts['rows']} rows in {dt:.1f} s ({counts['rows'] / max(dt, 1e-9):,.0f} rows/s): "
               + ", ".join(f"{k}={v}" for k, v in counts.items() if k != "rows"))

@@ -1,8 +1,9 @@
 """OGC serving: items pages/s and MVT tiles/s, ours vs tipg, both serving the same PostGIS tables in one run.
 
 Both servers run as uvicorn subprocesses on loopback ports against one scratch database (migrated and loaded
-with the bundled data). Requests are sequential over one keep-alive connection per server; the servers
-alternate per workload so background load on the shared machine hits both alike.
+with the bundled data). Requests are sequential over one keep-alive connection per server. Items workloads
+alternate the servers over a few rounds and keep each one's best round (background load on the shared
+machine then hits both alike); tiles run once cold (first request of each tile since start) and once warm.
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ def run(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="python -m bench ogc")
     p.add_argument("--pages", type=int, default=60, help="items pages per workload (limit 100; /4 at 1000)")
     p.add_argument("--tiles-per-zoom", type=int, default=40)
+    p.add_argument("--rounds", type=int, default=3, help="alternating rounds per items workload (best kept)")
     args = p.parse_args(argv)
     settings = Settings()
     with scratch_database(settings) as scratch:
@@ -124,7 +126,11 @@ def _measure(args, ours: str, peer: str, c1: httpx.Client, c2: httpx.Client) -> 
     for name, urls in pair:
         _rate(c1, urls(ours, "gazetteer")[:3])  # warm both (connections, catalog)
         _rate(c2, urls(peer, "public.gazetteer")[:3])
-        rows.append((name, _rate(c1, urls(ours, "gazetteer")), _rate(c2, urls(peer, "public.gazetteer")), "/s"))
+        best = [0.0, 0.0]
+        for _ in range(args.rounds):  # alternate, keep each server's best round: bursts of load hit both
+            best[0] = max(best[0], _rate(c1, urls(ours, "gazetteer")))
+            best[1] = max(best[1], _rate(c2, urls(peer, "public.gazetteer")))
+        rows.append((name, best[0], best[1], "/s"))
     tiles = _tiles(args.tiles_per_zoom)
     for coll in ("kelurahan", "poi"):
         mine = [f"{ours}/collections/{coll}/tiles/WebMercatorQuad/{z}/{x}/{y}" for z, x, y in tiles]

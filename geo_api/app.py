@@ -14,6 +14,7 @@ from swagger_ui_bundle import swagger_ui_path
 from geo_api import __doc__ as package_doc
 from geo_api.db import open_pool
 from geo_api.errors import install_error_handlers
+from geo_api.ratelimit import RateLimitMiddleware
 from geo_api.routers import geocode
 from geo_api.routers import fleet, health
 from geo_api.routers import open311, routing
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(routing.router)
     app.include_router(fleet.router)
     app.add_middleware(fleet.OsmAndFastPath)
+    app.add_middleware(RateLimitMiddleware, settings=settings)
     app.include_router(ogc.router)
     app.include_router(layers_admin.router)
     app.include_router(maps_routes.router)

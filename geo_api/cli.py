@@ -18,6 +18,7 @@ from geo_api.cli_fleet import app as fleet_app
 from geo_api.cli_layers import keys_app, layers_app
 from geo_api.cli_maps import app as maps_app
 from geo_api.cli_routing import app as routing_app
+from geo_api.cli_trust import audit_app
 from geo_api.cli_geocode import geocode_app
 from geo_api.errors import SatuPetaError
 from geo_api.settings import Settings, get_settings
@@ -31,6 +32,7 @@ app.add_typer(layers_app, name="layers")
 app.add_typer(keys_app, name="keys")
 app.add_typer(maps_app, name="maps")
 app.add_typer(routing_app, name="routing")
+app.add_typer(audit_app, name="audit")
 console = Console(stderr=True, soft_wrap=True)
 out = Console()
 

@@ -119,6 +119,24 @@ class Settings(BaseSettings):
     fleet_timezone: str = Field(default="Asia/Jakarta", description="Time zone of fleet days and clock times.")
     fleet_stream_interval_s: float = Field(default=5.0, gt=0, description="Seconds between live SSE updates.")
 
+    # Trust: rate limits on writes, tracker keys
+    ratelimit_enabled: bool = Field(default=True, description="Limit writes (POST/PUT/PATCH/DELETE) per client "
+                                    "address and per API key (in-process token buckets; 429 with Retry-After).")
+    ratelimit_address_per_s: float = Field(default=50.0, gt=0, description="Sustained writes/s per client address.")
+    ratelimit_address_burst: int = Field(default=500, ge=1, description="Burst of writes per client address.")
+    ratelimit_key_per_s: float = Field(default=100.0, gt=0, description="Sustained writes/s per API key.")
+    ratelimit_key_burst: int = Field(default=1000, ge=1, description="Burst of writes per API key.")
+    ratelimit_exempt_paths: tuple[str, ...] = Field(
+        default=("/osmand",), description="Path prefixes without these limits (OsmAnd ingest has its own "
+        "per-device bucket, and many trucks share one carrier address).")
+    fleet_tracker_auth: str = Field(
+        default="bound", pattern="^(off|bound|required)$", description="OsmAnd has no credentials, so a tracker "
+        "key goes in an extra `key` parameter of the device's URL: off = never checked (plain Traccar); bound = "
+        "devices that have a live tracker key (satupeta keys create NAME --role tracker --device ID) must send "
+        "it, others are accepted unchanged; required = every device must send its own key.")
+    fleet_tracker_keys_ttl_s: float = Field(default=10.0, ge=0, description="Seconds the tracker keys are "
+                                            "cached by the ingest (a new or revoked key shows after this long).")
+
     @property
     def embedded(self) -> bool:
         """True when no DATABASE_URL is given and the project-local cluster serves the data."""

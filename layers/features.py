@@ -117,9 +117,10 @@ async def query_items(conn: psycopg.AsyncConnection, coll: Collection, q: ItemsQ
     """(features as comma-joined GeoJSON, numberReturned, numberMatched) for one page."""
     columns = q.properties if q.properties is not None else coll.columns
     where = _where(coll, q)
-    page = sql.SQL("SELECT {f} AS f FROM {t}{w}{o} LIMIT {lim} OFFSET {off}").format(
+    # the feature JSON is built on the page's rows only, not on the rows OFFSET skips
+    page = sql.SQL("SELECT {f} AS f FROM (SELECT * FROM {t}{w}{o} LIMIT {lim} OFFSET {off}) AS t").format(
         f=feature_expr(coll, q.crs, columns), t=coll.table, w=where, o=_order(coll, q),
-        lim=sql.Literal(q.limit), off=sql.Literal(q.offset))
+        lim=_Bound(q.limit), off=_Bound(q.offset))  # bound: one statement text, prepared after a few runs
     row = await _run(conn, sql.SQL("SELECT coalesce(string_agg(f, ','), ''), count(*) FROM ({}) AS page")
                      .format(page))
     features, returned = row[0].encode(), row[1]

@@ -143,21 +143,37 @@ def unpublish_cmd(layer_id: Annotated[str, typer.Argument(help="Layer id")]) -> 
 @keys_app.command("create")
 @_guard
 def key_create(name: Annotated[str, typer.Argument(help="Who or what uses the key")],
-               role: Annotated[str, typer.Option(help="Role, e.g. gis_admin")] = "gis_admin") -> None:
+               role: Annotated[str, typer.Option(help="Role: citizen_app, opd_officer, gis_admin, tracker")]
+               = "gis_admin",
+               opd: Annotated[str | None, typer.Option(help="opd_officer keys: the OPD kode they act for")] = None,
+               device: Annotated[str | None, typer.Option(help="tracker keys: the device identifier")] = None,
+               ) -> None:
     """Create a key and print it once (only its hash is stored)."""
     from geo_api.apikeys import ROLE, key_hash, new_key
+    from geo_api.audit import record_sync
     from geo_api.db import connect
     from geo_api.errors import InvalidParameter
     from sql import query
 
     if not ROLE.match(role):
         raise InvalidParameter("role", "role must be lowercase letters, digits, _")
+    if (device is not None) != (role == "tracker"):
+        raise InvalidParameter("device", "tracker keys need --device, and only tracker keys take it")
+    if opd is not None and role != "opd_officer":
+        raise InvalidParameter("opd", "only opd_officer keys are bound to an OPD")
     key = new_key()
     import psycopg
 
     with connect(_settings()) as conn:
         try:
-            conn.execute(query("layers_api_key_insert"), {"name": name, "role": role, "key_hash": key_hash(key)})
+            row = conn.execute(query("layers_api_key_insert"),
+                               {"name": name, "role": role, "key_hash": key_hash(key)}).fetchone()
+            if opd is not None or device is not None:
+                conn.execute(query("trust_key_bind"), {"id": row["id"], "opd_kode": opd, "device": device})
+            record_sync(conn, action="key.create", target=f"key:{name}",
+                        after={"name": name, "role": role, "opd_kode": opd, "device_unique_id": device})
+        except psycopg.errors.ForeignKeyViolation:
+            raise InvalidParameter("opd", f"unknown OPD {opd!r}") from None
         except psycopg.errors.UniqueViolation:
             raise InvalidParameter("name", f"a key named {name!r} exists already") from None
         except psycopg.errors.CheckViolation:
@@ -185,6 +201,7 @@ def key_list() -> None:
 @_guard
 def key_revoke(name: Annotated[str, typer.Argument(help="Key name")]) -> None:
     """Revoke a key by name."""
+    from geo_api.audit import record_sync
     from geo_api.db import connect
     from geo_api.errors import NotFound
     from sql import query
@@ -192,4 +209,6 @@ def key_revoke(name: Annotated[str, typer.Argument(help="Key name")]) -> None:
     with connect(_settings()) as conn:
         if conn.execute(query("layers_api_key_revoke"), {"name": name}).fetchone() is None:
             raise NotFound(f"no live key named {name!r}")
+        record_sync(conn, action="key.revoke", target=f"key:{name}", before={"name": name, "revoked": False},
+                    after={"name": name, "revoked": True})
     console.print(f"key {name!r} revoked")

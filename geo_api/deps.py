@@ -48,5 +48,23 @@ async def _admin_key(key: Annotated[dict, Depends(_api_key)]) -> dict:
     return key
 
 
+def require_role(*roles: str):
+    """A dependency: the caller's key, which must have one of these roles (401 without a key, 403 otherwise)."""
+    allowed = frozenset(roles)
+
+    async def check(key: Annotated[dict, Depends(_api_key)]) -> dict:
+        if key["role"] not in allowed:
+            raise Forbidden(f"This needs the {' or '.join(sorted(allowed))} role; key {key['name']!r} has "
+                            f"{key['role']!r}")
+        return key
+
+    return Depends(check)
+
+
 CurrentKey = Annotated[dict, Depends(_api_key)]
 AdminKey = Annotated[dict, Depends(_admin_key)]
+# The platform's roles: citizen apps post laporan; OPD officers move their OPD's laporan (the OPD binding is
+# checked per laporan by the routing router); GIS admins publish layers and edit rules and the catalogue;
+# trackers send positions for their own device (checked by the OsmAnd ingest, which has no headers to spare).
+OfficerKey = Annotated[dict, require_role("opd_officer", "gis_admin")]
+CitizenKey = Annotated[dict, require_role("citizen_app", "gis_admin")]

@@ -24,6 +24,7 @@ from geo_api.db import fetch_all, fetch_one, open_pool, pooled
 from geo_api.deps import AppSettings, Conn
 from geo_api.errors import PROBLEM_TYPE_BASE, InvalidParameter, NotFound, ServiceUnavailable
 from geo_api.settings import Settings
+from geo_api.tracker_auth import TrackerKeys
 from ingestion import trips as det
 from ingestion.fix_filters import FixFilter
 from ingestion.fleet_sites import load_sites
@@ -53,6 +54,7 @@ class FleetRuntime:
         self._buckets: dict[str, tuple[float, float]] = {}
         self._loaded = False
         self._sites: tuple[float, list[det.Site] | None] | None = None
+        self.trackers = TrackerKeys(settings, pool)
 
     async def _load(self) -> None:
         async with pooled(self.pool) as conn:
@@ -134,7 +136,8 @@ def runtime(app: Any) -> FleetRuntime:
 
 # ---------------------------------------------------------------- OsmAnd ingest
 
-_TITLES = {400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large",
+_TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+           413: "Payload Too Large",
            429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
 
 
@@ -166,9 +169,12 @@ async def ingest(rt: FleetRuntime, query_string: str, body: bytes, content_type:
 
 async def _accept(rt: FleetRuntime, fix: Fix) -> Answer:
     try:
+        denied = await rt.trackers.check(fix)
         device_id = await rt.device_id(fix.unique_id)
     except ServiceUnavailable as exc:
         raise psycopg.OperationalError(exc.detail) from exc
+    if denied is not None:
+        return Answer(denied[0], denied[1], "key")
     if device_id is None:
         if rt.settings.fleet_unknown_device == "hold":
             await rt.hold(fix)

@@ -9,7 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from geo_api.db import fetch_all
+from geo_api.audit import audited
+from geo_api.db import fetch_all, fetch_one
 from geo_api.deps import AdminKey, AppSettings, Conn
 from geo_api.errors import NotFound, PayloadTooLarge
 from layers import publish as pub
@@ -63,7 +64,10 @@ async def publish_layer(
         # reading and repairing is CPU-bound GDAL/shapely work: off the event loop
         prep = await run_in_threadpool(pub.prepare, upload, filename, work, limits, fmt=format,
                                        source_layer=source_layer, csv_crs=csv_crs)
-    result = await pub.publish(conn, prep, meta)
+    async with audited(conn, action="layer.publish", target=f"layer:{id}", key=key, request=request,
+                       before=await fetch_one(conn, "layers_layer_get", {"id": id})) as entry:
+        result = await pub.publish(conn, prep, meta)
+        entry.after = {k: result[k] for k in ("id", "version", "feature_count")}
     layer_service(request.app.state, settings).changed(id)
     return {**result, "links": [{"href": f"/ogc/collections/{id}", "rel": "collection"},
                                 {"href": f"/ogc/collections/{id}/tiles/WebMercatorQuad/tilejson.json",
@@ -89,7 +93,9 @@ async def get_layer(conn: Conn, key: AdminKey, layer_id: str) -> dict:
 async def restore_layer(request: Request, conn: Conn, settings: AppSettings, key: AdminKey, layer_id: str,
                         version: Annotated[int, Query(ge=1, le=1_000_000)]) -> dict:
     """Re-point the layer's view at an earlier version, atomically."""
-    result = await pub.restore(conn, layer_id, version)
+    async with audited(conn, action="layer.restore", target=f"layer:{layer_id}", key=key, request=request,
+                       before=await fetch_one(conn, "layers_layer_get", {"id": layer_id})) as entry:
+        entry.after = result = await pub.restore(conn, layer_id, version)
     layer_service(request.app.state, settings).changed(layer_id)
     return result
 
@@ -98,6 +104,8 @@ async def restore_layer(request: Request, conn: Conn, settings: AppSettings, key
 async def unpublish_layer(request: Request, conn: Conn, settings: AppSettings, key: AdminKey,
                           layer_id: str) -> dict:
     """Remove the layer from the collections and tiles; its versions stay restorable."""
-    result = await pub.unpublish(conn, layer_id)
+    async with audited(conn, action="layer.unpublish", target=f"layer:{layer_id}", key=key, request=request,
+                       before=await fetch_one(conn, "layers_layer_get", {"id": layer_id})) as entry:
+        entry.after = result = await pub.unpublish(conn, layer_id)
     layer_service(request.app.state, settings).changed(layer_id)
     return result

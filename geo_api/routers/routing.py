@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
+from geo_api.audit import audited
 from geo_api.db import fetch_one
 from geo_api.deps import AdminKey, Conn, CurrentKey
 from geo_api.errors import Forbidden, NotFound
@@ -76,16 +77,30 @@ async def get_rule(rule_id: int, conn: Conn, _key: AdminKey) -> dict[str, Any]:
     return await store.get(conn, rule_id)
 
 
+def _current(rule: dict[str, Any]) -> dict[str, Any]:
+    """A rule as the audit log keeps it: the current version, without the history it already holds."""
+    return {k: v for k, v in rule.items() if k != "riwayat"}
+
+
 @router.post("/rules", status_code=201)
-async def add_rule(spec: store.RuleSpec, conn: Conn, key: AdminKey) -> dict[str, Any]:
+async def add_rule(spec: store.RuleSpec, request: Request, conn: Conn, key: AdminKey) -> dict[str, Any]:
     """Add a rule (version 1)."""
-    return await store.add(conn, spec, f"api_key:{key['name']}")
+    async with audited(conn, action="rule.add", target="rule:?", key=key, request=request) as entry:
+        result = await store.add(conn, spec, f"api_key:{key['name']}")
+        entry.after, entry.target = _current(result), f"rule:{result.get('id', '?')}"
+    return result
 
 
 @router.patch("/rules/{rule_id}")
-async def change_rule(rule_id: int, changes: dict[str, Any], conn: Conn, key: AdminKey) -> dict[str, Any]:
+async def change_rule(rule_id: int, changes: dict[str, Any], request: Request, conn: Conn,
+                      key: AdminKey) -> dict[str, Any]:
     """Change a rule: a new version; laporan already routed keep the version that routed them."""
-    return await store.change(conn, rule_id, changes, f"api_key:{key['name']}")
+    before = _current(await store.get(conn, rule_id))
+    async with audited(conn, action="rule.change", target=f"rule:{rule_id}", key=key, request=request,
+                       before=before) as entry:
+        result = await store.change(conn, rule_id, changes, f"api_key:{key['name']}")
+        entry.after = _current(result)
+    return result
 
 
 async def _own_laporan(conn: Conn, key: dict, laporan_id: int) -> None:
@@ -109,7 +124,13 @@ async def get_laporan(laporan_id: int, conn: Conn, key: OfficerKey) -> dict[str,
 
 
 @router.post("/laporan/{laporan_id}/status")
-async def set_status(laporan_id: int, body: StatusIn, conn: Conn, key: OfficerKey) -> dict[str, Any]:
+async def set_status(laporan_id: int, body: StatusIn, request: Request, conn: Conn,
+                     key: OfficerKey) -> dict[str, Any]:
     """Move a laporan along open → in_progress → closed, with a note (Open311 shows in_progress as open)."""
     await _own_laporan(conn, key, laporan_id)
-    return await laporan.set_status(conn, laporan_id, body.status, body.catatan, f"api_key:{key['name']}")
+    async with audited(conn, action="laporan.status", target=f"laporan:{laporan_id}", key=key,
+                       request=request) as entry:
+        entry.before = await fetch_one(conn, "trust_laporan_state", {"id": laporan_id})
+        result = await laporan.set_status(conn, laporan_id, body.status, body.catatan, f"api_key:{key['name']}")
+        entry.after = await fetch_one(conn, "trust_laporan_state", {"id": laporan_id})
+    return result

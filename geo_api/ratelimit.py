@@ -1,0 +1,168 @@
+"""Rate limits on write endpoints, per client address and per API key: in-process token buckets.
+
+One process keeps its own buckets (a restart forgets them; several workers each allow the configured rate):
+enough to stop one client or one leaked key from flooding the intake. Reads are not limited here. OsmAnd
+ingest (/osmand) is exempt by default: it has its own per-device bucket, and many trucks share a carrier NAT.
+Over the limit: 429 with Retry-After, as problem+json (Open311 paths: the spec's error array).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from urllib.parse import parse_qs
+
+import orjson
+
+from geo_api.errors import PROBLEM_TYPE_BASE
+from geo_api.settings import Settings
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_FORM = b"application/x-www-form-urlencoded"
+_PEEK_MAX = 64 * 1024  # Open311 bodies are at most this large (the router refuses larger ones with 413)
+
+
+class TokenBuckets:
+    """Token buckets by name: `rate` tokens per second up to `burst`; memory bounded by `max_entries`."""
+
+    def __init__(self, rate: float, burst: int, max_entries: int = 100_000):
+        self.rate, self.burst, self.max_entries = rate, float(burst), max_entries
+        self._b: dict[str, tuple[float, float]] = {}
+
+    def take(self, name: str, now: float | None = None) -> float | None:
+        """Take one token: None when allowed, else the seconds until one is available."""
+        now = time.monotonic() if now is None else now
+        tokens, last = self._b.get(name, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        if tokens < 1.0:
+            self._b[name] = (tokens, now)
+            return (1.0 - tokens) / self.rate
+        if len(self._b) >= self.max_entries and name not in self._b:
+            self._prune(now)
+        self._b[name] = (tokens - 1.0, now)
+        return None
+
+    def _prune(self, now: float) -> None:
+        """Forget buckets that have refilled (they would start full anyway); else forget all."""
+        full = [k for k, (t, last) in self._b.items() if t + (now - last) * self.rate >= self.burst]
+        for k in full:
+            del self._b[k]
+        if len(self._b) >= self.max_entries:
+            self._b.clear()
+
+
+def key_bucket_name(raw_key: str) -> str:
+    """Buckets are named by a hash of the key, so no secret is kept in memory longer than the request."""
+    return hashlib.sha256(raw_key.encode("utf-8", "replace")).hexdigest()[:32]
+
+
+class RateLimiter:
+    """The app's buckets (per address, per key), built from Settings."""
+
+    def __init__(self, settings: Settings):
+        self.enabled = settings.ratelimit_enabled
+        self.exempt = tuple(settings.ratelimit_exempt_paths)
+        self.by_address = TokenBuckets(settings.ratelimit_address_per_s, settings.ratelimit_address_burst)
+        self.by_key = TokenBuckets(settings.ratelimit_key_per_s, settings.ratelimit_key_burst)
+
+    def applies(self, method: str, path: str) -> bool:
+        """Only writes are limited, and not on exempt paths."""
+        return self.enabled and method in WRITE_METHODS and not path.startswith(self.exempt)
+
+    def check(self, address: str | None, raw_key: str | None) -> tuple[float, str] | None:
+        """None when allowed, else (seconds to wait, which limit)."""
+        if raw_key:
+            wait = self.by_key.take(key_bucket_name(raw_key))
+            if wait is not None:
+                return wait, "key"
+        wait = self.by_address.take(address or "-")
+        return (wait, "address") if wait is not None else None
+
+
+def _header(scope, name: bytes) -> str | None:
+    for k, v in scope.get("headers", ()):
+        if k == name:
+            return v.decode("latin-1")
+    return None
+
+
+def _key_from_headers(scope) -> str | None:
+    key = _header(scope, b"x-api-key")
+    auth = _header(scope, b"authorization") or ""
+    if not key and auth.lower().startswith("bearer "):
+        key = auth[7:].strip()
+    if not key:
+        qs = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        key = (qs.get("api_key") or [None])[0]
+    return key or None
+
+
+async def _buffer_body(receive) -> tuple[bytes, bool]:
+    """Read the body up to _PEEK_MAX; (body, complete)."""
+    chunks, size = [], 0
+    while True:
+        msg = await receive()
+        if msg["type"] == "http.disconnect":
+            return b"".join(chunks), False
+        chunk = msg.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        if not msg.get("more_body") or size > _PEEK_MAX:
+            return b"".join(chunks), not msg.get("more_body")
+
+
+def _replay(body: bytes, complete: bool, receive):
+    """A receive() that hands the buffered body on, then continues with the real stream."""
+    sent = False
+
+    async def replay():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": not complete}
+        return await receive()
+
+    return replay
+
+
+def _too_many(path: str, wait: float, which: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    retry = str(max(1, math.ceil(wait))).encode()
+    detail = f"Too many writes from this {'API key' if which == 'key' else 'address'}; retry after {retry.decode()} s"
+    if path.startswith("/open311/"):
+        body = orjson.dumps([{"code": 429, "description": detail}])
+        ctype = b"application/json; charset=utf-8"
+    else:
+        body = orjson.dumps({"type": PROBLEM_TYPE_BASE + "too-many-requests", "title": "Too Many Requests",
+                             "status": 429, "detail": detail, "instance": path, "limit": which})
+        ctype = b"application/problem+json"
+    return 429, [(b"content-type", ctype), (b"retry-after", retry), (b"content-length", str(len(body)).encode())], body
+
+
+class RateLimitMiddleware:
+    """ASGI middleware: writes over the per-key or per-address rate get 429 before reaching any handler."""
+
+    def __init__(self, app, settings: Settings):
+        self.app = app
+        self.limiter = RateLimiter(settings)
+
+    async def __call__(self, scope, receive, send) -> None:
+        """Check the buckets of a write; pass everything else on untouched."""
+        if scope["type"] != "http" or not self.limiter.applies(scope["method"], scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        key = _key_from_headers(scope)
+        if key is None and scope["path"].startswith("/open311/") and \
+                (_header(scope, b"content-type") or "").encode().startswith(_FORM):
+            body, complete = await _buffer_body(receive)  # Open311 sends api_key in the form body
+            if complete:
+                key = (parse_qs(body.decode("latin-1")).get("api_key") or [None])[0]
+            receive = _replay(body, complete, receive)
+        client = scope.get("client")
+        verdict = self.limiter.check(client[0] if client else None, key)
+        if verdict is None:
+            await self.app(scope, receive, send)
+            return
+        status, headers, body = _too_many(scope["path"], *verdict)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

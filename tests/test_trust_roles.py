@@ -1,0 +1,257 @@
+"""Who may do what, over real HTTP: citizen app, OPD officer (own OPD only), GIS admin, tracker devices;
+every write in the audit log; keys rotated and revoked from the CLI; rate limits on writes."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+import httpx
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+from geo_api import catalogue
+from geo_api.apikeys import key_hash, new_key
+from tests.conftest import LiveServer
+
+BASE = "/open311/v2"
+POINT = {"lat": "-6.18994", "long": "106.62483"}  # Kelurahan Karawaci
+
+
+def _in_thread(coro):
+    """Run a coroutine on its own loop in a worker thread (a browser test may hold the main thread's loop)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+async def _setup(settings):
+    async with await psycopg.AsyncConnection.connect(settings.dsn, row_factory=dict_row, autocommit=True) as conn:
+        return await catalogue.setup(conn, settings)
+
+
+@pytest.fixture(scope="module")
+def katalog(settings):
+    """The OPD catalogue and its rules, as the other Open311/routing tests load them."""
+    return _in_thread(_setup(settings))
+
+
+def make_key(db, role: str, *, opd: str | None = None, device: str | None = None) -> tuple[str, str]:
+    """A live key with this role (and binding): (name, key)."""
+    key, name = new_key(), f"trust-{role}-{uuid.uuid4().hex[:8]}"
+    db.execute("INSERT INTO api_key (name, role, key_hash, opd_kode, device_unique_id) VALUES (%s, %s, %s, %s, %s)",
+               (name, role, key_hash(key), opd, device))
+    db.commit()
+    return name, key
+
+
+def post_laporan(client, key: str, **fields) -> httpx.Response:
+    """POST an Open311 request with this api_key."""
+    data = {"api_key": key, "service_code": "sampah_menumpuk", **POINT, "description": "Sampah menumpuk", **fields}
+    return client.post(f"{BASE}/requests.json", data=data)
+
+
+def audit_rows(db, objek: str) -> list[dict]:
+    """The audit rows of one object, oldest first."""
+    return db.execute("SELECT * FROM audit_log WHERE objek = %s ORDER BY id", (objek,)).fetchall()
+
+
+@pytest.fixture(scope="module")
+def keys(settings, katalog):
+    """One key per role; two officers, one bound to the OPD the test laporan goes to, one to another OPD."""
+    from geo_api.db import connect
+
+    with connect(settings) as db:
+        citizen = make_key(db, "citizen_app")[1]
+        admin = make_key(db, "gis_admin")[1]
+        opds = [row["kode"] for row in db.execute("SELECT kode FROM opd ORDER BY kode").fetchall()]
+    return {"citizen": citizen, "admin": admin, "opds": opds}
+
+
+def _officers(settings, opd: str, other: str) -> tuple[str, str]:
+    from geo_api.db import connect
+
+    with connect(settings) as db:
+        return make_key(db, "opd_officer", opd=opd)[1], make_key(db, "opd_officer", opd=other)[1]
+
+
+def test_citizen_creates_and_reads_but_changes_nothing_else(client, keys, db):
+    r = post_laporan(client, keys["citizen"])
+    assert r.status_code == 200, r.text
+    lid = r.json()[0]["service_request_id"]
+    assert client.get(f"{BASE}/requests/{lid}.json").status_code == 200
+    assert client.get("/ogc/collections").status_code == 200
+    h = {"X-API-Key": keys["citizen"]}
+    assert client.post(f"/routing/laporan/{lid}/status", json={"status": "closed"}, headers=h).status_code == 403
+    assert client.get(f"/routing/laporan/{lid}", headers=h).status_code == 403
+    assert client.post("/routing/rules", json={}, headers=h).status_code in (403, 422)
+    assert client.get("/routing/rules", headers=h).status_code == 403
+    assert client.post("/layers", params={"id": "x_citizen", "title": "x", "opd": "x", "filename": "x.geojson"},
+                       content=b"{}", headers=h).status_code == 403
+    assert db.execute("SELECT status FROM laporan WHERE id = %s", (int(lid),)).fetchone()["status"] == "open"
+    [row] = audit_rows(db, f"laporan:{lid}")
+    assert row["aksi"] == "laporan.create" and row["oleh"].startswith("api_key:trust-citizen_app")
+    assert row["sesudah"]["id"] == int(lid) and row["alamat"] == "127.0.0.1"
+
+
+def test_officer_moves_only_their_own_opds_laporan(client, keys, db, settings):
+    lid = post_laporan(client, keys["citizen"]).json()[0]["service_request_id"]
+    opd = db.execute("SELECT opd_kode FROM laporan WHERE id = %s", (int(lid),)).fetchone()["opd_kode"]
+    other = next(k for k in keys["opds"] if k != opd)
+    own, foreign = _officers(settings, opd, other)
+
+    r = client.post(f"/routing/laporan/{lid}/status", json={"status": "in_progress", "catatan": "dicek"},
+                    headers={"X-API-Key": foreign})
+    assert r.status_code == 403, r.text
+    assert db.execute("SELECT status FROM laporan WHERE id = %s", (int(lid),)).fetchone()["status"] == "open"
+    assert [a["aksi"] for a in audit_rows(db, f"laporan:{lid}")] == ["laporan.create"]
+    assert client.get(f"/routing/laporan/{lid}", headers={"X-API-Key": foreign}).status_code == 403
+
+    r = client.post(f"/routing/laporan/{lid}/status", json={"status": "in_progress", "catatan": "dicek"},
+                    headers={"X-API-Key": own})
+    assert r.status_code == 200, r.text
+    change = audit_rows(db, f"laporan:{lid}")[-1]
+    assert change["aksi"] == "laporan.status"
+    assert change["sebelum"]["status"] == "open" and change["sesudah"]["status"] == "in_progress"
+    assert change["sesudah"]["status_notes"] == "dicek"
+
+    # officers publish nothing, edit no rules, post no laporan
+    h = {"X-API-Key": own}
+    assert client.get("/routing/rules", headers=h).status_code == 403
+    assert client.post("/layers", params={"id": "x_officer", "title": "x", "opd": "x", "filename": "x.geojson"},
+                       content=b"{}", headers=h).status_code == 403
+    assert post_laporan(client, own).status_code == 403
+
+
+def test_admin_edits_rules_and_publishes_with_audit(client, keys, db):
+    h = {"X-API-Key": keys["admin"]}
+    rules = client.get("/routing/rules", headers=h)
+    assert rules.status_code == 200 and rules.json()
+    rule = rules.json()[0]
+    r = client.patch(f"/routing/rules/{rule['id']}", json={"nama": rule["nama"] + " (diubah)"}, headers=h)
+    assert r.status_code == 200, r.text
+    [row] = audit_rows(db, f"rule:{rule['id']}")
+    assert row["aksi"] == "rule.change" and row["sebelum"]["nama"] == rule["nama"]
+    assert row["sesudah"]["nama"] == rule["nama"] + " (diubah)"
+
+    fc = (b'{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"nama":"pos"},'
+          b'"geometry":{"type":"Point","coordinates":[106.63,-6.17]}}]}')
+    r = client.post("/layers", params={"id": "trust_pos", "title": "Pos", "opd": "Diskominfo",
+                                       "filename": "pos.geojson"}, content=fc, headers=h)
+    assert r.status_code == 201, r.text
+    [row] = audit_rows(db, "layer:trust_pos")
+    assert row["aksi"] == "layer.publish" and row["sebelum"] is None and row["sesudah"]["version"] == 1
+
+
+def test_failed_write_leaves_no_audit_row(client, keys, db):
+    before = db.execute("SELECT count(*) AS n FROM audit_log").fetchone()["n"]
+    h = {"X-API-Key": keys["admin"]}
+    assert client.patch("/routing/rules/2147480000", json={"nama": "x"}, headers=h).status_code == 404
+    assert client.delete("/layers/tidak_ada", headers=h).status_code == 404
+    assert db.execute("SELECT count(*) AS n FROM audit_log").fetchone()["n"] == before
+
+
+def test_missing_unknown_and_revoked_keys(client, keys, settings, db):
+    assert client.get("/routing/rules").status_code == 401
+    assert client.get("/routing/rules", headers={"X-API-Key": "sp_bukan_kunci"}).status_code == 401
+    name, key = make_key(db, "gis_admin")
+    assert client.get("/routing/rules", headers={"X-API-Key": key}).status_code == 200
+    cli = _cli(settings, "keys", "revoke", name)
+    assert cli.returncode == 0, cli.stderr
+    assert client.get("/routing/rules", headers={"X-API-Key": key}).status_code == 401
+    assert audit_rows(db, f"key:{name}")[-1]["aksi"] == "key.revoke"
+
+
+def _cli(settings, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": settings.dsn}
+    exe = os.path.join(os.path.dirname(sys.executable), "satupeta")
+    return subprocess.run([exe, *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_cli_rotate_and_bound_keys(client, settings, db, katalog):
+    name = f"trust-rotate-{uuid.uuid4().hex[:6]}"
+    made = _cli(settings, "keys", "create", name, "--role", "opd_officer", "--opd", "diskominfo")
+    assert made.returncode == 0, made.stderr
+    old = made.stdout.strip().splitlines()[-1]
+    row = db.execute("SELECT role, opd_kode FROM api_key WHERE name = %s", (name,)).fetchone()
+    assert (row["role"], row["opd_kode"]) == ("opd_officer", "diskominfo")
+    lid = post_laporan(client, _citizen(db)).json()[0]["service_request_id"]
+    assert client.get(f"/routing/laporan/{lid}", headers={"X-API-Key": old}).status_code in (200, 403)
+
+    rotated = _cli(settings, "keys", "rotate", name)
+    assert rotated.returncode == 0, rotated.stderr
+    new = rotated.stdout.strip().splitlines()[-1]
+    assert new != old and new.startswith("sp_")
+    assert client.get(f"/routing/laporan/{lid}", headers={"X-API-Key": old}).status_code == 401
+    assert client.get(f"/routing/laporan/{lid}", headers={"X-API-Key": new}).status_code in (200, 403)
+    row = db.execute("SELECT opd_kode, rotated_at FROM api_key WHERE name = %s", (name,)).fetchone()
+    assert row["opd_kode"] == "diskominfo" and row["rotated_at"] is not None
+    assert [a["aksi"] for a in audit_rows(db, f"key:{name}")] == ["key.create", "key.rotate"]
+    assert new not in str(audit_rows(db, f"key:{name}"))
+
+    bad = _cli(settings, "keys", "create", "trust-x", "--role", "tracker")
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr
+    bad = _cli(settings, "keys", "rotate", "tidak-ada-kunci")
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr
+
+
+def _citizen(db) -> str:
+    return make_key(db, "citizen_app")[1]
+
+
+def _device(db, unique_id: str) -> None:
+    vid = db.execute("INSERT INTO fleet.vehicle (plat_nomor, jenis) VALUES (%s, 'compactor') RETURNING id",
+                     (f"B {uuid.uuid4().hex[:6]} T",)).fetchone()["id"]
+    db.execute("INSERT INTO fleet.device (unique_id, vehicle_id) VALUES (%s, %s)", (unique_id, vid))
+    db.commit()
+
+
+def test_tracker_sends_only_for_its_own_device(client, db):
+    bound, free, other = (f"trk-{uuid.uuid4().hex[:8]}" for _ in range(3))
+    for d in (bound, free, other):
+        _device(db, d)
+    _, key = make_key(db, "tracker", device=bound)
+    _, other_key = make_key(db, "tracker", device=other)
+    fix = {"lat": "-6.18", "lon": "106.63", "timestamp": str(int(time.time()))}
+
+    assert client.get("/osmand", params={"id": bound, **fix}).status_code == 401
+    assert client.get("/osmand", params={"id": bound, "key": other_key, **fix}).status_code == 403
+    assert client.get("/osmand", params={"id": other, "key": key, **fix}).status_code == 403
+    assert client.get("/osmand", params={"id": bound, "key": key, **fix}).status_code == 200
+    # a device without a tracker key is served as by Traccar (fleet_tracker_auth = bound)
+    assert client.get("/osmand", params={"id": free, **fix}).status_code == 200
+    stored = db.execute("SELECT p.attributes FROM fleet.position p JOIN fleet.device d ON d.id = p.device_id "
+                        "WHERE d.unique_id = %s", (bound,)).fetchall()
+    assert len(stored) == 1 and "key" not in (stored[0]["attributes"] or {})
+    assert key not in str(stored)
+
+
+@pytest.fixture(scope="module")
+def tight_server(settings, katalog):
+    """A second server on the same database with small write limits (3 writes, then 1 per 100 s)."""
+    tight = settings.model_copy(update={"ratelimit_address_burst": 3, "ratelimit_address_per_s": 0.01,
+                                        "ratelimit_key_burst": 2, "ratelimit_key_per_s": 0.01})
+    with LiveServer(tight) as server:
+        yield server
+
+
+def test_rate_limits_per_address_and_per_key(tight_server, db):
+    citizen = _citizen(db)
+    with httpx.Client(base_url=tight_server.url, timeout=30) as c:
+        assert [post_laporan(c, citizen).status_code for _ in range(2)] == [200, 200]
+        r = post_laporan(c, citizen)  # the key's burst of 2 is spent
+        assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+        assert r.json()[0]["code"] == 429 and "API key" in r.json()[0]["description"]
+        # reads are not limited
+        assert all(c.get(f"{BASE}/services.json").status_code == 200 for _ in range(10))
+        # without that key, from the same address: one write left of the address burst (3), then 429
+        explain = {"category": "sampah_menumpuk", "lat": -6.19, "lon": 106.62}
+        assert c.post("/routing/explain", json=explain).status_code == 200
+        r = c.post("/routing/explain", json=explain)
+        assert r.status_code == 429 and r.headers["content-type"] == "application/problem+json"
+        assert r.json()["limit"] == "address" and int(r.headers["retry-after"]) >= 1

@@ -83,41 +83,48 @@ def filter_config(settings) -> FilterConfig:
 
 
 class GroupCommitWriter:
-    """The one writer task of a process; `submit` returns the fix's flag once it is committed."""
+    """The writer tasks of a process; `submit` returns the fix's flag once it is committed.
+
+    Two writers by default, so one batch is being built and copied while the other waits for its commit
+    (the commit's fsync is the latency every waiting request shares)."""
 
     def __init__(self, pool: AsyncConnectionPool, *, batch_max: int = 5000, queue_max: int = 20000,
-                 fix_filter: FixFilter | None = None, retention_days: int = 400):
+                 fix_filter: FixFilter | None = None, retention_days: int = 400, writers: int = 2):
         self.pool = pool
         self.batch_max = batch_max
         self.queue: asyncio.Queue[_Item] = asyncio.Queue(maxsize=queue_max)
         self.filter = fix_filter or FixFilter()
         self.retention_days = retention_days
         self._known_days: set[int] = set()
-        self._task: asyncio.Task | None = None
+        self.writers = writers
+        self._tasks: list[asyncio.Task] = []
         self.committed = 0
         self.batches = 0
 
     def start(self) -> None:
-        """Start the writer task on the running loop."""
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="fleet-writer")
+        """Start the writer tasks on the running loop."""
+        if not self._tasks:
+            loop = asyncio.get_running_loop()
+            self._tasks = [loop.create_task(self._run(), name=f"fleet-writer-{k}") for k in range(self.writers)]
 
     async def stop(self) -> None:
         """Finish what is queued, then stop."""
-        if self._task is None:
+        if not self._tasks:
             return
         while not self.queue.empty():
             await asyncio.sleep(0.01)
-        self._task.cancel()
-        try:
-            await self._task
-        except asyncio.CancelledError:
-            pass
-        self._task = None
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        self._tasks = []
 
     async def submit(self, device_id: int, fix: Fix) -> str | None:
         """Queue one fix and wait until it is committed; returns its flag (None = good)."""
-        if self._task is None:
+        if not self._tasks:
             self.start()
         future = asyncio.get_running_loop().create_future()
         item = _Item(device_id, fix, future)

@@ -15,11 +15,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from geo_api.cli_fleet import app as fleet_app
+from geo_api.cli_geocode import geocode_app
 from geo_api.cli_layers import keys_app, layers_app
 from geo_api.cli_maps import app as maps_app
 from geo_api.cli_routing import app as routing_app
 from geo_api.cli_trust import audit_app
-from geo_api.cli_geocode import geocode_app
 from geo_api.errors import SatuPetaError
 from geo_api.settings import Settings, get_settings
 
@@ -162,6 +162,22 @@ def load(
         console.print(f"  {r.id}: {r.rows} rows")
     skipped = len(results) - len(loaded)
     console.print(f"loaded {len(loaded)} layer(s), {skipped} unchanged, in {time.perf_counter() - t0:.1f} s")
+
+
+@app.command("config")
+def config() -> None:
+    """List every setting: its environment variable, the value in force and what it means."""
+    settings = _settings()
+    table = Table("variable", "value", "meaning")
+    for name, field in type(settings).model_fields.items():
+        env = "DATABASE_URL" if name == "database_url" else f"SATUPETA_{name.upper()}"
+        value = getattr(settings, name)
+        if name == "database_url" and value:  # never print a password
+            from sqlalchemy.engine import make_url
+
+            value = make_url(value).render_as_string(hide_password=True)
+        table.add_row(env, str(value), field.description or "")
+    out.print(table)
 
 
 @app.command("serve")

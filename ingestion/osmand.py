@@ -224,6 +224,17 @@ def is_json(content_type: str | None) -> bool:
 
 def decode_request(query: str, body: bytes, content_type: str | None, now: float | None = None) -> Fix:
     """Decode one HTTP request: a JSON body (by content type), else the query string, else the body as a form."""
+    return _no_nul(_decode_request(query, body, content_type, now))
+
+
+def _no_nul(fix: Fix) -> Fix:
+    """PostgreSQL text and jsonb cannot hold NUL: refuse such a fix here, or it would fail its whole batch."""
+    if "\x00" in fix.unique_id or "\\u0000" in orjson.dumps(fix.attributes, default=str).decode():
+        raise DecodeError("id", "a parameter contains a NUL character")
+    return fix
+
+
+def _decode_request(query: str, body: bytes, content_type: str | None, now: float | None) -> Fix:
     if is_json(content_type):
         return decode_json(body, now)
     pairs = split_query(query)

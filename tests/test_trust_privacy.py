@@ -1,0 +1,147 @@
+"""Personal data never public, and hostile input: a report with unique markers in every personal field is
+looked for in every public response; injection strings, traversal, oversized bodies and slow clients get a
+clear 4xx and write nothing."""
+
+from __future__ import annotations
+
+import socket
+import time
+import uuid
+from urllib.parse import quote
+
+import pytest
+
+from tests.test_trust_roles import BASE, POINT, _citizen, katalog, post_laporan  # noqa: F401 - fixture
+
+INJECTIONS = ["'; DROP TABLE laporan; --", "1 OR 1=1", "\" OR \"\"=\"", "kelurahan\"; DELETE FROM api_key; --",
+              "x') UNION SELECT key_hash FROM api_key --", "$$; DROP TABLE audit_log; $$", "\x00", "../../etc/passwd"]
+
+
+@pytest.fixture()
+def marked(client, db, katalog):  # noqa: F811 - the fixture imported above
+    """A laporan whose name, phone, email, free-text address and device/account ids carry unique markers."""
+    tag = uuid.uuid4().hex[:10]
+    markers = {"first_name": f"Nama{tag}", "last_name": f"Keluarga{tag}", "phone": f"0812{int(tag, 16) % 10**8:08d}",
+               "email": f"pelapor{tag}@contoh.id", "address_string": f"Jalan Rahasia{tag} No. 7",
+               "device_id": f"hp{tag}", "account_id": f"akun{tag}"}
+    r = post_laporan(client, _citizen(db), **markers)
+    assert r.status_code == 200, r.text
+    return r.json()[0]["service_request_id"], markers
+
+
+def _public_pages(client, lid: str) -> list[str]:
+    paths = [f"{BASE}/requests.json", f"{BASE}/requests.xml", f"{BASE}/requests/{lid}.json",
+             f"{BASE}/requests/{lid}.xml", f"{BASE}/requests.json?service_request_id={lid}",
+             "/peta/laporan", "/peta/laporan/titik.json?bbox=106.5,-6.3,106.8,-6.0", "/peta/dasbor", "/peta",
+             "/ogc/collections", "/fleet/live"]
+    for c in client.get("/ogc/collections").json()["collections"]:
+        paths.append(f"/ogc/collections/{c['id']}/items?limit=50&bbox=106.62,-6.20,106.63,-6.18")
+    return paths
+
+
+def test_personal_data_never_in_public_responses(client, db, marked):
+    lid, markers = marked
+    checked = 0
+    for path in _public_pages(client, lid):
+        r = client.get(path)
+        assert r.status_code < 500, (path, r.status_code)
+        for field, value in markers.items():
+            assert value not in r.text, f"{field} of the reporter appears in {path}"
+        checked += 1
+    assert checked >= 10
+    # the public record still says where, coarsely: the kelurahan
+    [public] = client.get(f"{BASE}/requests/{lid}.json").json()
+    assert public["address"] and public["address"].startswith("Kelurahan")
+    # ... while the database keeps the contact for the OPD, and the audit log does not copy it
+    row = db.execute("SELECT pelapor_email, address_string FROM laporan WHERE id = %s", (int(lid),)).fetchone()
+    assert row["pelapor_email"] == markers["email"] and row["address_string"] == markers["address_string"]
+    audit = str(db.execute("SELECT * FROM audit_log WHERE objek = %s", (f"laporan:{lid}",)).fetchall())
+    assert not any(v in audit for v in markers.values())
+
+
+def _counts(db) -> tuple[int, int, int]:
+    row = db.execute("SELECT (SELECT count(*) FROM laporan) AS l, (SELECT count(*) FROM api_key) AS k, "
+                     "(SELECT count(*) FROM audit_log) AS a").fetchone()
+    return row["l"], row["k"], row["a"]
+
+
+def test_injection_in_every_identifier_and_filter(client, db, katalog):  # noqa: F811
+    citizen = _citizen(db)
+    before = _counts(db)
+    for s in INJECTIONS:
+        seg = quote(s, safe="")  # in a path, as a client would send it
+        gets = [(f"/ogc/collections/{seg}/items", {}), ("/ogc/collections/kelurahan/items", {"filter": s}),
+                ("/ogc/collections/kelurahan/items", {"sortby": s}),
+                ("/ogc/collections/kelurahan/items", {"properties": s}),
+                ("/ogc/collections/kelurahan/items", {"bbox": s}),
+                ("/ogc/collections/kelurahan/items", {"datetime": s}),
+                (f"/ogc/collections/kelurahan/items/{seg}", {}),
+                (f"/ogc/collections/{seg}/tiles/WebMercatorQuad/12/3261/2118", {}),
+                (f"{BASE}/services/{seg}.json", {}), (f"{BASE}/requests/{seg}.json", {}),
+                (f"{BASE}/requests.json", {"service_code": s}), (f"{BASE}/requests.json", {"status": s}),
+                (f"{BASE}/requests.json", {"start_date": s}), ("/geocode/search", {"q": s}),
+                ("/geocode/autocomplete", {"q": s}), ("/fleet/coverage", {"kelurahan": s}),
+                (f"/peta/layer/{seg}", {}), ("/peta/laporan", {"opd": s})]
+        for path, params in gets:
+            r = client.get(path, params=params)
+            assert r.status_code < 500, (path, params, r.status_code, r.text[:200])
+            assert r.status_code in (200, 204) or 400 <= r.status_code < 500
+        r = post_laporan(client, citizen, service_code=s)
+        assert r.status_code == 400, r.text
+        r = post_laporan(client, s)
+        assert r.status_code == 403
+        r = client.post("/routing/explain", json={"category": s, "lat": -6.19, "lon": 106.62})
+        assert r.status_code < 500
+        assert client.get("/osmand", params={"id": s, "lat": "-6.1", "lon": "106.6"}).status_code in (400, 404)
+    assert _counts(db) == before
+    assert db.execute("SELECT to_regclass('public.laporan') AS t").fetchone()["t"] == "laporan"
+
+
+def test_traversal_in_upload_names_writes_nothing(client, db, tmp_path):
+    from tests.test_trust_roles import make_key
+
+    _, key = make_key(db, "gis_admin")
+    fc = (b'{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"a":1},'
+          b'"geometry":{"type":"Point","coordinates":[106.63,-6.17]}}]}')
+    before = _counts(db)
+    for name in ("../../../../tmp/satupeta_pwned.geojson", "..\\..\\pwned.geojson", "/etc/passwd",
+                 "a/../../b.geojson\x00.csv"):
+        r = client.post("/layers", params={"id": "../pwned", "title": "x", "opd": "x", "filename": name},
+                        content=fc, headers={"X-API-Key": key})
+        assert 400 <= r.status_code < 500, (name, r.status_code)
+    assert not list(tmp_path.parent.glob("satupeta_pwned*")) and not (tmp_path / "pwned.geojson").exists()
+    assert _counts(db)[:2] == before[:2]
+
+
+def test_oversized_bodies_are_refused(client, db):
+    citizen = _citizen(db)
+    before = _counts(db)
+    r = post_laporan(client, citizen, description="x" * 200_000)
+    assert r.status_code == 400 and "larger" in r.text
+    r = client.post("/routing/explain", content=b"{" + b'"a":1,' * 2_000_000 + b"}",
+                    headers={"content-type": "application/json"})
+    assert 400 <= r.status_code < 500
+    r = client.post("/geocode/reverse/batch", content=b"lat,lon\n" + b"-6.1,106.6\n" * 5_000_000,
+                    headers={"content-type": "text/csv"})
+    assert 400 <= r.status_code < 500
+    assert _counts(db) == before
+
+
+def test_slow_client_holds_nothing_and_writes_nothing(client, db, live_server):
+    citizen = _citizen(db)
+    before = _counts(db)
+    body = (f"api_key={citizen}&service_code=sampah_menumpuk&lat=-6.18994&long=106.62483&description=lambat"
+            ).encode()
+    slow = socket.create_connection(("127.0.0.1", live_server.port))
+    try:
+        slow.sendall(b"POST /open311/v2/requests.json HTTP/1.1\r\nHost: x\r\n"
+                     b"Content-Type: application/x-www-form-urlencoded\r\n"
+                     + f"Content-Length: {len(body)}\r\n\r\n".encode() + body[:20])
+        time.sleep(0.5)
+        # the server keeps serving others while one client dribbles
+        assert client.get(f"{BASE}/services.json").status_code == 200
+        slow.sendall(body[20:40])
+    finally:
+        slow.close()  # gives up mid-body
+    time.sleep(0.5)
+    assert _counts(db) == before

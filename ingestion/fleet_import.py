@@ -112,7 +112,15 @@ def import_fixes(conn: psycopg.Connection, fixes: Iterable[Fix], *, config: Filt
     if buf:
         flush()
     batch.commit()
+    refresh_last(conn, list(ids.values()))
     return counts
+
+
+def refresh_last(conn: psycopg.Connection, device_ids: list[int]) -> None:
+    """Let the live view see back-filled fixes that are newer than what the devices last sent."""
+    if device_ids:
+        conn.execute(query("fleet_device_refresh_last"), {"ids": device_ids})
+        conn.commit()
 
 
 def import_csv_fast(conn: psycopg.Connection, path: Path, default_device: str | None, *,
@@ -158,6 +166,7 @@ def import_csv_fast(conn: psycopg.Connection, path: Path, default_device: str | 
                                         "course, altitude, accuracy, hdop, batt, flag) FROM STDIN (FORMAT csv)") as cp:
         cp.write(payload)
     conn.commit()
+    refresh_last(conn, list(ids.values()))
     counts = {"rows": len(t), "good": int((flags == "").sum())}
     for name, n in zip(*np.unique(flags[flags != ""], return_counts=True), strict=True):
         counts[str(name)] = int(n)

@@ -25,6 +25,8 @@ def add_device(conn: psycopg.Connection, unique_id: str, vehicle_id: int, keep_d
     for row in conn.execute(query("fleet_held_days"), {"unique_id": unique_id, "keep_days": keep_days}).fetchall():
         conn.execute(query("fleet_ensure_partition"), {"day": _first(row)})
     claimed = conn.execute(query("fleet_held_claim"), {"unique_id": unique_id, "device_id": device_id}).rowcount
+    if claimed:
+        conn.execute(query("fleet_device_refresh_last"), {"ids": [device_id]})
     return device_id, claimed
 
 

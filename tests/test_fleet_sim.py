@@ -212,6 +212,9 @@ def test_import_csv_and_gpx(settings, db, tmp_path):
     n = db.execute("SELECT count(*) AS n FROM fleet.position p JOIN fleet.device d ON d.id = p.device_id "
                    "WHERE d.unique_id = %s", (unique,)).fetchone()["n"]
     assert n == 225
+    last = db.execute("SELECT extract(epoch FROM last_fix_time)::float8 AS t FROM fleet.device WHERE unique_id = %s",
+                      (unique,)).fetchone()["t"]
+    assert last == t0 + 1000 + 5 * 19  # the live view sees the newest back-filled good fix
 
 
 def test_unknown_device_in_import_is_a_clear_error(db, tmp_path):

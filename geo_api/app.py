@@ -13,12 +13,9 @@ from swagger_ui_bundle import swagger_ui_path
 
 from geo_api import __doc__ as package_doc
 from geo_api.db import open_pool
-from geo_api.errors import install_error_handlers
+from geo_api.errors import document_problems, install_error_handlers
 from geo_api.ratelimit import RateLimitMiddleware
-from geo_api.routers import geocode
-from geo_api.routers import fleet, health
-from geo_api.routers import open311, routing
-from geo_api.routers import layers_admin, ogc
+from geo_api.routers import fleet, geocode, health, layers_admin, ogc, open311, routing
 from geo_api.routers import maps as maps_routes
 from geo_api.settings import Settings, get_settings
 
@@ -78,4 +75,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ogc.router)
     app.include_router(layers_admin.router)
     app.include_router(maps_routes.router)
+    document_problems(app)
     return app

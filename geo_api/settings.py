@@ -67,20 +67,6 @@ class Settings(BaseSettings):
         "page; above it the map shows server-side aggregates (grid cells, kelurahan) and fetches points by view.")
     maps_fleet_refresh_s: float = Field(default=10.0, gt=0, description="Seconds between live fleet refreshes.")
 
-    # LAKSA complaints (Open311 GeoReport v2) and OPD routing
-    open311_jurisdiction_id: str = Field(default="tangerangkota.go.id",
-                                         description="Open311 jurisdiction_id this endpoint answers for.")
-    open311_max_description: int = Field(default=4000, ge=1, le=4000,
-                                         description="Longest laporan description accepted (400 beyond).")
-    open311_max_attributes: int = Field(default=30, ge=0, description="Most attribute[...] fields in one POST.")
-    open311_bbox: tuple[float, float, float, float] = Field(
-        default=(105.9, -6.6, 107.3, -5.8),
-        description="Plausible lon/lat box (min lon, min lat, max lon, max lat) for a laporan; outside it: 400.")
-    routing_triase_opd: str = Field(default="diskominfo",
-                                    description="OPD kode of the triage desk (unknown category, no rule applies).")
-    routing_katalog_path: Path = Field(default=PROJECT_ROOT / "geo_api" / "catalogue" / "katalog_opd.yaml",
-                                       description="The OPD and category catalogue the city edits.")
-
     # Si Lacak (fleet GPS)
     fleet_osmand_port: int = Field(default=5055, ge=1, le=65535, description="Port of the separate OsmAnd "
                                    "listener (Traccar's default for the protocol is 5055).")
@@ -118,6 +104,20 @@ class Settings(BaseSettings):
                                        "as a visit (a truck passing by is not one).")
     fleet_timezone: str = Field(default="Asia/Jakarta", description="Time zone of fleet days and clock times.")
     fleet_stream_interval_s: float = Field(default=5.0, gt=0, description="Seconds between live SSE updates.")
+
+    # LAKSA complaints (Open311 GeoReport v2) and OPD routing
+    open311_jurisdiction_id: str = Field(default="tangerangkota.go.id",
+                                         description="Open311 jurisdiction_id this endpoint answers for.")
+    open311_max_description: int = Field(default=4000, ge=1, le=4000,
+                                         description="Longest laporan description accepted (400 beyond).")
+    open311_max_attributes: int = Field(default=30, ge=0, description="Most attribute[...] fields in one POST.")
+    open311_bbox: tuple[float, float, float, float] = Field(
+        default=(105.9, -6.6, 107.3, -5.8),
+        description="Plausible lon/lat box (min lon, min lat, max lon, max lat) for a laporan; outside it: 400.")
+    routing_triase_opd: str = Field(default="diskominfo",
+                                    description="OPD kode of the triage desk (unknown category, no rule applies).")
+    routing_katalog_path: Path = Field(default=PROJECT_ROOT / "geo_api" / "catalogue" / "katalog_opd.yaml",
+                                       description="The OPD and category catalogue the city edits.")
 
     # Trust: rate limits on writes, tracker keys
     ratelimit_enabled: bool = Field(default=True, description="Limit writes (POST/PUT/PATCH/DELETE) per client "

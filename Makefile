@@ -24,6 +24,7 @@ run: setup
 
 test: system venv
 	@if [ -z "$$DATABASE_URL" ]; then $(SATUPETA) db start; fi
+	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 setup: system venv db

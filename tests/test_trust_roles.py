@@ -211,7 +211,17 @@ def _device(db, unique_id: str) -> None:
     db.commit()
 
 
-def test_tracker_sends_only_for_its_own_device(client, db):
+@pytest.fixture(scope="module")
+def fresh_keys_client(settings):
+    """A server that re-reads tracker keys on every fix: the session server caches them for 10 s, so a key
+    made in this test would otherwise be seen only after the cache of an earlier test expires."""
+    with LiveServer(settings.model_copy(update={"fleet_tracker_keys_ttl_s": 0.0})) as server:
+        with httpx.Client(base_url=server.url, timeout=30) as c:
+            yield c
+
+
+def test_tracker_sends_only_for_its_own_device(fresh_keys_client, db):
+    client = fresh_keys_client
     bound, free, other = (f"trk-{uuid.uuid4().hex[:8]}" for _ in range(3))
     for d in (bound, free, other):
         _device(db, d)

@@ -61,8 +61,7 @@ class VectorTiles(JSCSSMixin, MacroElement):
     _template = Template("""{% macro script(this, kwargs) %}
         SP.vectorTiles({{ this._parent.get_name() }}, {{ this.config }});
     {% endmacro %}""")
-    # the same URL folium's VectorGridProtobuf plugin declares, so localise() serves our copy instead
-    default_js = [("vectorGrid", "https://unpkg.com/leaflet.vectorgrid@latest/dist/Leaflet.VectorGrid.bundled.js")]
+    default_js = [("vectorGrid", "local:vendor/leaflet.vectorgrid-1.3.0/Leaflet.VectorGrid.bundled.min.js")]
 
     def __init__(self, config: dict[str, Any]):
         super().__init__()

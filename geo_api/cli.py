@@ -10,18 +10,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from geo_api.cli_common import console, fail, guard, load_settings, out
 from geo_api.cli_fleet import app as fleet_app
 from geo_api.cli_geocode import geocode_app
 from geo_api.cli_layers import keys_app, layers_app
 from geo_api.cli_maps import app as maps_app
 from geo_api.cli_routing import app as routing_app
 from geo_api.cli_trust import audit_app
-from geo_api.errors import SatuPetaError
-from geo_api.settings import Settings, get_settings
 
 app = typer.Typer(help="Satu Peta Kota Tangerang platform.", no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="The database: embedded PostGIS cluster and migrations.", no_args_is_help=True)
@@ -33,44 +31,13 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(maps_app, name="maps")
 app.add_typer(routing_app, name="routing")
 app.add_typer(audit_app, name="audit")
-console = Console(stderr=True, soft_wrap=True)
-out = Console()
-
-
-def _settings() -> Settings:
-    try:
-        return get_settings()
-    except Exception as exc:  # pydantic ValidationError: a bad SATUPETA_* value
-        _fail(f"invalid configuration: {exc}")
-        raise  # unreachable
-
-
-def _fail(message: str, code: int = 1) -> None:
-    console.print("[bold red]error:[/] ", end="")
-    console.print(message, markup=False, highlight=False)
-    raise typer.Exit(code)
-
-
-def _guard(fn):
-    """Turn the platform's errors into one clear line and a non-zero exit, never a traceback."""
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except SatuPetaError as exc:
-            _fail(exc.detail)
-    return wrapper
-
-
 @db_app.command("start")
-@_guard
+@guard
 def db_start() -> None:
     """Initialise (first time) and start the project-local PostGIS cluster; idempotent."""
     from geo_api import pgcluster
 
-    settings = _settings()
+    settings = load_settings()
     if not settings.embedded:
         console.print("DATABASE_URL is set: using that PostGIS, no embedded cluster started.")
         return
@@ -78,21 +45,21 @@ def db_start() -> None:
 
 
 @db_app.command("stop")
-@_guard
+@guard
 def db_stop() -> None:
     """Stop the project-local PostGIS cluster."""
     from geo_api import pgcluster
 
-    console.print(pgcluster.stop(_settings()))
+    console.print(pgcluster.stop(load_settings()))
 
 
 @db_app.command("status")
-@_guard
+@guard
 def db_status() -> None:
     """Say whether the embedded cluster runs, where, and what DATABASE_URL the platform uses."""
     from geo_api import pgcluster
 
-    settings = _settings()
+    settings = load_settings()
     table = Table(show_header=False)
     if settings.embedded:
         st = pgcluster.status(settings)
@@ -112,27 +79,27 @@ def db_status() -> None:
 @db_app.command("psql", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def db_psql(ctx: typer.Context) -> None:
     """Open psql on the platform's database (extra arguments go to psql)."""
-    settings = _settings()
+    settings = load_settings()
     import shutil
 
     psql = shutil.which("psql")
     if not psql:
-        _fail("psql not found; install postgresql-client")
+        fail("psql not found; install postgresql-client")
     os.execv(psql, [psql, settings.dsn, *ctx.args])
 
 
 @db_app.command("migrate")
-@_guard
+@guard
 def db_migrate(revision: Annotated[str, typer.Argument(help="Target revision")] = "head") -> None:
     """Apply the schema migrations (alembic; SQL in sql/migrations)."""
     from geo_api.db import migrate
 
-    migrate(_settings(), revision=revision)
+    migrate(load_settings(), revision=revision)
     console.print(f"schema at {revision}")
 
 
 @app.command("load")
-@_guard
+@guard
 def load(
     data_dir: Annotated[Path | None, typer.Option(help="Folder with the bundled data (default: settings)")] = None,
     layer: Annotated[list[str] | None, typer.Option(help="Load only this layer (repeatable)")] = None,
@@ -142,13 +109,13 @@ def load(
     from geo_api.db import connect
     from ingestion.bundled import BUNDLED, BY_ID, load_bundled
 
-    settings = _settings()
+    settings = load_settings()
     folder = data_dir or settings.data_dir
     if not folder.is_dir():
-        _fail(f"data folder {folder} does not exist (set SATUPETA_DATA_DIR or --data-dir)")
+        fail(f"data folder {folder} does not exist (set SATUPETA_DATA_DIR or --data-dir)")
     unknown = [x for x in layer or [] if x not in BY_ID]
     if unknown:
-        _fail(f"unknown layer(s) {', '.join(unknown)}; known: {', '.join(BY_ID)}")
+        fail(f"unknown layer(s) {', '.join(unknown)}; known: {', '.join(BY_ID)}")
     n = len(layer) if layer else len(BUNDLED)
     t0 = time.perf_counter()
     with connect(settings) as conn, Progress(TextColumn("{task.description}"), BarColumn(),
@@ -167,7 +134,7 @@ def load(
 @app.command("config")
 def config() -> None:
     """List every setting: its environment variable, the value in force and what it means."""
-    settings = _settings()
+    settings = load_settings()
     table = Table("variable", "value", "meaning")
     for name, field in type(settings).model_fields.items():
         env = "DATABASE_URL" if name == "database_url" else f"SATUPETA_{name.upper()}"
@@ -189,7 +156,7 @@ def serve(
     """Serve the platform over HTTP (uvicorn)."""
     import uvicorn
 
-    settings = _settings()
+    settings = load_settings()
     logging.basicConfig(level=settings.log_level.upper())
     console.print(f"Satu Peta serving at http://{host or settings.host}:{port or settings.port} "
                   f"(database: {'embedded' if settings.embedded else 'DATABASE_URL'})")

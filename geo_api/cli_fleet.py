@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import tempfile
 import time
@@ -12,9 +11,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from geo_api.cli_common import console, guard, load_settings, out
 from geo_api.errors import SatuPetaError
 
 app = typer.Typer(help="Si Lacak waste fleet: vehicles, devices, OsmAnd listener, simulator, import.",
@@ -23,38 +22,10 @@ vehicle_app = typer.Typer(help="Vehicles (trucks).", no_args_is_help=True)
 device_app = typer.Typer(help="GPS devices (the OsmAnd id they send).", no_args_is_help=True)
 app.add_typer(vehicle_app, name="vehicle")
 app.add_typer(device_app, name="device")
-console = Console(stderr=True, soft_wrap=True)
-out = Console()
-
-
-def _guard(fn):
-    """Platform and database errors become one clear line and a non-zero exit, never a traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        import psycopg
-
-        from geo_api.cli import _fail
-
-        try:
-            return fn(*args, **kwargs)
-        except SatuPetaError as exc:
-            _fail(exc.detail)
-        except psycopg.Error as exc:
-            _fail(f"database: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}")
-        except OSError as exc:
-            _fail(str(exc))
-    return wrapper
-
-
-def _settings():
-    from geo_api.cli import _settings as shell_settings
-
-    return shell_settings()
 
 
 @vehicle_app.command("add")
-@_guard
+@guard
 def vehicle_add(
     plat_nomor: Annotated[str, typer.Argument(help="Plate, e.g. 'B 9123 XYZ'")],
     jenis: Annotated[str, typer.Option(help="compactor | dump_truck | arm_roll | pickup | lainnya")] = "compactor",
@@ -67,28 +38,28 @@ def vehicle_add(
 
     if jenis not in JENIS:
         raise SatuPetaError(f"jenis must be one of {', '.join(JENIS)}")
-    with connect(_settings()) as conn:
+    with connect(load_settings()) as conn:
         vid = add_vehicle(conn, plat_nomor, jenis, kecamatan, depot)
         conn.commit()
     out.print(f"vehicle {vid}: {plat_nomor}")
 
 
 @vehicle_app.command("list")
-@_guard
+@guard
 def vehicle_list() -> None:
     """List vehicles and their devices."""
     from geo_api.db import connect
     from sql import query
 
     table = Table("id", "plat_nomor", "jenis", "kecamatan", "devices")
-    with connect(_settings()) as conn:
+    with connect(load_settings()) as conn:
         for r in conn.execute(query("fleet_vehicles_list")).fetchall():
             table.add_row(str(r["id"]), r["plat_nomor"], r["jenis"], r["kecamatan_kode"] or "", ", ".join(r["devices"]))
     out.print(table)
 
 
 @device_app.command("add")
-@_guard
+@guard
 def device_add(
     unique_id: Annotated[str, typer.Argument(help="Identifier the tracker sends as OsmAnd id")],
     vehicle: Annotated[str, typer.Option(help="Vehicle id or plate")],
@@ -98,7 +69,7 @@ def device_add(
     from ingestion.fleet_registry import add_device
     from sql import query
 
-    settings = _settings()
+    settings = load_settings()
     with connect(settings) as conn:
         row = conn.execute(query("fleet_vehicle_find"), {"ref": vehicle}).fetchone()
         if row is None:
@@ -109,7 +80,7 @@ def device_add(
 
 
 @device_app.command("list")
-@_guard
+@guard
 def device_list() -> None:
     """List devices, their vehicle and last fix; and devices held for registration."""
     from geo_api.db import connect
@@ -117,7 +88,7 @@ def device_list() -> None:
 
     table = Table("id", "unique_id", "vehicle", "last fix", "last received")
     held = Table("held unique_id", "fixes", "first received", "last received")
-    with connect(_settings()) as conn:
+    with connect(load_settings()) as conn:
         for r in conn.execute(query("fleet_device_list")).fetchall():
             table.add_row(str(r["id"]), r["unique_id"], r["plat_nomor"] or "", str(r["last_fix_time"] or ""),
                           str(r["last_received"] or ""))
@@ -138,7 +109,7 @@ def listen(
 
     from geo_api.routers.fleet import create_listener_app
 
-    settings = _settings()
+    settings = load_settings()
     logging.basicConfig(level=settings.log_level.upper())
     port = port or settings.fleet_osmand_port
     console.print(f"OsmAnd listener at http://{host or settings.host}:{port}")
@@ -147,7 +118,7 @@ def listen(
 
 
 @app.command("import")
-@_guard
+@guard
 def import_cmd(
     path: Annotated[Path, typer.Argument(help="CSV (id,timestamp,lat,lon,...) or GPX file", exists=True,
                                          dir_okay=False)],
@@ -158,7 +129,7 @@ def import_cmd(
     from ingestion.fleet_import import import_csv_fast, import_fixes, read_gpx
     from ingestion.fleet_writer import filter_config
 
-    settings = _settings()
+    settings = load_settings()
     t0 = time.perf_counter()
     with connect(settings) as conn:
         if path.suffix.lower() == ".gpx":
@@ -173,13 +144,13 @@ def import_cmd(
 
 
 @app.command("maintain")
-@_guard
+@guard
 def maintain(ahead_days: Annotated[int, typer.Option(help="Create daily partitions this far ahead")] = 7) -> None:
     """Create position partitions ahead and drop those older than the retention (fleet_retention_days)."""
     from geo_api.db import connect
     from sql import query
 
-    settings = _settings()
+    settings = load_settings()
     with connect(settings) as conn:
         created = conn.execute(query("fleet_maintain_ahead"), {"ahead": ahead_days}).fetchone()["n"]
         dropped = conn.execute(query("fleet_drop_old"), {"keep_days": settings.fleet_retention_days}).fetchone()["n"]
@@ -188,10 +159,10 @@ def maintain(ahead_days: Annotated[int, typer.Option(help="Create daily partitio
 
 
 @app.command("publish-sites")
-@_guard
+@guard
 def publish_sites() -> None:
     """Publish the simulator's SYNTHETIC TPS/TPA sites as the sites layer (fleet_sites_layer)."""
-    out.print(asyncio.run(_publish_sites(_settings())))
+    out.print(asyncio.run(_publish_sites(load_settings())))
 
 
 async def _publish_sites(settings) -> str:
@@ -211,7 +182,7 @@ async def _publish_sites(settings) -> str:
 
 
 @app.command("simulate")
-@_guard
+@guard
 def simulate(
     trucks: Annotated[int, typer.Option(min=1, max=2000, help="Number of trucks")] = 10,
     hours: Annotated[float, typer.Option(min=0.5, max=24, help="Length of the shift (simulated hours)")] = 8,
@@ -231,7 +202,7 @@ def simulate(
     from ingestion.fleet_sim import drive_fleet, plan_fleet, synthetic_sites, write_plan
     from sql import query
 
-    settings = _settings()
+    settings = load_settings()
     url = url or f"http://{settings.host}:{settings.port}"
     now = time.time()
     if start:

@@ -8,23 +8,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
 
+from geo_api.cli_common import console, fail, out
 from geo_api.errors import SatuPetaError
 from geo_api.settings import get_settings
 
 geocode_app = typer.Typer(help="Geocoding: reverse-geocode files, search addresses.", no_args_is_help=True)
-console = Console(stderr=True, soft_wrap=True)
-out = Console()
-
-
-def _fail(message: str) -> None:
-    console.print("[bold red]error:[/] ", end="")
-    console.print(message, markup=False, highlight=False)
-    raise typer.Exit(1)
-
-
 def _geocoder():
     from geo_api.db import connect
     from geo_api.geocoding import load_geocoder
@@ -48,9 +38,9 @@ def reverse(
     from geo_api.geocoding.streams import reverse_file
 
     if not src.is_file():
-        _fail(f"{src} does not exist")
+        fail(f"{src} does not exist")
     if dst.resolve() == src.resolve():
-        _fail("the output must be a different file from the input")
+        fail("the output must be a different file from the input")
     try:
         geo = _geocoder()
         t0 = time.perf_counter()
@@ -63,9 +53,9 @@ def reverse(
                                  progress=lambda pos, rows: bar.update(task, completed=pos, rows=rows))
             bar.update(task, completed=src.stat().st_size)
     except (BatchFormatError, SatuPetaError) as exc:
-        _fail(getattr(exc, "detail", None) or str(exc))
+        fail(getattr(exc, "detail", None) or str(exc))
     except Exception as exc:  # pyarrow/GDAL errors on a broken file: one line, no traceback
-        _fail(f"cannot geocode {src.name}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+        fail(f"cannot geocode {src.name}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
     dt = time.perf_counter() - t0
     console.print(f"{stats.rows:,} points in {dt:.1f} s ({stats.rows / max(dt, 1e-9):,.0f} points/s), "
                   f"{stats.errors:,} rows with errors → {dst}")
@@ -78,11 +68,11 @@ def search(
 ) -> None:
     """Print the ranked candidates for an address."""
     if not text.strip():
-        _fail("the address is empty")
+        fail("the address is empty")
     try:
         result = _geocoder().forward.search(text, limit=limit)
     except SatuPetaError as exc:
-        _fail(exc.detail)
+        fail(exc.detail)
     if not result["candidates"]:
         out.print("no candidates")
     for c in result["candidates"]:

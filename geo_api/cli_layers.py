@@ -3,44 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-import orjson
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from geo_api.errors import SatuPetaError
+from geo_api.cli_common import console, guard, load_settings, out
 
 layers_app = typer.Typer(help="OPD layers: publish a file as a collection and tileset, versions, unpublish.",
                          no_args_is_help=True)
 keys_app = typer.Typer(help="API keys (stored hashed; shown once at creation).", no_args_is_help=True)
-console = Console(stderr=True, soft_wrap=True)
-out = Console()
-
-
-def _guard(fn):
-    """Platform errors become one clear line and a non-zero exit (the shell's _fail), never a traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        from geo_api.cli import _fail
-
-        try:
-            return fn(*args, **kwargs)
-        except SatuPetaError as exc:
-            report = exc.extra.get("report")
-            _fail(exc.detail + (f"\n{orjson.dumps(report).decode()}" if report else ""))
-    return wrapper
-
-
-def _settings():
-    from geo_api.cli import _settings as settings
-
-    return settings()
 
 
 async def _with_conn(settings, job) -> Any:
@@ -57,7 +31,7 @@ async def _with_conn(settings, job) -> Any:
 
 
 def _run(job) -> Any:
-    settings = _settings()
+    settings = load_settings()
     try:
         return asyncio.run(_with_conn(settings, job))
     except TimeoutError:
@@ -67,7 +41,7 @@ def _run(job) -> Any:
 
 
 @layers_app.command("publish")
-@_guard
+@guard
 def publish_cmd(
     file: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage, zipped Shapefile or CSV with lon/lat")],
     id: Annotated[str, typer.Option("--id", help="Layer id (a-z, 0-9, _)")],
@@ -86,7 +60,7 @@ def publish_cmd(
 
     if not file.is_file():
         raise DataError(f"{file} is not a file")
-    settings = _settings()
+    settings = load_settings()
     limits = pub.Limits.from_settings(settings)
     if file.stat().st_size > limits.upload_bytes:
         raise PayloadTooLarge(f"{file} is larger than {limits.upload_bytes >> 20} MB")
@@ -106,7 +80,7 @@ def publish_cmd(
 
 
 @layers_app.command("list")
-@_guard
+@guard
 def list_cmd() -> None:
     """The published layers and their versions."""
     from geo_api.db import fetch_all
@@ -120,7 +94,7 @@ def list_cmd() -> None:
 
 
 @layers_app.command("restore")
-@_guard
+@guard
 def restore_cmd(layer_id: Annotated[str, typer.Argument(help="Layer id")],
                 version: Annotated[int, typer.Option(help="Version to make live")]) -> None:
     """Make a kept version of a layer live again."""
@@ -131,7 +105,7 @@ def restore_cmd(layer_id: Annotated[str, typer.Argument(help="Layer id")],
 
 
 @layers_app.command("unpublish")
-@_guard
+@guard
 def unpublish_cmd(layer_id: Annotated[str, typer.Argument(help="Layer id")]) -> None:
     """Take a layer off the collections (its versions stay and can be restored)."""
     from layers import publish as pub
@@ -141,7 +115,7 @@ def unpublish_cmd(layer_id: Annotated[str, typer.Argument(help="Layer id")]) -> 
 
 
 @keys_app.command("create")
-@_guard
+@guard
 def key_create(name: Annotated[str, typer.Argument(help="Who or what uses the key")],
                role: Annotated[str, typer.Option(help="Role: citizen_app, opd_officer, gis_admin, tracker")]
                = "gis_admin",
@@ -164,7 +138,7 @@ def key_create(name: Annotated[str, typer.Argument(help="Who or what uses the ke
     key = new_key()
     import psycopg
 
-    with connect(_settings()) as conn:
+    with connect(load_settings()) as conn:
         try:
             row = conn.execute(query("layers_api_key_insert"),
                                {"name": name, "role": role, "key_hash": key_hash(key)}).fetchone()
@@ -183,13 +157,13 @@ def key_create(name: Annotated[str, typer.Argument(help="Who or what uses the ke
 
 
 @keys_app.command("list")
-@_guard
+@guard
 def key_list() -> None:
     """The keys (names, roles, dates; never the keys)."""
     from geo_api.db import connect
     from sql import query
 
-    with connect(_settings()) as conn:
+    with connect(load_settings()) as conn:
         rows = conn.execute(query("layers_api_key_list")).fetchall()
     table = Table("id", "name", "role", "created", "revoked")
     for r in rows:
@@ -198,7 +172,7 @@ def key_list() -> None:
 
 
 @keys_app.command("revoke")
-@_guard
+@guard
 def key_revoke(name: Annotated[str, typer.Argument(help="Key name")]) -> None:
     """Revoke a key by name."""
     from geo_api.audit import record_sync
@@ -206,7 +180,7 @@ def key_revoke(name: Annotated[str, typer.Argument(help="Key name")]) -> None:
     from geo_api.errors import NotFound
     from sql import query
 
-    with connect(_settings()) as conn:
+    with connect(load_settings()) as conn:
         if conn.execute(query("layers_api_key_revoke"), {"name": name}).fetchone() is None:
             raise NotFound(f"no live key named {name!r}")
         record_sync(conn, action="key.revoke", target=f"key:{name}", before={"name": name, "revoked": False},

@@ -19,19 +19,19 @@ def build(
     layer: Annotated[list[str] | None, typer.Option(help="Only these collections' Layer maps (repeatable)")] = None,
 ) -> None:
     """Write every map (index, laporan, armada, dasbor, one per collection) as HTML that works offline."""
-    from geo_api.cli import _fail, _settings, console
+    from geo_api.cli_common import console, fail, load_settings
     from geo_api.errors import SatuPetaError
     from maps.export import export_all
 
-    settings = _settings()
+    settings = load_settings()
     if out_dir.exists() and not out_dir.is_dir():
-        _fail(f"{out_dir} exists and is not a folder")
+        fail(f"{out_dir} exists and is not a folder")
     try:
         written = asyncio.run(export_all(settings, out_dir, only_layers=layer))
     except SatuPetaError as exc:
-        _fail(exc.detail)
+        fail(exc.detail)
     except OSError as exc:
-        _fail(f"cannot write to {out_dir}: {exc}")
+        fail(f"cannot write to {out_dir}: {exc}")
     for path, note in written:
         console.print(f"  {path}" + (f"  ({note})" if note else ""), markup=False, highlight=False)
     console.print(f"wrote {len(written)} page(s) and static/ to {out_dir}")
@@ -51,12 +51,12 @@ def demo(
     import shutil
     import sys
 
-    from geo_api.cli import _fail, _settings, console
+    from geo_api.cli_common import console, fail, load_settings
     from geo_api.db import connect
     from geo_api.errors import SatuPetaError
     from maps.demo import DemoError, officer_key, post_laporan, wait_for_server
 
-    settings = _settings()
+    settings = load_settings()
     base = url or f"http://{settings.host}:{settings.port}"
     try:
         wait_for_server(base, wait)
@@ -64,15 +64,15 @@ def demo(
             have = conn.execute("SELECT count(*) AS n FROM laporan").fetchone()["n"]
             if have < laporan:
                 if not key_file.is_file():
-                    _fail(f"{key_file} not found: run `satupeta routing demo` first (make db does)")
+                    fail(f"{key_file} not found: run `satupeta routing demo` first (make db does)")
                 done = post_laporan(conn, base, key_file.read_text().strip(), officer_key(conn), laporan - have)
                 console.print(f"laporan contoh (SINTETIS): {done}")
             else:
                 console.print(f"{have} laporan already there; none posted")
     except (DemoError, SatuPetaError) as exc:
-        _fail(str(getattr(exc, "detail", exc)))
+        fail(str(getattr(exc, "detail", exc)))
     except OSError as exc:
-        _fail(f"demo could not reach {base}: {exc}")
+        fail(f"demo could not reach {base}: {exc}")
     console.print(f"peta: {base}/peta")
     if trucks:
         exe = shutil.which("satupeta") or str(Path(sys.executable).parent / "satupeta")

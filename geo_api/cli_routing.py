@@ -3,53 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import os
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from geo_api.errors import SatuPetaError
+from geo_api.cli_common import console, guard, load_settings, out
 
 app = typer.Typer(help="LAKSA routing: OPD catalogue, routing rules (versioned), dry runs, demo key.",
                   no_args_is_help=True)
 rules_app = typer.Typer(help="Routing rules: list, add, change (each change is a new version), history.",
                         no_args_is_help=True)
 app.add_typer(rules_app, name="aturan")
-console = Console(stderr=True, soft_wrap=True)
-out = Console()
 DEMO_KEY_FILE = Path(".demo_api_key")
-
-
-def _guard(fn):
-    """Platform errors become one clear line and a non-zero exit, never a traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        from geo_api.cli import _fail
-
-        try:
-            return fn(*args, **kwargs)
-        except SatuPetaError as exc:
-            _fail(exc.detail)
-    return wrapper
-
-
-def _settings():
-    from geo_api.cli import _settings as settings
-
-    return settings()
 
 
 def _run(job) -> Any:
     """Run `job(conn, settings)` on a connection of the platform's async pool (the API's code path)."""
     from geo_api.db import open_pool, pooled
 
-    settings = _settings()
+    settings = load_settings()
 
     async def go():
         pool = open_pool(settings.model_copy(update={"pool_min_size": 1, "pool_max_size": 1}))
@@ -74,7 +50,7 @@ def _json_arg(name: str, text: str | None) -> Any:
 
 
 @app.command("muat-katalog")
-@_guard
+@guard
 def load_catalogue(
     path: Annotated[Path | None, typer.Option(help="Catalogue YAML (default: settings.routing_katalog_path)")] = None,
     timpa: Annotated[bool, typer.Option(help="Also change existing rules to match the file (new versions)")] = False,
@@ -92,7 +68,7 @@ def load_catalogue(
 
 
 @app.command("demo")
-@_guard
+@guard
 def demo(key_file: Annotated[Path, typer.Option(help="Where the local demo key is written")] = DEMO_KEY_FILE) -> None:
     """Catalogue + synthetic roads, and a local citizen_app API key for POST requests (printed, written to a file)."""
     from geo_api import catalogue
@@ -116,7 +92,7 @@ def demo(key_file: Annotated[Path, typer.Option(help="Where the local demo key i
 
 
 @app.command("kunci-petugas")
-@_guard
+@guard
 def officer_key(name: Annotated[str, typer.Argument(help="Who uses the key")],
                 opd: Annotated[str, typer.Option(help="OPD kode the officer acts for")]) -> None:
     """Create an opd_officer API key acting for one OPD (printed once, stored hashed)."""
@@ -144,7 +120,7 @@ def officer_key(name: Annotated[str, typer.Argument(help="Who uses the key")],
 
 
 @app.command("explain")
-@_guard
+@guard
 def explain(kategori: str, lat: float, lon: float,
             as_json: Annotated[bool, typer.Option("--json", help="Print the structured evidence")] = False) -> None:
     """Dry run: which OPD would get this laporan, and why."""
@@ -162,7 +138,7 @@ def explain(kategori: str, lat: float, lon: float,
 
 
 @rules_app.command("list")
-@_guard
+@guard
 def rules_list(layanan: Annotated[str | None, typer.Option(help="Only rules that can route this category")] = None
                ) -> None:
     """The rules at their current version, highest priority first."""
@@ -179,7 +155,7 @@ def rules_list(layanan: Annotated[str | None, typer.Option(help="Only rules that
 
 
 @rules_app.command("add")
-@_guard
+@guard
 def rules_add(
     nama: Annotated[str, typer.Option(help="Name of the rule")],
     wilayah: Annotated[str, typer.Option(help="kota | kecamatan | kelurahan | layer")],
@@ -211,7 +187,7 @@ def rules_add(
 
 
 @rules_app.command("change")
-@_guard
+@guard
 def rules_change(rule_id: int, changes: Annotated[str, typer.Argument(help='JSON, e.g. {"opd_kode": "dlh"}')]) -> None:
     """Change a rule (a new version; laporan already routed keep theirs)."""
     from geo_api.errors import InvalidParameter
@@ -225,7 +201,7 @@ def rules_change(rule_id: int, changes: Annotated[str, typer.Argument(help='JSON
 
 
 @rules_app.command("riwayat")
-@_guard
+@guard
 def rules_history(rule_id: int) -> None:
     """Every version of a rule."""
     from geo_api.routing import store

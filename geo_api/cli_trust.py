@@ -8,13 +8,14 @@ import orjson
 import typer
 from rich.table import Table
 
-from geo_api.cli_layers import _guard, _settings, console, keys_app, out
+from geo_api.cli_common import console, guard, load_settings, out
+from geo_api.cli_layers import keys_app
 
 audit_app = typer.Typer(help="The audit log: every write, who, when, before/after.", no_args_is_help=True)
 
 
 @keys_app.command("rotate")
-@_guard
+@guard
 def key_rotate(name: Annotated[str, typer.Argument(help="Key name")]) -> None:
     """Replace a key's secret (the old one stops working at once); name, role and bindings stay."""
     from geo_api.apikeys import key_hash, new_key
@@ -24,7 +25,7 @@ def key_rotate(name: Annotated[str, typer.Argument(help="Key name")]) -> None:
     from sql import query
 
     key = new_key()
-    with connect(_settings()) as conn:
+    with connect(load_settings()) as conn:
         row = conn.execute(query("trust_key_rotate"), {"name": name, "key_hash": key_hash(key)}).fetchone()
         if row is None:
             raise NotFound(f"no live key named {name!r}")
@@ -34,14 +35,14 @@ def key_rotate(name: Annotated[str, typer.Argument(help="Key name")]) -> None:
 
 
 @audit_app.command("list")
-@_guard
+@guard
 def audit_list(objek: Annotated[str | None, typer.Option(help="Only this object, e.g. laporan:42")] = None,
                limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50) -> None:
     """The newest audit rows."""
     from geo_api.db import connect
     from sql import query
 
-    with connect(_settings()) as conn:
+    with connect(load_settings()) as conn:
         rows = conn.execute(query("trust_audit_list"), {"objek": objek, "limit": limit}).fetchall()
     table = Table("id", "when", "who", "what", "object", "before → after")
     for r in rows:

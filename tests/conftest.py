@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import os
 import socket
 import threading
@@ -15,6 +17,7 @@ import psycopg
 import pytest
 import uvicorn
 from psycopg import sql
+from psycopg.rows import dict_row
 
 from geo_api.app import create_app
 from geo_api.db import connect, migrate
@@ -122,3 +125,24 @@ def client(live_server: LiveServer) -> Iterator[httpx.Client]:
 def data_dir(settings: Settings) -> Path:
     """The bundled data folder (read-only; tests copy files they want to break)."""
     return settings.data_dir
+
+
+def run_async(settings: Settings, fn):
+    """Run fn(async connection) to completion on its own event loop in a worker thread.
+
+    A worker thread, because a browser test may hold the main thread's event loop for the whole module.
+    """
+    async def job():
+        async with await psycopg.AsyncConnection.connect(settings.dsn, row_factory=dict_row, autocommit=True) as conn:
+            return await fn(conn)
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, job()).result()
+
+
+@pytest.fixture(scope="session")
+def katalog(settings: Settings):
+    """The OPD catalogue and its rules loaded and the SYNTHETIC roads layer published (idempotent)."""
+    from geo_api import catalogue
+
+    return run_async(settings, lambda conn: catalogue.setup(conn, settings))

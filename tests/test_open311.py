@@ -2,38 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import datetime, timedelta, timezone
 from xml.etree import ElementTree as ET
 
-import psycopg
 import pytest
-from psycopg.rows import dict_row
 
-from geo_api import catalogue
 from geo_api.apikeys import key_hash, new_key
 
 BASE = "/open311/v2"
 POINT = {"lat": "-6.18994", "long": "106.62483"}  # Kelurahan Karawaci
 
-def _in_thread(coro):
-    """Run a coroutine on its own loop in a worker thread (a browser test may hold the main thread's loop)."""
-    import concurrent.futures
-
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
-
-async def _setup(settings):
-    async with await psycopg.AsyncConnection.connect(settings.dsn, row_factory=dict_row, autocommit=True) as conn:
-        return await catalogue.setup(conn, settings)
-
-
-@pytest.fixture(scope="module")
-def katalog(settings):
-    return _in_thread(_setup(settings))
 
 
 def _key(db, role: str, opd: str | None = None) -> str:

@@ -2,41 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-
-import psycopg
 import pytest
-from psycopg.rows import dict_row
 
 from geo_api import catalogue
 from geo_api.routing import store
 from geo_api.routing.lokasi import load_reverse_index
 from geo_api.routing.service import load, route
-
-
-def _in_thread(coro):
-    """Run a coroutine on its own loop in a worker thread (a browser test may hold the main thread's loop)."""
-    import concurrent.futures
-
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
-
-async def _with_conn(settings, fn):
-    async with await psycopg.AsyncConnection.connect(settings.dsn, row_factory=dict_row, autocommit=True) as conn:
-        return await fn(conn)
-
-
-def run(settings, fn):
-    """Run fn(async connection) to completion."""
-    return _in_thread(_with_conn(settings, fn))
-
-
-@pytest.fixture(scope="module")
-def katalog(settings):
-    """The catalogue loaded and the SYNTHETIC roads layer published (idempotent: other modules do it too)."""
-    return run(settings, lambda conn: catalogue.setup(conn, settings))
+from tests.conftest import run_async as run
 
 
 @pytest.fixture(scope="module")

@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
-import psycopg
 import pytest
-from psycopg.rows import dict_row
 
-from geo_api import catalogue
 from geo_api.apikeys import key_hash, new_key
 from geo_api.db import connect
 
 
-def _in_thread(coro):
-    """Run a coroutine on its own loop in a worker thread (a browser test may hold the main thread's loop)."""
-    import concurrent.futures
-
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
-
-async def _setup(settings):
-    async with await psycopg.AsyncConnection.connect(settings.dsn, row_factory=dict_row, autocommit=True) as conn:
-        return await catalogue.setup(conn, settings)
-
-
 @pytest.fixture(scope="module")
-def keys(settings):
-    _in_thread(_setup(settings))
+def keys(settings, katalog):
     out = {}
     with connect(settings) as db:
         for role in ("gis_admin", "citizen_app"):

@@ -11,14 +11,14 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.test_trust_roles import BASE, POINT, _citizen, katalog, post_laporan  # noqa: F401 - fixture
+from tests.test_trust_roles import BASE, _citizen, post_laporan
 
 INJECTIONS = ["'; DROP TABLE laporan; --", "1 OR 1=1", "\" OR \"\"=\"", "kelurahan\"; DELETE FROM api_key; --",
               "x') UNION SELECT key_hash FROM api_key --", "$$; DROP TABLE audit_log; $$", "\x00", "../../etc/passwd"]
 
 
 @pytest.fixture()
-def marked(client, db, katalog):  # noqa: F811 - the fixture imported above
+def marked(client, db, katalog):
     """A laporan whose name, phone, email, free-text address and device/account ids carry unique markers."""
     tag = uuid.uuid4().hex[:10]
     markers = {"first_name": f"Nama{tag}", "last_name": f"Keluarga{tag}", "phone": f"0812{int(tag, 16) % 10**8:08d}",
@@ -65,7 +65,7 @@ def _counts(db) -> tuple[int, int, int]:
     return row["l"], row["k"], row["a"]
 
 
-def test_injection_in_every_identifier_and_filter(client, db, katalog):  # noqa: F811
+def test_injection_in_every_identifier_and_filter(client, db, katalog):
     citizen = _citizen(db)
     before = _counts(db)
     for s in INJECTIONS:

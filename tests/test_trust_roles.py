@@ -3,8 +3,6 @@ every write in the audit log; keys rotated and revoked from the CLI; rate limits
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import os
 import subprocess
 import sys
@@ -12,11 +10,8 @@ import time
 import uuid
 
 import httpx
-import psycopg
 import pytest
-from psycopg.rows import dict_row
 
-from geo_api import catalogue
 from geo_api.apikeys import key_hash, new_key
 from tests.conftest import LiveServer
 
@@ -24,21 +19,6 @@ BASE = "/open311/v2"
 POINT = {"lat": "-6.18994", "long": "106.62483"}  # Kelurahan Karawaci
 
 
-def _in_thread(coro):
-    """Run a coroutine on its own loop in a worker thread (a browser test may hold the main thread's loop)."""
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
-async def _setup(settings):
-    async with await psycopg.AsyncConnection.connect(settings.dsn, row_factory=dict_row, autocommit=True) as conn:
-        return await catalogue.setup(conn, settings)
-
-
-@pytest.fixture(scope="module")
-def katalog(settings):
-    """The OPD catalogue and its rules, as the other Open311/routing tests load them."""
-    return _in_thread(_setup(settings))
 
 
 def make_key(db, role: str, *, opd: str | None = None, device: str | None = None) -> tuple[str, str]:

@@ -92,31 +92,12 @@ def demo(key_file: Annotated[Path, typer.Option(help="Where the local demo key i
 
 
 @app.command("kunci-petugas")
-@guard
 def officer_key(name: Annotated[str, typer.Argument(help="Who uses the key")],
                 opd: Annotated[str, typer.Option(help="OPD kode the officer acts for")]) -> None:
-    """Create an opd_officer API key acting for one OPD (printed once, stored hashed)."""
-    from geo_api.apikeys import key_hash, new_key
-    from geo_api.db import fetch_one
-    from geo_api.errors import InvalidParameter
+    """Create an opd_officer API key acting for one OPD (same as `satupeta keys create NAME --role opd_officer`)."""
+    from geo_api.cli_layers import key_create
 
-    key = new_key()
-
-    async def job(conn, _settings):
-        import psycopg
-
-        try:
-            return await fetch_one(conn, "routing_key_insert", {"name": name, "role": "opd_officer",
-                                                                "key_hash": key_hash(key), "opd_kode": opd})
-        except psycopg.errors.UniqueViolation:
-            raise InvalidParameter("name", f"a key named {name!r} exists already") from None
-        except psycopg.errors.ForeignKeyViolation:
-            raise InvalidParameter("opd", f"unknown OPD {opd!r}") from None
-        except psycopg.errors.CheckViolation:
-            raise InvalidParameter("name", "name must be 1-100 characters") from None
-    _run(job)
-    console.print(f"key {name!r} (opd_officer for {opd}) created; it is shown only now:")
-    out.print(key, markup=False, highlight=False)
+    key_create(name, role="opd_officer", opd=opd, device=None)
 
 
 @app.command("explain")

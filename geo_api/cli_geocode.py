@@ -22,7 +22,7 @@ def _geocoder():
     settings = get_settings()
     with connect(settings) as conn:
         return load_geocoder(conn, tolerance_m=settings.geocode_gap_tolerance_m,
-                             nearest_max_m=settings.geocode_nearest_max_m)
+                             nearest_max_m=settings.geocode_nearest_max_m, settings=settings)
 
 
 @geocode_app.command("reverse")

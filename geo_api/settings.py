@@ -48,6 +48,21 @@ class Settings(BaseSettings):
         default=32 * 1024 * 1024, ge=1024, description="Largest batch request body in bytes (413 beyond).")
     geocode_query_max_chars: int = Field(
         default=300, ge=10, description="Longest address text /geocode/search accepts (413 beyond).")
+    geocode_street_layer: str | None = Field(
+        default="jalan_sintetis", pattern=r"^([a-z][a-z0-9_]{0,62})?$",
+        description="Published layer (id) whose lines are the street gazetteer of /geocode/search; empty or a "
+                    "missing layer: no streets. The demo's SYNTHETIC roads `jalan_sintetis` by default.")
+    geocode_street_name_column: str = Field(
+        default="nama", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$",
+        description="Column of the street layer holding the street name (checked against the layer's columns).")
+    geocode_street_max_features: int = Field(
+        default=200_000, ge=1,
+        description="A street layer with more features than this is not indexed (logged; the old index stays).")
+    geocode_street_max_name_chars: int = Field(
+        default=120, ge=8, description="Street names longer than this are skipped when indexing.")
+    geocode_street_check_s: float = Field(
+        default=5.0, ge=0, description="Seconds between checks of the street layer's version by each process: "
+                                       "a publish elsewhere re-indexes the streets after at most this long.")
     layers_items_default_limit: int = Field(default=10, ge=1, description="OGC items page size when no limit.")
     layers_items_max_limit: int = Field(default=10_000, ge=1, description="Largest OGC items `limit` accepted.")
     layers_catalog_ttl_s: float = Field(default=5.0, ge=0, description="Seconds the OGC collection catalog is "

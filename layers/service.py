@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from geo_api.settings import Settings
 from layers.catalog import Catalog
@@ -15,11 +16,15 @@ class LayerService:
 
     catalog: Catalog
     tiles: TileCache
+    # Called with the collection id after each change here (the geocoder re-indexes its street layer).
+    listeners: list[Callable[[str], None]] = field(default_factory=list)
 
     def changed(self, collection_id: str) -> None:
-        """A layer was published, restored or unpublished here: reload the catalog, drop its tiles."""
+        """A layer was published, restored or unpublished here: reload the catalog, drop its tiles, tell listeners."""
         self.catalog.invalidate()
         self.tiles.invalidate(collection_id)
+        for listener in self.listeners:
+            listener(collection_id)
 
 
 def layer_service(state, settings: Settings) -> LayerService:

@@ -19,6 +19,10 @@ class Geocoder:
     reverse: ReverseIndex
     forward: Any = field(default=None)
 
+    def set_streets(self, streets: Any) -> None:
+        """Swap in a new street index (one attribute assignment: searches running meanwhile see old or new)."""
+        self.forward.streets = streets
+
 
 def split_units(rows: Sequence[dict]) -> dict[str, list[dict]]:
     """Group geocode_reverse_units rows by their `lapis` (kelurahan, tetangga, kabkota)."""
@@ -28,20 +32,25 @@ def split_units(rows: Sequence[dict]) -> dict[str, list[dict]]:
     return out
 
 
-def build_geocoder(rows: dict[str, Sequence[dict]], *, tolerance_m: float, nearest_max_m: float) -> Geocoder:
+def build_geocoder(rows: dict[str, Sequence[dict]], *, tolerance_m: float, nearest_max_m: float,
+                   streets: Any = None) -> Geocoder:
     """Build both indexes from the rows of SOURCE_QUERIES (CPU work: run it off the event loop)."""
     from geo_api.geocoding.forward import ForwardIndex
 
     units = split_units(rows["geocode_reverse_units"])
     reverse = ReverseIndex(units["kelurahan"], units["tetangga"], units["kabkota"],
                            tolerance_m=tolerance_m, nearest_max_m=nearest_max_m)
-    forward = ForwardIndex(rows["geocode_gazetteer"], rows["geocode_crosswalk"], rows["geocode_poi"])
+    forward = ForwardIndex(rows["geocode_gazetteer"], rows["geocode_crosswalk"], rows["geocode_poi"], streets)
     return Geocoder(reverse=reverse, forward=forward)
 
 
-def load_geocoder(conn, *, tolerance_m: float, nearest_max_m: float) -> Geocoder:
-    """Load the source rows over a sync connection (CLI, benchmarks) and build the indexes."""
+def load_geocoder(conn, *, tolerance_m: float, nearest_max_m: float, settings: Any = None) -> Geocoder:
+    """Load the source rows over a sync connection (CLI, benchmarks) and build the indexes.
+
+    With `settings`, the street layer they name is indexed too (geocoding/streets.py)."""
+    from geo_api.geocoding.streets import load_streets
     from sql import query
 
     rows = {name: conn.execute(query(name)).fetchall() for name in SOURCE_QUERIES}
-    return build_geocoder(rows, tolerance_m=tolerance_m, nearest_max_m=nearest_max_m)
+    streets = load_streets(conn, settings) if settings is not None else None
+    return build_geocoder(rows, tolerance_m=tolerance_m, nearest_max_m=nearest_max_m, streets=streets)

@@ -2,7 +2,9 @@
 
 `Jl. Kemuning No. 5 RT 003/RW 005 Kel. Cibodas Sari Kec. Cibodas Kota Tangerang 15138` becomes jalan,
 nomor, rt/rw, kodepos and tagged segments (kelurahan, kecamatan, kabkota) plus free segments. Commas help but
-are optional: keywords end a segment as well. Matching the segments to places is forward.py's job.
+are optional: keywords end a segment as well. Landmark words (depan, dekat, belakang, samping, seberang) open a
+`patokan` segment. Matching the segments to places (and a street segment's trailing area names, as in
+`Jl. Diponegoro Sukarasa`) is forward.py's job.
 """
 
 from __future__ import annotations
@@ -21,7 +23,12 @@ KEYWORDS = {
     "kotamadya": "kabkota", "kotamadia": "kabkota", "adm": None, "administrasi": None,
     "prov": "provinsi", "provinsi": "provinsi", "propinsi": "provinsi",
     "perum": "perumahan", "perumahan": "perumahan", "komplek": "perumahan", "kompleks": "perumahan",
-    "komp": "perumahan", "cluster": "perumahan", "blok": "perumahan", "blk": "perumahan",
+    "komp": "perumahan", "cluster": "perumahan", "klaster": "perumahan", "griya": "perumahan",
+    "blok": "blok", "blk": "blok",
+    # Landmark phrases: what follows is a patokan (a POI, a market, a mosque), not the address itself.
+    "depan": "patokan", "dpn": "patokan", "dekat": "patokan", "dkt": "patokan", "belakang": "patokan",
+    "blkg": "patokan", "samping": "patokan", "sebelah": "patokan", "seberang": "patokan", "sbrg": "patokan",
+    "sekitar": "patokan", "arah": "patokan",
 }
 KAB_JENIS = {"kota": "kota", "kodya": "kota", "kotamadya": "kota", "kotamadia": "kota",
              "kab": "kabupaten", "kabupaten": "kabupaten", "kabupatan": "kabupaten"}

@@ -19,28 +19,37 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from geo_api.geocoding.address import KAB_JENIS, ParsedAddress, normalise, parse_address
+from geo_api.geocoding.address import KAB_JENIS, ParsedAddress, Segment, normalise, parse_address
+from geo_api.geocoding.streets import StreetIndex, StreetPart, street_key
 
 SYNONYMS = {"kp": "kampung", "kmp": "kampung", "tim": "timur", "bar": "barat", "sel": "selatan", "ut": "utara",
             "utr": "utara", "pd": "pondok", "pdk": "pondok", "jkt": "jakarta", "tng": "tangerang",
             "tgr": "tangerang", "tangsel": "tangerang selatan", "jakbar": "jakarta barat",
             "jaksel": "jakarta selatan", "jakut": "jakarta utara", "jakpus": "jakarta pusat",
-            "jaktim": "jakarta timur", "kab": "kabupaten"}
+            "jaktim": "jakarta timur", "kab": "kabupaten", "kebun": "kebon", "kbn": "kebon", "kb": "kebon",
+            "krg": "karang", "cip": "cipondoh", "prs": "poris", "pnggl": "paninggilan", "sdmr": "sudimara"}
 # Words that never identify a place on their own.
 STOPWORDS = {"raya", "jalan", "gang", "no", "rt", "rw", "blok", "kav", "kavling", "lantai", "lt", "gedung", "dekat",
              "depan", "belakang", "samping", "sebelah", "di", "dan", "the", "kantor", "kota", "kabupaten", "kel",
              "kec", "desa", "indonesia", "banten", "dki", "provinsi", "perumahan", "komplek", "ruko", "gg", "jl"}
 WEIGHTS = {  # segment tag → weight of a match of this place level written under it
     "desa": {"kelurahan": 1.0, None: 0.85, "kecamatan": 0.35, "kabkota": 0.2, "jalan": 0.45, "perumahan": 0.5,
-             "provinsi": 0.1},
+             "provinsi": 0.1, "patokan": 0.7, "blok": 0.3},
     "kecamatan": {"kecamatan": 1.0, None: 0.8, "kelurahan": 0.4, "kabkota": 0.1, "jalan": 0.4, "perumahan": 0.45,
-                  "provinsi": 0.1},
+                  "provinsi": 0.1, "patokan": 0.6, "blok": 0.3},
     "kabkota": {"kabkota": 1.0, None: 0.7, "kelurahan": 0.3, "kecamatan": 0.3, "jalan": 0.3, "perumahan": 0.3,
-                "provinsi": 0.4},
+                "provinsi": 0.4, "patokan": 0.5, "blok": 0.2},
 }
 FUZZY_CUTOFF = 84.0
 FUZZY_CUTOFF_TAGGED = 78.0
 MIN_RAW = 0.5
+# A street candidate (street written, no area that it runs through) and the bonus when street and area agree.
+STREET_ONLY = 0.72
+STREET_AGREES = 0.35
+# An unmarked name outside the city, with nothing in the text for its kab/kota or kecamatan, ranks below the city's.
+NEIGHBOUR_PENALTY = 0.2
+# POI name words an address may leave out ("Pasar Anyar" for "Pasar Anyar Tangerang").
+POI_OPTIONAL = {"tangerang", "kota"}
 _LEVEL = {"desa_kelurahan": "desa", "kecamatan": "kecamatan", "kabkota": "kabkota"}
 _KAB_PREFIX = re.compile(r"^(kota administrasi|kabupaten administrasi|kabupaten|kota)\s+")
 _POI_FIX = [(re.compile(r"\b(sma|smk|smp|sd)\s*(?:negeri|n)\b"), r"\1n"),
@@ -102,6 +111,17 @@ class Candidate:
     raw: float = 0.0
     matched: list[dict[str, Any]] = field(default_factory=list)
     poi: Poi | None = None
+    street: StreetPart | None = None
+    supported: bool = False  # the text names its kecamatan, kab/kota or kodepos
+
+
+@dataclass
+class StreetMatch:
+    """A street segment of the text found in the street gazetteer."""
+
+    text: str
+    parts: list[StreetPart]
+    quality: float
 
 
 def key(text: str) -> str:
@@ -113,8 +133,10 @@ def key(text: str) -> str:
 class ForwardIndex:
     """Names, aliases and POIs in memory; `search` and `autocomplete` read it, never the database."""
 
-    def __init__(self, gazetteer: Sequence[dict], crosswalk: Sequence[dict], poi: Sequence[dict]):
-        """Build from the rows of geocode_gazetteer, geocode_crosswalk and geocode_poi."""
+    def __init__(self, gazetteer: Sequence[dict], crosswalk: Sequence[dict], poi: Sequence[dict],
+                 streets: StreetIndex | None = None):
+        """Build from the rows of geocode_gazetteer, geocode_crosswalk and geocode_poi (+ the street index)."""
+        self.streets = streets
         self.places: list[Place] = []
         self._by_kode: dict[str, int] = {}
         for r in gazetteer:
@@ -200,14 +222,110 @@ class ForwardIndex:
     def search(self, text: str, *, limit: int = 5) -> dict[str, Any]:
         """Ranked candidates for an address; an empty list when nothing matches well enough."""
         parsed = parse_address(text)
+        streets = self._split_streets(parsed)
         hits = self._hits(parsed)
         cands = self._score(parsed, hits)
+        self._add_streets(parsed, cands, hits, streets)
         self._add_pois(parsed, cands, hits)
+        self._prefer_city(cands)
         ranked = sorted(cands.values(), key=lambda c: (-c.raw, not self.places[c.place].in_kota_tangerang,
                                                        self.places[c.place].kode))
         best = ranked[0].raw if ranked else 0.0
         keep = [c for c in ranked if c.raw >= max(MIN_RAW, 0.4 * best)][:limit]
-        return {"parsed": _parsed_dict(parsed), "candidates": [self._render(c) for c in keep]}
+        rendered = [self._render(c, text) for c in keep]
+        _confidence(rendered, [c.raw for c in keep], ranked[1].raw if len(ranked) > 1 else 0.0)
+        top = rendered[0] if rendered else None
+        return {"parsed": _parsed_dict(parsed, top), "candidates": rendered,
+                "confidence": top["confidence"] if top else 0.0,
+                "pin_recommended": top is None or top["confidence"] < PIN_BELOW}
+
+    # ---- streets -------------------------------------------------------------------------------------------------
+    def _split_streets(self, parsed: ParsedAddress) -> list[StreetMatch]:
+        """Cut each street segment into the street and the area names written after it without a comma."""
+        found: list[StreetMatch] = []
+        segments: list[Segment] = []
+        pending = list(parsed.segments)
+        while pending:
+            seg = pending.pop(0)
+            if seg.tag != "jalan":
+                segments.append(seg)
+                continue
+            if pending and pending[0].keyword:
+                self._absorb_keyword(seg, pending)
+            street, rest, match = self._street_prefix(seg.words, seg.keyword in ("gg", "gang"))
+            segments.append(Segment("jalan", street, seg.keyword))
+            if rest:
+                segments.append(Segment(None, rest))
+            if match:
+                found.append(match)
+        parsed.segments = segments
+        return found
+
+    def _absorb_keyword(self, seg: Segment, pending: list[Segment]) -> None:
+        """"Jalan Sintetis Kota 1": a known street whose name holds a keyword (kota, desa, prov) stays whole."""
+        if self.streets is None:
+            return
+        nxt = pending[0]
+        for m in range(len(nxt.words), 0, -1):
+            words = seg.words + [nxt.keyword] + nxt.words[:m]
+            if self.streets.exact(street_key(words, gang=seg.keyword in ("gg", "gang"))):
+                seg.words = words
+                if m < len(nxt.words):
+                    pending[0] = Segment(None, nxt.words[m:])
+                else:
+                    pending.pop(0)
+                return
+
+    def _street_prefix(self, words: list[str], gang: bool) -> tuple[list[str], list[str], StreetMatch | None]:
+        if self.streets is not None:
+            for n in range(len(words), 0, -1):
+                parts = self.streets.exact(street_key(words[:n], gang=gang))
+                if parts:
+                    return words[:n], words[n:], StreetMatch(" ".join(words[:n]), parts, 1.0)
+        street, rest = list(words), []
+        peeled = True
+        while peeled:
+            peeled = False
+            for n in (3, 2, 1):
+                tail = street[-n:]
+                if len(street) > n and key(" ".join(tail)) in self._names and street_key(street[:-n]):
+                    street, rest, peeled = street[:-n], tail + rest, True
+                    break
+        if self.streets is not None:
+            parts, quality = self.streets.lookup(street_key(street, gang=gang))
+            if parts:
+                return street, rest, StreetMatch(" ".join(street), parts, quality)
+        return street, rest, None
+
+    def _add_streets(self, parsed: ParsedAddress, cands: dict[int, Candidate], hits: list[Hit],
+                     streets: list[StreetMatch]) -> None:
+        """A street agrees with an area it runs through; alone, it proposes its kelurahan, longest first."""
+        for sm in streets:
+            longest = max(sm.parts[0].panjang_m, 1.0)
+            for part in sm.parts:
+                place = self._by_kode.get(part.kode)
+                if place is None:
+                    continue
+                match = {"text": sm.text, "as": "jalan", "nama": part.nama,
+                         "kind": "exact" if sm.quality >= 1.0 else "fuzzy", "similarity": round(sm.quality, 3)}
+                c = cands.get(place)
+                if c is not None:
+                    c.raw += STREET_AGREES * sm.quality
+                else:
+                    c = cands[place] = Candidate(place, STREET_ONLY * sm.quality *
+                                                 (0.8 + 0.2 * part.panjang_m / longest), [])
+                    self._context(c, parsed, hits, own={"_seg": -1, "_start": 0, "_end": 0})
+                if c.street is None:
+                    c.street = part
+                    c.matched.append(match)
+
+    def _prefer_city(self, cands: dict[int, Candidate]) -> None:
+        """Rank a neighbour's place below the city's unless the text names the neighbour's kecamatan/kab-kota."""
+        if not any(self.places[c.place].in_kota_tangerang for c in cands.values()):
+            return
+        for c in cands.values():
+            if not self.places[c.place].in_kota_tangerang and not c.supported:
+                c.raw -= NEIGHBOUR_PENALTY
 
     def _hits(self, parsed: ParsedAddress) -> list[Hit]:
         hits: list[Hit] = []
@@ -306,6 +424,8 @@ class ForwardIndex:
         for h in hits:
             if (h.seg == own_span[0] and h.start < own_span[2] and own_span[1] < h.end) or h.place == c.place:
                 continue
+            if h.tag == "jalan":
+                continue  # "Jl. Raya Serang" names a street, not Kabupaten Serang
             q = self.places[h.place]
             if p.level == "desa" and q.level == "kecamatan" and q.kode == p.kec_kode:
                 w = WEIGHTS["kecamatan"][h.tag] * h.quality
@@ -318,6 +438,7 @@ class ForwardIndex:
             elif h.tag in ("kecamatan", "kabkota") and h.kind == "exact" and q.level == {
                     "kecamatan": "kecamatan", "kabkota": "kabkota"}[h.tag] and not self._shares_name(h, p):
                 c.raw -= 0.25  # the text names another kecamatan / kab-kota explicitly
+        c.supported = bool(best_kec or best_kab) or bool(parsed.kodepos and p.kodepos == parsed.kodepos)
         if best_kec:
             c.raw += 0.5 * best_kec[0]
             c.matched.append(_match(best_kec[1], "kecamatan"))
@@ -347,7 +468,7 @@ class ForwardIndex:
         best: tuple[float, int] | None = None
         for i, got in scores.items():
             poi = self.pois[i]
-            total = sum(self._idf[t] for t in set(poi.tokens))
+            total = sum(self._idf[t] for t in set(poi.tokens) if t in tokens or t not in POI_OPTIONAL)
             cover = got / total if total else 0.0
             # Ties go to the lowest POI index, so the answer does not depend on set iteration order.
             if cover >= 0.9 and got >= 2.5 and (best is None or (cover, -i) > (best[0], -best[1])):
@@ -368,7 +489,7 @@ class ForwardIndex:
         c.matched.insert(0, {"text": poi.name, "as": "poi", "nama": poi.name, "kind": "exact" if cover >= 0.99
                              else "partial", "similarity": round(cover, 3)})
 
-    def _render(self, c: Candidate) -> dict[str, Any]:
+    def _render(self, c: Candidate, text: str) -> dict[str, Any]:
         p = self.places[c.place]
         out: dict[str, Any] = {"level": "kelurahan" if p.level == "desa" else p.level,
                                "in_kota_tangerang": p.in_kota_tangerang, "score": round(min(c.raw / 1.6, 1.0), 3)}
@@ -386,11 +507,16 @@ class ForwardIndex:
         if c.poi:
             out["point"] = {"lat": c.poi.lat, "lon": c.poi.lon, "source": "poi"}
             out["poi"] = {"osm_ref": c.poi.osm_ref, "name": c.poi.name, "category": c.poi.category}
+        elif c.street is not None:
+            out["point"] = {"lat": c.street.lat, "lon": c.street.lon, "source": "jalan"}
         elif p.lat is not None:
             out["point"] = {"lat": p.lat, "lon": p.lon, "source": "label"}
         else:
             out["point"] = None
-        out["matched"] = [{k: v for k, v in m.items() if not k.startswith("_")} for m in c.matched]
+        if c.street is not None:
+            out["jalan"] = {"nama": c.street.nama, "panjang_m": round(c.street.panjang_m, 1)}
+        out["matched"] = [_with_span({k: v for k, v in m.items() if not k.startswith("_")}, text)
+                          for m in c.matched]
         if not p.in_kota_tangerang:
             out["message"] = f"Di luar Kota Tangerang: {out['kabkota']['nama']}."
         return out
@@ -446,11 +572,49 @@ def _word_suffixes(name: str) -> list[str]:
     return [" ".join(words[i:]) for i in range(len(words))]
 
 
-def _parsed_dict(p: ParsedAddress) -> dict[str, Any]:
-    return {"jalan": p.jalan, "nomor": p.nomor, "rt": p.rt, "rw": p.rw, "kodepos": p.kodepos,
-            "kelurahan": ", ".join(s.text for s in p.tagged("kelurahan")) or None,
-            "kecamatan": ", ".join(s.text for s in p.tagged("kecamatan")) or None,
-            "kabkota": ", ".join(s.text for s in p.tagged("kabkota")) or None}
+def _parsed_dict(p: ParsedAddress, top: dict[str, Any] | None) -> dict[str, Any]:
+    """The structured fields; an area read without a marker is filled from what the best candidate matched."""
+    def tagged(tag: str) -> str | None:
+        return ", ".join(s.text for s in p.tagged(tag)) or None
+
+    out = {"jalan": p.jalan, "nomor": p.nomor, "rt": p.rt, "rw": p.rw, "blok": tagged("blok"),
+           "perumahan": tagged("perumahan"), "kelurahan": tagged("kelurahan"), "kecamatan": tagged("kecamatan"),
+           "kabkota": tagged("kabkota"), "kodepos": p.kodepos, "patokan": tagged("patokan")}
+    for m in (top or {}).get("matched", ()):
+        if m["as"] in ("kelurahan", "kecamatan", "kabkota") and not out[m["as"]]:
+            out[m["as"]] = m["text"]
+    return out
+
+
+def _with_span(m: dict[str, Any], text: str) -> dict[str, Any]:
+    """Add start/end: where in the query the matched words stand, for the app to highlight (None: not found)."""
+    words = re.findall(r"[a-z0-9]+", normalise(m["text"]))
+    m["start"] = m["end"] = None
+    if words:
+        pattern = r"(?<![a-z0-9])" + r"[^a-z0-9]*".join(map(re.escape, words)) + r"(?![a-z0-9])"
+        found = re.search(pattern, text, flags=re.IGNORECASE)
+        if found:
+            m["start"], m["end"] = found.start(), found.end()
+    return m
+
+
+PIN_BELOW = 0.6
+
+
+def _confidence(rendered: list[dict[str, Any]], raws: list[float], runner_up: float) -> None:
+    """Confidence 0..1 per candidate: how well the text matched, times the lead over the next candidate."""
+    if not rendered:
+        return
+    best = raws[0]
+    for i, (r, raw) in enumerate(zip(rendered, raws, strict=True)):
+        base = min(raw / 1.2, 1.0)
+        if i == 0:
+            lead = (best - runner_up) / best if best > 0 else 0.0
+            conf = base * (0.5 + 0.5 * min(lead / 0.25, 1.0))
+        else:
+            conf = base * 0.5 * raw / best
+        r["confidence"] = round(conf, 3)
+        r["confidence_level"] = "tinggi" if conf >= 0.8 else "sedang" if conf >= PIN_BELOW else "rendah"
 
 
 def top_kode(result: dict[str, Any]) -> str:

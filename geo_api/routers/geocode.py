@@ -7,7 +7,9 @@ the database. Validation turns every bad input into a 422/413 problem naming the
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
+import time
 from typing import Annotated, Any
 
 import orjson
@@ -19,9 +21,12 @@ from geo_api.deps import AppSettings
 from geo_api.errors import BadRequest, InvalidParameter, PayloadTooLarge
 from geo_api.geocoding import SOURCE_QUERIES, Geocoder, build_geocoder
 from geo_api.geocoding import batch as batch_io
+from geo_api.geocoding.streets import StreetIndex, fetch_street_rows, street_stamp
 from geo_api.settings import Settings
+from layers.service import layer_service
 
 router = APIRouter(prefix="/geocode", tags=["geocode"])
+log = logging.getLogger(__name__)
 
 
 class JSONResponse(Response):
@@ -41,33 +46,94 @@ class GeoJSONResponse(JSONResponse):
 
 
 class _Holder:
-    """Builds the process's Geocoder once (first request), off the event loop."""
+    """Builds the process's Geocoder once (first request), off the event loop, and keeps its streets current."""
 
     def __init__(self) -> None:
         self.geocoder: Geocoder | None = None
         self.lock = asyncio.Lock()
+        self.street_lock = asyncio.Lock()
+        self.checked = 0.0
+        self.tasks: set[asyncio.Task] = set()
 
     async def get(self, request: Request, settings: Settings) -> Geocoder:
         """The built Geocoder, loading its rows through the app's pool the first time."""
-        if self.geocoder is not None:
-            return self.geocoder
-        async with self.lock:
-            if self.geocoder is None:
-                rows = {}
-                async with pooled(request.app.state.pool) as conn:
-                    for name in SOURCE_QUERIES:
-                        rows[name] = await fetch_all(conn, name)
-                self.geocoder = await asyncio.to_thread(
-                    build_geocoder, rows, tolerance_m=settings.geocode_gap_tolerance_m,
-                    nearest_max_m=settings.geocode_nearest_max_m)
+        if self.geocoder is None:
+            async with self.lock:
+                if self.geocoder is None:
+                    self.geocoder = await self._build(request.app.state.pool, settings)
+                    self.checked = time.monotonic()
+        elif time.monotonic() - self.checked > settings.geocode_street_check_s:
+            self.checked = time.monotonic()  # one check per interval, in the background: searches never wait
+            self.spawn(self.reload_streets(request.app.state.pool, settings))
         return self.geocoder
+
+    async def _build(self, pool, settings: Settings) -> Geocoder:
+        rows = {}
+        async with pooled(pool) as conn:
+            for name in SOURCE_QUERIES:
+                rows[name] = await fetch_all(conn, name)
+            street_rows = await fetch_street_rows(conn, settings)
+        return await asyncio.to_thread(_build_all, rows, street_rows, settings)
+
+    def spawn(self, job) -> None:
+        """Run a reload in the background (the task kept so it is not collected half-way)."""
+        task = asyncio.get_running_loop().create_task(job)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def reload_streets(self, pool, settings: Settings, *, force: bool = False) -> bool:
+        """Re-index the street layer if its published version changed (or `force`); True when swapped."""
+        if self.geocoder is None:
+            return False
+        async with self.street_lock:
+            try:
+                async with pooled(pool) as conn:
+                    stamp = await street_stamp(conn, settings)
+                    current = self.geocoder.forward.streets
+                    if not force and stamp == (current.stamp if current is not None else None):
+                        return False
+                    got = await fetch_street_rows(conn, settings)
+                index = await asyncio.to_thread(_street_index, got, settings)
+            except Exception:  # keep the index in force: a failed reload must not take search down
+                log.exception("street layer re-index failed; the previous street index stays")
+                return False
+            self.geocoder.set_streets(index)
+            log.info("street index: %s streets from %r", len(index) if index else 0, settings.geocode_street_layer)
+            return True
+
+
+def _street_index(got, settings: Settings) -> StreetIndex | None:
+    if got is None:
+        return None
+    rows, stamp = got
+    return StreetIndex(rows, layer=settings.geocode_street_layer, stamp=stamp)
+
+
+def _build_all(rows, street_rows, settings: Settings) -> Geocoder:
+    return build_geocoder(rows, tolerance_m=settings.geocode_gap_tolerance_m,
+                          nearest_max_m=settings.geocode_nearest_max_m,
+                          streets=_street_index(street_rows, settings))
+
+
+def _holder(state, settings: Settings) -> _Holder:
+    holder = getattr(state, "geocoder_holder", None)
+    if holder is None:
+        holder = state.geocoder_holder = _Holder()
+
+        def on_layer_change(collection_id: str) -> None:
+            if collection_id == settings.geocode_street_layer and holder.geocoder is not None:
+                holder.spawn(holder.reload_streets(state.pool, settings))
+        layer_service(state, settings).listeners.append(on_layer_change)
+    return holder
+
+
+async def reload_streets(app, settings: Settings, *, force: bool = True) -> bool:
+    """Re-index this process's street gazetteer now (for a NOTIFY listener or an operator); True when swapped."""
+    return await _holder(app.state, settings).reload_streets(app.state.pool, settings, force=force)
 
 
 async def _geocoder(request: Request, settings: Settings) -> Geocoder:
-    holder = getattr(request.app.state, "geocoder_holder", None)
-    if holder is None:
-        holder = request.app.state.geocoder_holder = _Holder()
-    return await holder.get(request, settings)
+    return await _holder(request.app.state, settings).get(request, settings)
 
 
 # ---- validation ------------------------------------------------------------------------------------------------

@@ -2,6 +2,11 @@
 
 Run `python tests/geocode_eval_build.py [DATA_DIR]`; deterministic (fixed seed). Columns: query, expect
 (the Kemendagri kode the top candidate must have; empty = no candidate at all), kind (which spelling rule).
+
+The kinds after `outside_city` are addresses as citizens write them (issue 19): the area after the street
+without a comma or marker, RT/RW first, landmarks, lower case, abbreviations, names shared with a neighbouring
+desa, and streets alone from the demo street layer (`street_only`: needs that layer published and indexed; the
+expected kelurahan is the one the street runs longest through).
 """
 
 from __future__ import annotations
@@ -12,6 +17,14 @@ import random
 import sys
 from collections import Counter
 from pathlib import Path
+
+import shapely
+from shapely.geometry import shape
+
+ROADS = Path(__file__).resolve().parents[1] / "geo_api" / "catalogue" / "jalan_sintetis.geojson"
+LANDMARK = ["depan", "dekat", "belakang", "samping", "seberang", "Depan", "dkt"]
+ABBREV = [(" Utara", " Ut."), (" Selatan", " Sel."), (" Barat", " Bar."), (" Timur", " Tim."), ("Kebon ", "Kebun "),
+          ("Cipondoh ", "Cip. "), ("Karang ", "Krg. "), ("Pondok ", "Pdk. ")]
 
 STREETS = ["Merdeka", "Kemuning", "Melati", "Mawar Raya", "Anggrek", "Sudirman", "KH Hasyim Ashari", "Imam Bonjol",
            "Moh. Toha", "Perintis Kemerdekaan", "Veteran", "Gatot Subroto", "Raya Serang", "Pembangunan"]
@@ -42,6 +55,13 @@ HAND = [
     ("kreo selatan larangan", "36.71.13.1008", "messy"),
     ("Kel. Kereo Kec. Larangan", "36.71.13.1004", "messy"),
     ("Perumnas 2 Cibodasari Cibodas", "36.71.09.1002", "messy"),
+    # From issue 19: the area after the street with no comma or marker, and a name shared with Kab. Tangerang.
+    ("Jl. KH Hasyim Ashari Cipondoh", "36.71.05.1001", "street_area_unmarked"),
+    ("Jl. Perintis Kemerdekaan Babakan", "36.71.01.1008", "street_area_unmarked"),
+    ("Jl. Diponegoro Sukarasa", "36.71.01.1001", "street_area_unmarked"),
+    ("Jl. Rajawali No. 24 Sukarasa Tangerang", "36.71.01.1001", "street_area_unmarked"),
+    ("Pasar Anyar", "36.71.01.1002", "neighbour_collision"),
+    ("depan Pasar Anyar", "36.71.01.1002", "landmark"),
 ]
 
 
@@ -119,8 +139,80 @@ def build(data: Path) -> list[tuple[str, str, str]]:
         p = f["properties"]
         word = "Desa" if p["jenis"] == "Desa" else "Kel."
         rows.append((f"{word} {p['nama']}, Kec. {p['kec_nama']}, {short[p['kab_kode']]}", p["kode"], "outside_city"))
+    rows += citizen_forms(data, gaz, kel, poi, rng)
     rows += [(q, "", "nonsense") for q in NONSENSE]
     rows += HAND
+    return rows
+
+
+def citizen_forms(data: Path, gaz, kel, poi, rng: random.Random) -> list[tuple[str, str, str]]:
+    """Addresses as citizens write them: unmarked areas, RT/RW first, landmarks, abbreviations, collisions."""
+    rows: list[tuple[str, str, str]] = []
+    for g in kel:
+        nama, kec, kode = g["nama"], g["kec_nama"], g["kode"]
+        street = rng.choice(STREETS)
+        rows += [
+            (f"Jl. {street} {nama}", kode, "street_area_unmarked"),
+            (f"Jl. {street} {nama} Tangerang", kode, "street_area_unmarked"),
+            (f"{rt_rw(rng)} {nama} {kec}", kode, "rt_rw_first"),
+            (f"jl. {street.lower()} {nama.lower()} {kec.lower()} tangerang", kode, "lowercase_unmarked"),
+        ]
+        for old, new in ABBREV:
+            if old in f" {nama} ":
+                rows.append((f"Jl. {street}, {f' {nama} '.replace(old, new).strip()}", kode, "abbreviation"))
+                break
+    names = Counter(f["properties"]["name"] for f in poi)
+    city_poi = [f["properties"] for f in poi if f["properties"]["in_kota_tangerang"] and f["properties"]["name"]
+                and names[f["properties"]["name"]] == 1 and f["properties"]["desa_kel_kode"]]
+    for p in rng.sample(city_poi, min(60, len(city_poi))):
+        rows.append((f"{rng.choice(LANDMARK)} {p['name']}", p["desa_kel_kode"], "landmark"))
+    rows += collisions(gaz, kel)
+    rows += street_only(data)
+    return rows
+
+
+def collisions(gaz, kel) -> list[tuple[str, str, str]]:
+    """A name shared by a city kelurahan and a desa elsewhere: unmarked → the city's; with its kab → theirs."""
+    rows = []
+    city = {g["nama"].lower(): g for g in kel}
+    per_kab = Counter((g["nama"].lower(), g["kab_kode"]) for g in gaz if g["level"] == "desa_kelurahan")
+    seen = set()
+    for g in gaz:
+        name = g["nama"].lower()
+        if g["level"] != "desa_kelurahan" or g["kab_kode"] == "36.71" or name not in city:
+            continue
+        if per_kab[(name, g["kab_kode"])] != 1:
+            continue
+        if name not in seen:
+            seen.add(name)
+            rows.append((g["nama"], city[name]["kode"], "neighbour_collision"))
+            rows.append((f"jl. melati {name}", city[name]["kode"], "neighbour_collision"))
+        rows.append((f"{g['nama']}, {g['kab_nama']}", g["kode"], "neighbour_collision"))
+    return rows
+
+
+def street_only(data: Path) -> list[tuple[str, str, str]]:
+    """Each demo street alone, in three spellings → the kelurahan it runs longest through."""
+    import math
+
+    coslat = math.cos(math.radians(6.2))  # lengths in a local equirectangular frame: the ranking is what counts
+    rows = []
+    kel = json.load(open(data / "kota_tangerang_kelurahan.geojson", encoding="utf-8"))["features"]
+    shapes = [(f["properties"]["kode"], shape(f["geometry"])) for f in kel]
+
+    def metric(geom):
+        return shapely.transform(geom, lambda xy: xy * [coslat, 1.0])
+
+    for f in json.load(open(ROADS, encoding="utf-8"))["features"]:
+        line = shape(f["geometry"])
+        inside = [(metric(line.intersection(g)).length, kode) for kode, g in shapes if line.intersects(g)]
+        if not inside:
+            continue
+        kode = max(inside)[1]
+        nama = f["properties"]["nama"]
+        bare = nama.removeprefix("Jalan ")
+        rows += [(nama, kode, "street_only"), (f"Jl. {bare} No. 7", kode, "street_only"),
+                 (f"jln {bare.lower()}", kode, "street_only")]
     return rows
 
 

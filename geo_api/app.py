@@ -13,6 +13,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from geo_api import __doc__ as package_doc
 from geo_api.db import open_pool
+from geo_api.edge import EdgeMiddleware
 from geo_api.errors import document_problems, install_error_handlers
 from geo_api.ratelimit import RateLimitMiddleware
 from geo_api.routers import fleet, geocode, health, layers_admin, ogc, open311, routing
@@ -72,6 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(fleet.router)
     app.add_middleware(fleet.OsmAndFastPath)
     app.add_middleware(RateLimitMiddleware, settings=settings)
+    # outermost: client address, CORS, bodies read and capped before any router or pooled connection
+    app.add_middleware(EdgeMiddleware, settings=settings)
     app.include_router(ogc.router)
     app.include_router(layers_admin.router)
     app.include_router(maps_routes.router)

@@ -156,12 +156,15 @@ def serve(
     """Serve the platform over HTTP (uvicorn)."""
     import uvicorn
 
+    from geo_api.edge import install_log_redaction, uvicorn_options
+
     settings = load_settings()
     logging.basicConfig(level=settings.log_level.upper())
+    install_log_redaction(settings)
     console.print(f"Satu Peta serving at http://{host or settings.host}:{port or settings.port} "
                   f"(database: {'embedded' if settings.embedded else 'DATABASE_URL'})")
     uvicorn.run("geo_api.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
-                workers=workers, log_level=settings.log_level.lower())
+                workers=workers, **uvicorn_options(settings))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 log = logging.getLogger("satupeta.errors")
 
@@ -159,8 +160,15 @@ def install_error_handlers(app: FastAPI) -> None:
         errors = _validation_errors(exc)
         names = ", ".join(sorted({e["name"] for e in errors if e["name"]})) or "request"
         detail = f"Invalid value for {names}: " + "; ".join(f"{e['name']}: {e['detail']}" for e in errors)
+        parameter = next((e["name"] for e in errors if e["name"]), "request")
         return problem(422, "Invalid Parameter", detail, code="invalid-parameter",
-                       instance=request.url.path, errors=errors)
+                       instance=request.url.path, parameter=parameter, errors=errors)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, exc: ClientDisconnect):
+        # nobody is left to read an answer: one quiet line, no traceback
+        log.info("client disconnected during %s %s", request.method, request.url.path)
+        return Response(status_code=499)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):

@@ -152,6 +152,28 @@ class Settings(BaseSettings):
     fleet_tracker_keys_ttl_s: float = Field(default=10.0, ge=0, description="Seconds the tracker keys are "
                                             "cached by the ingest (a new or revoked key shows after this long).")
 
+    # The HTTP edge (geo_api/edge.py): client address, CORS, request bodies, server timeouts, log redaction
+    trusted_proxies: tuple[str, ...] = Field(
+        default=(), description="Addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For is "
+        "believed; empty: the socket peer is the client (rate limits and the audit log use it).")
+    cors_public_reads: bool = Field(default=True, description="Browsers on any origin may read (GET/HEAD): "
+                                    "OGC API, tiles, TileJSON, Open311 reads, geocoding, the live fleet.")
+    cors_write_origins: tuple[str, ...] = Field(
+        default=(), description="Origins (scheme://host[:port]) whose pages may write (POST/PUT/PATCH/DELETE) "
+        "from a browser; a write carrying another Origin is refused with 403.")
+    http_body_max_bytes: int = Field(default=1024 * 1024, ge=1024, description="Largest request body of any "
+                                     "route without its own limit (413 beyond; Open311 64 KiB, uploads larger).")
+    http_body_timeout_s: float = Field(default=60.0, gt=0, description="A request body must arrive completely "
+                                       "within this many seconds (408 beyond); read before any handler runs.")
+    http_keepalive_timeout_s: int = Field(default=5, ge=1, description="Seconds an idle keep-alive connection "
+                                          "is kept open by the server.")
+    geocode_batch_concurrency: int = Field(default=2, ge=1, description="Batch geocoding requests worked on "
+                                           "at once per process; more get 503 with Retry-After (flat memory).")
+    log_redact_params: tuple[str, ...] = Field(
+        default=("key", "api_key", "apikey", "token", "access_token", "password", "email", "phone",
+                 "first_name", "last_name", "name", "device_id", "account_id", "address_string"),
+        description="Query parameters whose values every log line shows as *** (secrets, personal data).")
+
     @property
     def embedded(self) -> bool:
         """True when no DATABASE_URL is given and the project-local cluster serves the data."""

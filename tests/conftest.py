@@ -88,8 +88,9 @@ class LiveServer:
     def __init__(self, settings: Settings):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # proxy_headers=False as `satupeta serve` (geo_api.edge.uvicorn_options): the app decides on XFF
         config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="on")
+                                lifespan="on", proxy_headers=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -117,7 +117,7 @@ def test_oversized_bodies_are_refused(client, db):
     citizen = _citizen(db)
     before = _counts(db)
     r = post_laporan(client, citizen, description="x" * 200_000)
-    assert r.status_code == 400 and "larger" in r.text
+    assert r.status_code == 413 and "larger" in r.text  # capped at the edge (geo_api/edge.py)
     r = client.post("/routing/explain", content=b"{" + b'"a":1,' * 2_000_000 + b"}",
                     headers={"content-type": "application/json"})
     assert 400 <= r.status_code < 500

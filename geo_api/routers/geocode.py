@@ -18,7 +18,7 @@ from fastapi.responses import Response
 
 from geo_api.db import fetch_all, pooled
 from geo_api.deps import AppSettings
-from geo_api.errors import BadRequest, InvalidParameter, PayloadTooLarge
+from geo_api.errors import BadRequest, InvalidParameter, PayloadTooLarge, problem
 from geo_api.geocoding import SOURCE_QUERIES, Geocoder, build_geocoder
 from geo_api.geocoding import batch as batch_io
 from geo_api.geocoding.streets import StreetIndex, fetch_street_rows, street_stamp
@@ -211,6 +211,26 @@ async def reverse_batch(request: Request, settings: AppSettings) -> Response:
     (CSV column / Feature property), and the response header `X-Geocode-Errors` counts them. At most
     `geocode_batch_max_points` points and `geocode_batch_max_bytes` bytes (413 beyond).
     """
+    gate = _batch_gate(request, settings)
+    if gate.locked():  # every slot busy: the client retries, memory stays bounded by the slots
+        retry = "5"
+        resp = problem(503, "Service Unavailable", f"{settings.geocode_batch_concurrency} batch(es) are being "
+                       f"geocoded already; retry after {retry} s.", code="service-unavailable",
+                       instance=request.url.path, parameter="body")
+        resp.headers["Retry-After"] = retry
+        return resp
+    async with gate:
+        return await _reverse_batch(request, settings)
+
+
+def _batch_gate(request: Request, settings: Settings) -> asyncio.Semaphore:
+    gate = getattr(request.app.state, "geocode_batch_gate", None)
+    if gate is None:
+        gate = request.app.state.geocode_batch_gate = asyncio.Semaphore(settings.geocode_batch_concurrency)
+    return gate
+
+
+async def _reverse_batch(request: Request, settings: Settings) -> Response:
     body = await _read_bounded(request, settings.geocode_batch_max_bytes)
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     geo = await _geocoder(request, settings)

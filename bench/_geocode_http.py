@@ -19,13 +19,13 @@ from geo_api.settings import Settings
 
 
 @contextmanager
-def live_app(settings: Settings) -> Iterator[str]:
+def live_app(settings: Settings, env: dict[str, str] | None = None) -> Iterator[str]:
     """Serve the app (`satupeta serve`, one worker) in a child process, so the load generator does not share
-    its interpreter (and GIL) with the server; yield its base URL."""
+    its interpreter (and GIL) with the server; yield its base URL. `env`: extra SATUPETA_ settings."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": settings.dsn, "SATUPETA_LOG_LEVEL": "warning"}
+    env = {**os.environ, "DATABASE_URL": settings.dsn, "SATUPETA_LOG_LEVEL": "warning", **(env or {})}
     proc = subprocess.Popen([sys.executable, "-m", "geo_api.cli", "serve", "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"

@@ -1,7 +1,9 @@
 """Geocoding for complaints: /geocode/reverse (+ batch), /geocode/search and /geocode/autocomplete.
 
-The indexes live in memory (built from the database on first use, once per process); requests never hit
-the database. Validation turns every bad input into a 422/413 problem naming the parameter.
+The indexes live in memory (built from the database on first use, once per process); requests never wait on
+the database. The street index follows its published layer: re-indexed in the background after a publish
+here, or when a periodic version check sees one from elsewhere (`reload_streets` is the one entry point).
+Validation turns every bad input into a 422/413 problem naming the parameter.
 """
 
 from __future__ import annotations

@@ -60,6 +60,41 @@ def who(key: dict[str, Any] | None) -> str:
         return "cli:unknown"
 
 
+@dataclass(frozen=True)
+class Actor:
+    """Who writes: an API key (kind "api_key", with its id and client address) or a command-line user ("cli")."""
+
+    kind: str
+    name: str
+    key_id: int | None = None
+    address: str | None = None
+
+    @classmethod
+    def from_key(cls, key: dict[str, Any], request: Request | None = None) -> Actor:
+        """The actor behind an authenticated API key."""
+        return cls("api_key", key["name"], key["id"], client_address(request))
+
+    @classmethod
+    def cli(cls) -> Actor:
+        """The operating-system user running the command line."""
+        return cls("cli", who(None).removeprefix("cli:"))
+
+    @property
+    def label(self) -> str:
+        """kind:name, as the audit log's `oleh` column writes it."""
+        return f"{self.kind}:{self.name}"
+
+
+async def record_by(conn: psycopg.AsyncConnection, actor: Actor, *, action: str, target: str, before: Any = None,
+                    after: Any = None) -> int:
+    """Insert one audit row for `actor` in the transaction of the write it records (refused outside one)."""
+    if conn.info.transaction_status != TransactionStatus.INTRANS:
+        raise RuntimeError("audit.record_by must run inside the write's transaction")
+    row = await fetch_one(conn, "trust_audit_insert",
+                          _params(actor.label, action, target, before, after, actor.key_id, actor.address))
+    return row["id"]
+
+
 async def record(conn: psycopg.AsyncConnection, *, action: str, target: str, key: dict[str, Any] | None,
                  before: Any = None, after: Any = None, address: str | None = None) -> int:
     """Insert one audit row in the transaction of the write it records (refused outside one)."""

@@ -55,6 +55,7 @@ def publish_cmd(
     csv_crs: Annotated[str, typer.Option(help="CRS of CSV coordinates")] = "EPSG:4326",
 ) -> None:
     """Publish FILE as the new live version of layer --id (atomically; the report lists repairs)."""
+    from geo_api.audit import Actor
     from geo_api.errors import DataError, PayloadTooLarge
     from layers import publish as pub
 
@@ -65,12 +66,12 @@ def publish_cmd(
     if file.stat().st_size > limits.upload_bytes:
         raise PayloadTooLarge(f"{file} is larger than {limits.upload_bytes >> 20} MB")
     meta = pub.LayerMeta(id=id, title=title, opd=opd, description=description, licence=licence,
-                         attribution=attribution, published_by="cli")
+                         attribution=attribution)
     meta.validate()
     with tempfile.TemporaryDirectory(prefix="satupeta-layer-") as tmp:
         prep = pub.prepare(file, file.name, Path(tmp), limits, fmt=format, source_layer=source_layer,
                            csv_crs=csv_crs)
-    result = _run(lambda conn: pub.publish(conn, prep, meta))
+    result = _run(lambda conn: pub.publish(conn, prep, meta, Actor.cli()))  # audited as cli:<os user>
     rep = result["report"]
     console.print(f"published {result['id']} version {result['version']}: {result['feature_count']} features "
                   f"({rep['repaired_count']} repaired, {rep['rejected_count']} rejected)")
@@ -98,9 +99,10 @@ def list_cmd() -> None:
 def restore_cmd(layer_id: Annotated[str, typer.Argument(help="Layer id")],
                 version: Annotated[int, typer.Option(help="Version to make live")]) -> None:
     """Make a kept version of a layer live again."""
+    from geo_api.audit import Actor
     from layers import publish as pub
 
-    result = _run(lambda conn: pub.restore(conn, layer_id, version))
+    result = _run(lambda conn: pub.restore(conn, layer_id, version, Actor.cli()))
     console.print(f"{result['id']} now serves version {result['version']}")
 
 
@@ -108,9 +110,10 @@ def restore_cmd(layer_id: Annotated[str, typer.Argument(help="Layer id")],
 @guard
 def unpublish_cmd(layer_id: Annotated[str, typer.Argument(help="Layer id")]) -> None:
     """Take a layer off the collections (its versions stay and can be restored)."""
+    from geo_api.audit import Actor
     from layers import publish as pub
 
-    _run(lambda conn: pub.unpublish(conn, layer_id))
+    _run(lambda conn: pub.unpublish(conn, layer_id, Actor.cli()))
     console.print(f"{layer_id} unpublished")
 
 

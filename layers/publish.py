@@ -9,6 +9,7 @@ import shutil
 import stat
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -20,8 +21,9 @@ import psycopg
 import pyogrio
 import shapely
 from psycopg import sql
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
+from geo_api.audit import Actor, record_by
 from geo_api.db import fetch_one
 from geo_api.errors import (
     BadRequest,
@@ -31,6 +33,7 @@ from geo_api.errors import (
     PayloadTooLarge,
     ServiceUnavailable,
 )
+from layers import gdal
 
 log = logging.getLogger("satupeta.layers.publish")
 
@@ -124,46 +127,59 @@ def unpack_shapefile(archive: Path, workdir: Path, limits: Limits) -> Path:
     """Extract the one Shapefile of a zip safely (no paths outside, no bombs); return its .shp path."""
     try:
         zf = zipfile.ZipFile(archive)
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, NotImplementedError, EOFError, OSError):
         raise BadRequest("the file is not a valid zip archive", extra={"parameter": "file"}) from None
-    with zf:
-        infos = zf.infolist()
-        if len(infos) > _MAX_ZIP_ENTRIES:
-            raise DataError(f"the archive has {len(infos)} entries; at most {_MAX_ZIP_ENTRIES}")
-        for info in infos:
-            if not _safe_member(info.filename):
-                raise DataError(f"the archive has a path outside the archive: {info.filename[:100]!r}")
-            if stat.S_ISLNK(info.external_attr >> 16):
-                raise DataError(f"the archive has a symbolic link: {info.filename[:100]!r}")
-            if info.file_size > _MAX_RATIO * max(info.compress_size, 1) and info.file_size > 1 << 20:
-                raise DataError(f"{info.filename[:100]!r} expands {info.file_size // max(info.compress_size, 1)}"
-                                "-fold: refused as a possible zip bomb")
-        if sum(i.file_size for i in infos) > limits.unpacked_bytes:
-            raise PayloadTooLarge(f"the archive unpacks to more than {limits.unpacked_bytes >> 20} MB")
-        shps = [i for i in infos if i.filename.lower().endswith(".shp") and not i.is_dir()]
-        if len(shps) != 1:
-            raise DataError(f"the archive must hold exactly one .shp file, it holds {len(shps)}")
-        stem = shps[0].filename[:-4]
-        parts = {i.filename[len(stem):].lower(): i for i in infos if i.filename[:-4] == stem
-                 or i.filename.lower().startswith(stem.lower() + ".")}
-        for needed in (".shx", ".dbf"):
-            if needed not in parts:
-                raise DataError(f"the Shapefile lacks its {needed} file")
-        if ".prj" not in parts:
-            raise DataError("the Shapefile has no .prj file: its coordinate reference system is unknown "
-                            "(add the .prj; we do not guess)")
-        budget = limits.unpacked_bytes
-        for ext, info in parts.items():
-            if ext not in _SHP_PARTS:
-                continue
-            target = workdir / f"layer{ext}"  # our own name: nothing from the archive names a path
-            with zf.open(info) as src, target.open("wb") as dst:
-                while chunk := src.read(1 << 20):
-                    budget -= len(chunk)
-                    if budget < 0:  # the header may lie about sizes: count what really comes out
-                        raise PayloadTooLarge(f"the archive unpacks to more than {limits.unpacked_bytes >> 20} MB")
-                    dst.write(chunk)
-        return workdir / "layer.shp"
+    try:
+        with zf:
+            return _extract_shapefile(zf, workdir, limits)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError, RuntimeError) as exc:
+        # a wrong CRC, corrupt deflate data, a truncated member, an encrypted or unknown compression
+        raise DataError(f"the zip archive is damaged and cannot be unpacked: {str(exc)[:120]}",
+                        extra={"parameter": "file"}) from None
+
+
+def _extract_shapefile(zf: zipfile.ZipFile, workdir: Path, limits: Limits) -> Path:
+    """The checked extraction of unpack_shapefile."""
+    infos = zf.infolist()
+    if len(infos) > _MAX_ZIP_ENTRIES:
+        raise DataError(f"the archive has {len(infos)} entries; at most {_MAX_ZIP_ENTRIES}")
+    for info in infos:
+        if not _safe_member(info.filename):
+            raise DataError(f"the archive has a path outside the archive: {info.filename[:100]!r}")
+        if stat.S_ISLNK(info.external_attr >> 16):
+            raise DataError(f"the archive has a symbolic link: {info.filename[:100]!r}")
+        if info.file_size > _MAX_RATIO * max(info.compress_size, 1) and info.file_size > 1 << 20:
+            raise DataError(f"{info.filename[:100]!r} expands {info.file_size // max(info.compress_size, 1)}"
+                            "-fold: refused as a possible zip bomb")
+    if sum(i.file_size for i in infos) > limits.unpacked_bytes:
+        raise PayloadTooLarge(f"the archive unpacks to more than {limits.unpacked_bytes >> 20} MB")
+    shps = [i for i in infos if i.filename.lower().endswith(".shp") and not i.is_dir()]
+    if len(shps) != 1:
+        raise DataError(f"the archive must hold exactly one .shp file, it holds {len(shps)}")
+    stem = shps[0].filename[:-4]
+    parts = {i.filename[len(stem):].lower(): i for i in infos if i.filename[:-4] == stem
+             or i.filename.lower().startswith(stem.lower() + ".")}
+    for needed in (".shx", ".dbf"):
+        if needed not in parts:
+            raise DataError(f"the Shapefile lacks its {needed} file")
+    if ".prj" not in parts:
+        raise DataError("the Shapefile has no .prj file: its coordinate reference system is unknown "
+                        "(add the .prj; we do not guess)")
+    budget = limits.unpacked_bytes
+    for ext, info in parts.items():
+        if ext not in _SHP_PARTS:
+            continue
+        target = workdir / f"layer{ext}"  # our own name: nothing from the archive names a path
+        with zf.open(info) as src, target.open("wb") as dst:
+            while chunk := src.read(1 << 20):
+                budget -= len(chunk)
+                if budget < 0:  # the header may lie about sizes: count what really comes out
+                    raise PayloadTooLarge(f"the archive unpacks to more than {limits.unpacked_bytes >> 20} MB")
+                dst.write(chunk)
+    gdal.check_shapefile_parts(workdir / "layer.shp", workdir / "layer.shx")
+    for part in sorted(workdir.iterdir()):
+        gdal.refuse_indirection(part, "shapefile")
+    return workdir / "layer.shp"
 
 
 # ---------------------------------------------------------------- reading
@@ -173,19 +189,22 @@ _CSV_OPTIONS = {"X_POSSIBLE_NAMES": "lon,lng,long,longitude,bujur,x", "Y_POSSIBL
 
 
 def _read_info(path: Path, fmt: str, source_layer: str | None) -> tuple[dict[str, Any], str | None]:
+    name = gdal.source_name(path, fmt)  # the format's one driver, never one guessed from the content
     try:
-        layers = pyogrio.list_layers(path)
+        layers = pyogrio.list_layers(name)
         if fmt == "gpkg" and source_layer is None:
             if len(layers) != 1:
                 names = ", ".join(str(n) for n in layers[:, 0][:20])
                 raise DataError(f"the GeoPackage has {len(layers)} layers ({names}); name one with source_layer")
             source_layer = str(layers[0, 0])
         opts = _CSV_OPTIONS if fmt == "csv" else {}
-        return pyogrio.read_info(path, layer=source_layer, **opts), source_layer
+        info = pyogrio.read_info(name, layer=source_layer, **opts)
     except DataError:
         raise
     except Exception as exc:  # GDAL's errors for unreadable or foreign files
-        raise DataError(f"the file cannot be read as {fmt}: {str(exc)[:200]}") from None
+        raise DataError(f"the file cannot be read as {fmt}: {str(exc)[:200]}", extra={"parameter": "file"}) from None
+    gdal.check_driver(info, fmt)
+    return info, source_layer
 
 
 def read_layer(path: Path, fmt: str, limits: Limits, *, source_layer: str | None = None,
@@ -198,6 +217,10 @@ def read_layer(path: Path, fmt: str, limits: Limits, *, source_layer: str | None
         raise DataError(f"the layer has {info['features']} features; at most {limits.max_features}")
     if info["features"] == 0:
         raise DataError("the layer has no features")
+    if info.get("geometry_type") is None:
+        raise DataError("the layer has no geometry" + (": a CSV needs coordinate columns lon/lat, "
+                        "longitude/latitude, bujur/lintang or x/y" if fmt == "csv" else ""),
+                        extra={"parameter": "file"})
     crs_text = info.get("crs")
     if fmt == "csv":
         crs_text = csv_crs  # CSV has no CRS of its own: the publisher states it (default WGS 84 lon/lat)
@@ -209,10 +232,10 @@ def read_layer(path: Path, fmt: str, limits: Limits, *, source_layer: str | None
         raise DataError(f"unknown coordinate reference system {str(crs_text)[:80]!r}") from None
     try:
         opts = _CSV_OPTIONS if fmt == "csv" else {}
-        gdf = pyogrio.read_dataframe(path, layer=source_layer, **opts)
+        gdf = pyogrio.read_dataframe(gdal.source_name(path, fmt), layer=source_layer, **opts)
     except Exception as exc:
-        raise DataError(f"the file cannot be read as {fmt}: {str(exc)[:200]}") from None
-    if gdf.geometry is None or "geometry" not in gdf:
+        raise DataError(f"the file cannot be read as {fmt}: {str(exc)[:200]}", extra={"parameter": "file"}) from None
+    if not hasattr(gdf, "geometry") or "geometry" not in gdf:
         raise DataError("the layer has no geometry (for CSV: columns lon/lat, longitude/latitude or x/y)")
     gdf = gdf.set_crs(crs, allow_override=True)
     return gdf, crs.to_string()
@@ -265,9 +288,34 @@ def _python_values(series: pd.Series, pg: str) -> list[Any]:
 
 # ---------------------------------------------------------------- geometries
 
-def repair_geometries(geoms: np.ndarray) -> tuple[np.ndarray, str, list[dict], list[dict]]:
+def crs_bounds(crs: CRS) -> tuple[float, float, float, float]:
+    """The coordinates (x/y order) a CRS can validly hold: its area of use in its own units, widened."""
+    if crs.is_geographic:
+        return (-180.0, -90.0, 180.0, 90.0)
+    west, south, east, north = crs.area_of_use.bounds if crs.area_of_use else (-180.0, -90.0, 180.0, 90.0)
+    try:
+        t = Transformer.from_crs("OGC:CRS84", crs, always_xy=True)
+        x0, y0, x1, y1 = t.transform_bounds(west, max(south, -85.0), east, min(north, 85.0), densify_pts=21)
+    except Exception:  # a CRS pyproj cannot transform to: only finiteness is checked
+        return (-np.inf, -np.inf, np.inf, np.inf)
+    pad = 0.5 * max(x1 - x0, y1 - y0)  # data may reach a little past the official area of use
+    b = (x0 - pad, y0 - pad, x1 + pad, y1 + pad)
+    return b if all(np.isfinite(b)) else (-np.inf, -np.inf, np.inf, np.inf)
+
+
+def outside_crs(geoms: np.ndarray, crs: CRS) -> np.ndarray:
+    """Which geometries (in `crs`) have a coordinate outside that CRS's valid range."""
+    x0, y0, x1, y1 = crs_bounds(crs)
+    with np.errstate(invalid="ignore"):
+        b = shapely.bounds(geoms)
+        return (b[:, 0] < x0) | (b[:, 1] < y0) | (b[:, 2] > x1) | (b[:, 3] > y1)
+
+
+def repair_geometries(geoms: np.ndarray, outside: np.ndarray | None = None,
+                      crs_name: str = "") -> tuple[np.ndarray, str, list[dict], list[dict]]:
     """Make each geometry valid (or reject it, with the reason); all of one family, promoted to Multi*."""
     geoms = shapely.force_2d(geoms)
+    outside = np.zeros(len(geoms), dtype=bool) if outside is None else outside
     types = [None if g is None or g.is_empty else _FAMILY.get(g.geom_type) for g in geoms]
     families = [t for t in types if t]
     if not families:
@@ -284,6 +332,9 @@ def repair_geometries(geoms: np.ndarray) -> tuple[np.ndarray, str, list[dict], l
             continue
         if bad_coords[i]:
             rejected.append({"feature": i, "reason": "koordinat tidak terhingga"})
+            continue
+        if outside[i]:
+            rejected.append({"feature": i, "reason": f"koordinat di luar batas sah CRS {crs_name}"})
             continue
         b = g.bounds
         if b[0] < -180 or b[2] > 180 or b[1] < -90 or b[3] > 90:
@@ -324,13 +375,18 @@ def prepare(path: Path, filename: str, workdir: Path, limits: Limits, *, fmt: st
     fmt = detect_format(path, filename, fmt)
     if fmt == "shapefile":
         source = unpack_shapefile(path, workdir, limits)
-    else:  # GDAL picks drivers by extension (CSV): give the file ours, never the uploader's name
+    else:
+        gdal.refuse_indirection(path, fmt)
+        # our own file name, never the uploader's: nothing from the request reaches GDAL but the content
         source = workdir / f"layer.{ {'geojson': 'geojson', 'gpkg': 'gpkg', 'csv': 'csv'}[fmt] }"
         shutil.copyfile(path, source)
     gdf, crs_text = read_layer(source, fmt, limits, source_layer=source_layer, csv_crs=csv_crs)
+    # (1e30, 1e30) in EPSG:3857 would come out of the transform as (-180, 90): judge it where it was given
+    outside = outside_crs(np.asarray(gdf.geometry.array, dtype=object), gdf.crs)
     if not gdf.crs.equals(CRS.from_epsg(4326)) and not gdf.crs.equals(CRS.from_user_input("OGC:CRS84")):
         gdf = gdf.to_crs(4326)
-    geoms, geometry_type, repaired, rejected = repair_geometries(np.asarray(gdf.geometry.array, dtype=object))
+    geoms, geometry_type, repaired, rejected = repair_geometries(np.asarray(gdf.geometry.array, dtype=object),
+                                                                 outside, crs_text)
     keep = np.array([g is not None for g in geoms])
     if not keep.any():
         raise DataError("every feature was rejected; nothing published",
@@ -382,20 +438,25 @@ def _in_use(layer_id: str, exc: Exception) -> DataError:
                      f"columns compatible or remove those uses first: {exc.diag.message_detail or exc}"[:500])
 
 
-async def publish(conn: psycopg.AsyncConnection, prep: Prepared, meta: LayerMeta) -> dict[str, Any]:
-    """Write a new version table and make it live in one transaction; returns id, version and report."""
+async def publish(conn: psycopg.AsyncConnection, prep: Prepared, meta: LayerMeta,
+                  actor: Actor | None = None) -> dict[str, Any]:
+    """Write a new version table and make it live in one transaction with its audit row (actor: the CLI user
+    when not given); returns id, version and report."""
     meta.validate()
+    actor = actor or Actor.cli()
+    meta.published_by = meta.published_by or actor.name
     try:
-        return await _publish(conn, prep, meta)
+        return await _publish(conn, prep, meta, actor)
     except psycopg.errors.LockNotAvailable as exc:
         raise _busy(exc) from None
 
 
-async def _publish(conn: psycopg.AsyncConnection, prep: Prepared, meta: LayerMeta) -> dict[str, Any]:
+async def _publish(conn: psycopg.AsyncConnection, prep: Prepared, meta: LayerMeta, actor: Actor) -> dict[str, Any]:
     async with conn.transaction():
         await conn.execute("SET LOCAL statement_timeout = '10min'")
         if (await fetch_one(conn, "layers_is_bundled", {"id": meta.id}))["taken"]:
             raise InvalidParameter("id", f"{meta.id!r} is a bundled layer; choose another id")
+        before = await fetch_one(conn, "layers_layer_get", {"id": meta.id})
         await fetch_one(conn, "layers_layer_upsert", vars(meta))
         await fetch_one(conn, "layers_layer_get", {"id": meta.id})  # lock: one publish of a layer at a time
         version = (await fetch_one(conn, "layers_next_version", {"id": meta.id}))["version"]
@@ -407,6 +468,8 @@ async def _publish(conn: psycopg.AsyncConnection, prep: Prepared, meta: LayerMet
             "source_file": prep.source_file, "published_by": meta.published_by,
             "report": orjson.dumps(prep.report).decode()})
         await _set_current(conn, meta.id, version, prep.geometry_type)
+        await record_by(conn, actor, action="layer.publish", target=f"layer:{meta.id}", before=before,
+                        after={"id": meta.id, "version": version, "feature_count": len(prep.rows)})
     log.info("published layer %s version %s (%s features)", meta.id, version, len(prep.rows))
     return {"id": meta.id, "version": version, "feature_count": len(prep.rows), "report": prep.report}
 
@@ -438,30 +501,33 @@ def _busy(exc: Exception) -> ServiceUnavailable:
                               log_message=str(exc))
 
 
-async def restore(conn: psycopg.AsyncConnection, layer_id: str, version: int) -> dict[str, Any]:
-    """Make an earlier (or any kept) version live again, in one transaction."""
+async def restore(conn: psycopg.AsyncConnection, layer_id: str, version: int,
+                  actor: Actor | None = None) -> dict[str, Any]:
+    """Make an earlier (or any kept) version live again, in one transaction with its audit row."""
     try:
-        return await _restore(conn, layer_id, version)
+        return await _restore(conn, layer_id, version, actor or Actor.cli())
     except psycopg.errors.LockNotAvailable as exc:
         raise _busy(exc) from None
 
 
-async def _restore(conn: psycopg.AsyncConnection, layer_id: str, version: int) -> dict[str, Any]:
+async def _restore(conn: psycopg.AsyncConnection, layer_id: str, version: int, actor: Actor) -> dict[str, Any]:
     async with conn.transaction():
-        if await fetch_one(conn, "layers_layer_get", {"id": layer_id}) is None:
+        if (before := await fetch_one(conn, "layers_layer_get", {"id": layer_id})) is None:
             raise NotFound(f"No published layer {layer_id!r}")
         row = await fetch_one(conn, "layers_version_get", {"id": layer_id, "version": version})
         if row is None:
             raise NotFound(f"Layer {layer_id!r} has no version {version}", extra={"parameter": "version"})
         await _point_view(conn, layer_id, row["table_name"])
         await _set_current(conn, layer_id, version, None)
-    return {"id": layer_id, "version": version, "feature_count": row["feature_count"]}
+        result = {"id": layer_id, "version": version, "feature_count": row["feature_count"]}
+        await record_by(conn, actor, action="layer.restore", target=f"layer:{layer_id}", before=before, after=result)
+    return result
 
 
-async def unpublish(conn: psycopg.AsyncConnection, layer_id: str) -> dict[str, Any]:
-    """Take a layer off the collections (drop its view); its versions stay and can be restored."""
+async def unpublish(conn: psycopg.AsyncConnection, layer_id: str, actor: Actor | None = None) -> dict[str, Any]:
+    """Take a layer off the collections (drop its view), audited; its versions stay and can be restored."""
     async with conn.transaction():
-        if await fetch_one(conn, "layers_layer_get", {"id": layer_id}) is None:
+        if (before := await fetch_one(conn, "layers_layer_get", {"id": layer_id})) is None:
             raise NotFound(f"No published layer {layer_id!r}")
         await conn.execute("SET LOCAL lock_timeout = '5s'")
         try:
@@ -471,4 +537,6 @@ async def unpublish(conn: psycopg.AsyncConnection, layer_id: str) -> dict[str, A
         except psycopg.errors.DependentObjectsStillExist as exc:
             raise _in_use(layer_id, exc) from None
         await _set_current(conn, layer_id, None, None)
+        await record_by(conn, actor or Actor.cli(), action="layer.unpublish", target=f"layer:{layer_id}",
+                        before=before, after={"id": layer_id, "unpublished": True})
     return {"id": layer_id, "unpublished": True}

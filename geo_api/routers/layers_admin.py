@@ -9,8 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from geo_api.audit import audited
-from geo_api.db import fetch_all, fetch_one
+from geo_api.audit import Actor
+from geo_api.db import fetch_all
 from geo_api.deps import AdminKey, AppSettings, Conn
 from geo_api.errors import NotFound, PayloadTooLarge
 from layers import publish as pub
@@ -64,10 +64,7 @@ async def publish_layer(
         # reading and repairing is CPU-bound GDAL/shapely work: off the event loop
         prep = await run_in_threadpool(pub.prepare, upload, filename, work, limits, fmt=format,
                                        source_layer=source_layer, csv_crs=csv_crs)
-    async with audited(conn, action="layer.publish", target=f"layer:{id}", key=key, request=request,
-                       before=await fetch_one(conn, "layers_layer_get", {"id": id})) as entry:
-        result = await pub.publish(conn, prep, meta)
-        entry.after = {k: result[k] for k in ("id", "version", "feature_count")}
+    result = await pub.publish(conn, prep, meta, Actor.from_key(key, request))  # audited in its transaction
     layer_service(request.app.state, settings).changed(id)
     return {**result, "links": [{"href": f"/ogc/collections/{id}", "rel": "collection"},
                                 {"href": f"/ogc/collections/{id}/tiles/WebMercatorQuad/tilejson.json",
@@ -93,9 +90,7 @@ async def get_layer(conn: Conn, key: AdminKey, layer_id: str) -> dict:
 async def restore_layer(request: Request, conn: Conn, settings: AppSettings, key: AdminKey, layer_id: str,
                         version: Annotated[int, Query(ge=1, le=1_000_000)]) -> dict:
     """Re-point the layer's view at an earlier version, atomically."""
-    async with audited(conn, action="layer.restore", target=f"layer:{layer_id}", key=key, request=request,
-                       before=await fetch_one(conn, "layers_layer_get", {"id": layer_id})) as entry:
-        entry.after = result = await pub.restore(conn, layer_id, version)
+    result = await pub.restore(conn, layer_id, version, Actor.from_key(key, request))
     layer_service(request.app.state, settings).changed(layer_id)
     return result
 
@@ -104,8 +99,6 @@ async def restore_layer(request: Request, conn: Conn, settings: AppSettings, key
 async def unpublish_layer(request: Request, conn: Conn, settings: AppSettings, key: AdminKey,
                           layer_id: str) -> dict:
     """Remove the layer from the collections and tiles; its versions stay restorable."""
-    async with audited(conn, action="layer.unpublish", target=f"layer:{layer_id}", key=key, request=request,
-                       before=await fetch_one(conn, "layers_layer_get", {"id": layer_id})) as entry:
-        entry.after = result = await pub.unpublish(conn, layer_id)
+    result = await pub.unpublish(conn, layer_id, Actor.from_key(key, request))
     layer_service(request.app.state, settings).changed(layer_id)
     return result

@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import math
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ MIN_RAW = 0.5
 # A street candidate (street written, no area that it runs through) and the bonus when street and area agree.
 STREET_ONLY = 0.72
 STREET_AGREES = 0.35
+STREET_BESIDE_AREA = 0.3
 # An unmarked name outside the city, with nothing in the text for its kab/kota or kecamatan, ranks below the city's.
 NEIGHBOUR_PENALTY = 0.2
 # POI name words an address may leave out ("Pasar Anyar" for "Pasar Anyar Tangerang").
@@ -122,6 +124,7 @@ class StreetMatch:
     text: str
     parts: list[StreetPart]
     quality: float
+    segment: Segment | None = None
 
 
 def key(text: str) -> str:
@@ -203,6 +206,8 @@ class ForwardIndex:
         for i, p in enumerate(self.pois):
             for t in set(p.tokens):
                 self._poi_by_token[t].append(i)
+        self._poi_total = [sum(self._idf[t] for t in set(p.tokens)) for p in self.pois]
+        self._poi_optional = [[(t, self._idf[t]) for t in set(p.tokens) if t in POI_OPTIONAL] for p in self.pois]
 
     def _build_autocomplete(self) -> None:
         entries: list[tuple[str, int, str, int]] = []  # (prefix text, order, kind, ref)
@@ -224,6 +229,9 @@ class ForwardIndex:
         parsed = parse_address(text)
         streets = self._split_streets(parsed)
         hits = self._hits(parsed)
+        if streets:  # words of a known street name no place ("Jl. Jalak Tengah": not Kelurahan Tengah)
+            known = {id(sm.segment) for sm in streets}
+            hits = [h for h in hits if id(parsed.segments[h.seg]) not in known]
         cands = self._score(parsed, hits)
         self._add_streets(parsed, cands, hits, streets)
         self._add_pois(parsed, cands, hits)
@@ -232,7 +240,8 @@ class ForwardIndex:
                                                        self.places[c.place].kode))
         best = ranked[0].raw if ranked else 0.0
         keep = [c for c in ranked if c.raw >= max(MIN_RAW, 0.4 * best)][:limit]
-        rendered = [self._render(c, text) for c in keep]
+        letters = _Letters(text) if keep else None
+        rendered = [self._render(c, letters) for c in keep]
         _confidence(rendered, [c.raw for c in keep], ranked[1].raw if len(ranked) > 1 else 0.0)
         top = rendered[0] if rendered else None
         return {"parsed": _parsed_dict(parsed, top), "candidates": rendered,
@@ -254,6 +263,8 @@ class ForwardIndex:
                 self._absorb_keyword(seg, pending)
             street, rest, match = self._street_prefix(seg.words, seg.keyword in ("gg", "gang"))
             segments.append(Segment("jalan", street, seg.keyword))
+            if match:
+                match.segment = segments[-1]
             if rest:
                 segments.append(Segment(None, rest))
             if match:
@@ -268,7 +279,8 @@ class ForwardIndex:
         nxt = pending[0]
         for m in range(len(nxt.words), 0, -1):
             words = seg.words + [nxt.keyword] + nxt.words[:m]
-            if self.streets.exact(street_key(words, gang=seg.keyword in ("gg", "gang"))):
+            gang = seg.keyword in ("gg", "gang")
+            if self.streets.exact(street_key(words, gang=gang), street_key(words, gang=gang, loose=True)):
                 seg.words = words
                 if m < len(nxt.words):
                     pending[0] = Segment(None, nxt.words[m:])
@@ -277,29 +289,62 @@ class ForwardIndex:
                 return
 
     def _street_prefix(self, words: list[str], gang: bool) -> tuple[list[str], list[str], StreetMatch | None]:
+        """The street part of a street segment and the words after it; the longest known street first.
+
+        A shorter known street followed by words that name no place ("Jl. Bali Brat 28" when "Jl. Bali" exists)
+        gives way to a close match of the whole segment ("Jl. Bali Barat 28")."""
+        fallback = None
         if self.streets is not None:
             for n in range(len(words), 0, -1):
-                parts = self.streets.exact(street_key(words[:n], gang=gang))
+                parts = self.streets.exact(street_key(words[:n], gang=gang),
+                                           street_key(words[:n], gang=gang, loose=True))
                 if parts:
-                    return words[:n], words[n:], StreetMatch(" ".join(words[:n]), parts, 1.0)
+                    found = (words[:n], words[n:], StreetMatch(" ".join(words[:n]), parts, 1.0))
+                    if n == len(words) or self._names_a_place(words[n:]):
+                        return found
+                    fallback = found
+                    break
         street, rest = list(words), []
         peeled = True
         while peeled:
             peeled = False
             for n in (3, 2, 1):
                 tail = street[-n:]
-                if len(street) > n and key(" ".join(tail)) in self._names and street_key(street[:-n]):
+                if len(street) > n and key(" ".join(tail)) in self._names and street_key(street[:-n], loose=True):
                     street, rest, peeled = street[:-n], tail + rest, True
                     break
         if self.streets is not None:
-            parts, quality = self.streets.lookup(street_key(street, gang=gang))
-            if parts:
+            parts, quality = self._street_lookup(street, gang)
+            if parts and (fallback is None or quality >= 0.85):
                 return street, rest, StreetMatch(" ".join(street), parts, quality)
-        return street, rest, None
+        return fallback or (street, rest, None)
+
+    def _street_lookup(self, words: list[str], gang: bool) -> tuple[list[StreetPart], float]:
+        """Close match of the street, else the street with one short word dropped (a typed "Raay" for Raya)."""
+        parts, quality = self.streets.lookup(street_key(words, gang=gang))
+        if parts or len(words) < 2:
+            return parts, quality
+        for i, w in enumerate(words):
+            if len(w) <= 5 and not w.isdigit():
+                rest = words[:i] + words[i + 1:]
+                parts = self.streets.exact(street_key(rest, gang=gang), street_key(rest, gang=gang, loose=True))
+                if parts:
+                    return parts, 0.9
+        return [], 0.0
+
+    def _names_a_place(self, words: list[str]) -> bool:
+        """The words start with a place name, or are only numbers and filler."""
+        if all(w.isdigit() or w in STOPWORDS for w in words):
+            return True
+        return any(key(" ".join(words[:n])) in self._names for n in range(1, min(3, len(words)) + 1))
 
     def _add_streets(self, parsed: ParsedAddress, cands: dict[int, Candidate], hits: list[Hit],
                      streets: list[StreetMatch]) -> None:
-        """A street agrees with an area it runs through; alone, it proposes its kelurahan, longest first."""
+        """A street agrees with an area it runs through; alone, it proposes its kelurahan, longest first.
+
+        When the text names a kelurahan, the street's other kelurahan stay in the list but below it."""
+        named_area = any(self.places[c.place].level == "desa" for c in cands.values())
+        weight = STREET_BESIDE_AREA if named_area else STREET_ONLY
         for sm in streets:
             longest = max(sm.parts[0].panjang_m, 1.0)
             for part in sm.parts:
@@ -312,7 +357,7 @@ class ForwardIndex:
                 if c is not None:
                     c.raw += STREET_AGREES * sm.quality
                 else:
-                    c = cands[place] = Candidate(place, STREET_ONLY * sm.quality *
+                    c = cands[place] = Candidate(place, weight * sm.quality *
                                                  (0.8 + 0.2 * part.panjang_m / longest), [])
                     self._context(c, parsed, hits, own={"_seg": -1, "_start": 0, "_end": 0})
                 if c.street is None:
@@ -438,6 +483,11 @@ class ForwardIndex:
             elif h.tag in ("kecamatan", "kabkota") and h.kind == "exact" and q.level == {
                     "kecamatan": "kecamatan", "kabkota": "kabkota"}[h.tag] and not self._shares_name(h, p):
                 c.raw -= 0.25  # the text names another kecamatan / kab-kota explicitly
+        if best_kec and best_kab and (best_kec[1].seg, best_kec[1].start) == (best_kab[1].seg, best_kab[1].start):
+            if best_kec[0] >= best_kab[0]:  # "Tangerang" is a kecamatan and the kota: one span counts once
+                best_kab = None
+            else:
+                best_kec = None
         c.supported = bool(best_kec or best_kab) or bool(parsed.kodepos and p.kodepos == parsed.kodepos)
         if best_kec:
             c.raw += 0.5 * best_kec[0]
@@ -468,14 +518,16 @@ class ForwardIndex:
         best: tuple[float, int] | None = None
         for i, got in scores.items():
             poi = self.pois[i]
-            total = sum(self._idf[t] for t in set(poi.tokens) if t in tokens or t not in POI_OPTIONAL)
+            total = self._poi_total[i] - sum(w for t, w in self._poi_optional[i] if t not in tokens)
             cover = got / total if total else 0.0
-            # Ties go to the lowest POI index, so the answer does not depend on set iteration order.
-            if cover >= 0.9 and got >= 2.5 and (best is None or (cover, -i) > (best[0], -best[1])):
-                best = (cover, i)
+            # Equal cover: more of the text matched wins ("RS Tiara Tangerang" over "RSUD Kota Tangerang"), then
+            # the lowest POI index; rounded, so float sums in set order cannot decide.
+            rank = (round(cover, 6), round(got, 6), -i)
+            if cover >= 0.9 and got >= 2.5 and (best is None or rank > best):
+                best = rank
         if best is None:
             return
-        cover, i = best
+        cover, i = best[0], -best[2]
         poi = self.pois[i]
         place = self._by_kode.get(poi.desa_kode or "")
         if place is None:
@@ -489,7 +541,7 @@ class ForwardIndex:
         c.matched.insert(0, {"text": poi.name, "as": "poi", "nama": poi.name, "kind": "exact" if cover >= 0.99
                              else "partial", "similarity": round(cover, 3)})
 
-    def _render(self, c: Candidate, text: str) -> dict[str, Any]:
+    def _render(self, c: Candidate, letters: _Letters) -> dict[str, Any]:
         p = self.places[c.place]
         out: dict[str, Any] = {"level": "kelurahan" if p.level == "desa" else p.level,
                                "in_kota_tangerang": p.in_kota_tangerang, "score": round(min(c.raw / 1.6, 1.0), 3)}
@@ -515,8 +567,7 @@ class ForwardIndex:
             out["point"] = None
         if c.street is not None:
             out["jalan"] = {"nama": c.street.nama, "panjang_m": round(c.street.panjang_m, 1)}
-        out["matched"] = [_with_span({k: v for k, v in m.items() if not k.startswith("_")}, text)
-                          for m in c.matched]
+        out["matched"] = [letters.span({k: v for k, v in m.items() if not k.startswith("_")}) for m in c.matched]
         if not p.in_kota_tangerang:
             out["message"] = f"Di luar Kota Tangerang: {out['kabkota']['nama']}."
         return out
@@ -586,16 +637,37 @@ def _parsed_dict(p: ParsedAddress, top: dict[str, Any] | None) -> dict[str, Any]
     return out
 
 
-def _with_span(m: dict[str, Any], text: str) -> dict[str, Any]:
-    """Add start/end: where in the query the matched words stand, for the app to highlight (None: not found)."""
-    words = re.findall(r"[a-z0-9]+", normalise(m["text"]))
-    m["start"] = m["end"] = None
-    if words:
-        pattern = r"(?<![a-z0-9])" + r"[^a-z0-9]*".join(map(re.escape, words)) + r"(?![a-z0-9])"
-        found = re.search(pattern, text, flags=re.IGNORECASE)
-        if found:
-            m["start"], m["end"] = found.start(), found.end()
-    return m
+class _Letters:
+    """The query's letters and digits (lower case, ASCII) with where each stands in the text, to find spans."""
+
+    def __init__(self, text: str):
+        """Index the text once per search."""
+        chars, where = [], []
+        for i, ch in enumerate(text):
+            folded = ch.lower() if ch.isascii() else unicodedata.normalize("NFKD", ch).encode(
+                "ascii", "ignore").decode("ascii").lower()
+            for f in folded:
+                if f.isalnum():
+                    chars.append(f)
+                    where.append(i)
+        self.text, self.squashed, self.where = text, "".join(chars), where
+
+    def span(self, m: dict[str, Any]) -> dict[str, Any]:
+        """Add start/end: where the matched words stand in the query (a word start preferred; None: not found)."""
+        needle = re.sub(r"[^a-z0-9]", "", normalise(m["text"]))
+        m["start"] = m["end"] = None
+        first, at = None, self.squashed.find(needle) if needle else -1
+        while at >= 0:
+            start = self.where[at]
+            if first is None:
+                first = at
+            if start == 0 or not self.text[start - 1].isalnum():
+                first = at
+                break
+            at = self.squashed.find(needle, at + 1)
+        if first is not None:
+            m["start"], m["end"] = self.where[first], self.where[first + len(needle) - 1] + 1
+        return m
 
 
 PIN_BELOW = 0.6

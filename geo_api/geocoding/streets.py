@@ -24,9 +24,11 @@ log = logging.getLogger(__name__)
 
 PREFIXES = {"jl", "jln", "jaln", "jalan", "jaan", "jlan"}
 # Words people add or leave out at will: titles, "raya", the km-post word.
-DROP = {"raya", "kh", "k", "h", "hj", "haji", "jend", "jendral", "jenderal", "dr", "ir", "prof", "letjen",
+DROP = {"kh", "k", "h", "hj", "haji", "jend", "jendral", "jenderal", "dr", "ir", "prof", "letjen",
         "mayjen", "brigjen", "kol", "kolonel", "letnan", "raden", "r", "moh", "muh", "mohammad", "muhammad",
-        "mohamad", "m", "st", "tb", "km", "drs", "kyai", "kiai", "syekh", "pahlawan"}
+        "mohamad", "m", "st", "tb", "km", "drs", "kyai", "kiai", "syekh"}
+# Dropped only for the loose key: "Jl. Kemuning" and "Jl. Kemuning Raya" meet there when the exact name misses.
+LOOSE = {"raya"}
 GANG = {"gg", "gang"}
 _OLD_SPELLING = [("oe", "u"), ("dj", "j"), ("tj", "c"), ("sy", "s"), ("sh", "s"), ("ch", "k")]
 FUZZY_CUTOFF = 88.0
@@ -44,8 +46,9 @@ class StreetPart:
     lon: float
 
 
-def street_key(words: Sequence[str] | str, *, gang: bool = False) -> str:
-    """The match key of a street name: prefixes and titles dropped, old spellings and doubled letters folded."""
+def street_key(words: Sequence[str] | str, *, gang: bool = False, loose: bool = False) -> str:
+    """The match key of a street name: prefixes and titles dropped, old spellings and doubled letters folded
+    (`loose`: "Raya" dropped too)."""
     if isinstance(words, str):
         words = re.findall(r"[a-z0-9]+", normalise(words))
     words = list(words)
@@ -53,14 +56,18 @@ def street_key(words: Sequence[str] | str, *, gang: bool = False) -> str:
         gang, words = True, words[1:]
     while words and words[0] in PREFIXES:
         words = words[1:]
-    kept = [w for w in words if w not in DROP and w not in PREFIXES]
+    kept = [w for w in words if w not in DROP and w not in PREFIXES and not (loose and w in LOOSE)]
     if not any(w.isalpha() and len(w) >= 3 for w in kept):
         return ""
     k = "".join(kept)
     for old, new in _OLD_SPELLING:
         k = k.replace(old, new)
-    k = re.sub(r"(.)\1+", r"\1", k)
+    k = re.sub(r"([a-z])\1+", r"\1", k)  # letters only: "Jalan Melati 33" is not "Jalan Melati 3"
     return ("gang:" if gang else "") + k
+
+
+def _longest_first(parts: dict[str, StreetPart]) -> list[StreetPart]:
+    return sorted(parts.values(), key=lambda p: (-p.panjang_m, p.kode))
 
 
 class StreetIndex:
@@ -70,15 +77,18 @@ class StreetIndex:
         """Build from geocode_streets rows (nama, kode, panjang_m, lat, lon)."""
         self.layer, self.stamp = layer, stamp
         by_key: dict[str, dict[str, StreetPart]] = defaultdict(dict)
+        by_loose: dict[str, dict[str, StreetPart]] = defaultdict(dict)
         for r in rows:
             k = street_key(r["nama"])
             if not k or r.get("lat") is None:
                 continue
             part = StreetPart(r["nama"], r["kode"], float(r["panjang_m"] or 0.0), float(r["lat"]), float(r["lon"]))
-            old = by_key[k].get(part.kode)
-            if old is None or part.panjang_m > old.panjang_m:
-                by_key[k][part.kode] = part
-        self._parts = {k: sorted(v.values(), key=lambda p: (-p.panjang_m, p.kode)) for k, v in by_key.items()}
+            for index, kk in ((by_key, k), (by_loose, street_key(r["nama"], loose=True))):
+                old = index[kk].get(part.kode)
+                if kk and (old is None or part.panjang_m > old.panjang_m):
+                    index[kk][part.kode] = part
+        self._parts = {k: _longest_first(v) for k, v in by_key.items()}
+        self._loose = {k: _longest_first(v) for k, v in by_loose.items() if k not in self._parts}
         self._by_len: dict[int, list[str]] = defaultdict(list)
         for k in self._parts:
             self._by_len[len(k)].append(k)
@@ -88,9 +98,9 @@ class StreetIndex:
         """How many distinct street names are indexed."""
         return len(self._parts)
 
-    def exact(self, key: str) -> list[StreetPart]:
-        """The parts of the street with exactly this key (empty when unknown)."""
-        return self._parts.get(key, [])
+    def exact(self, key: str, loose_key: str = "") -> list[StreetPart]:
+        """The parts of the street with exactly this key, else with this loose key (empty when unknown)."""
+        return self._parts.get(key) or (self._loose.get(loose_key, []) if loose_key else [])
 
     def lookup(self, key: str) -> tuple[list[StreetPart], float]:
         """Exact match, else the closest key (rapidfuzz ratio ≥ FUZZY_CUTOFF) with its similarity 0..1."""

@@ -26,6 +26,7 @@ import time
 import orjson
 
 from geo_api.errors import PROBLEM_TYPE_BASE
+from geo_api.open311_format import MAX_BODY as OPEN311_MAX
 from geo_api.settings import Settings
 
 log = logging.getLogger("satupeta.edge")
@@ -41,8 +42,6 @@ EXPOSE_HEADERS = "Link, ETag, Retry-After, Content-Crs, X-Geocode-Errors, OGC-Nu
 # ---------------------------------------------------------------------------------------------------- limits
 def body_limits(settings: Settings) -> list[tuple[str, int]]:
     """(path prefix, most bytes) for the routes that accept more than the default; longest prefix first."""
-    from geo_api.routers.open311 import MAX_BODY as OPEN311_MAX
-
     table = [
         ("/layers", settings.layers_upload_max_mb * 1024 * 1024),
         ("/geocode/reverse/batch", settings.geocode_batch_max_bytes),

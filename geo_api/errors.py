@@ -13,6 +13,8 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
+from geo_api.open311_format import render_errors
+
 log = logging.getLogger("satupeta.errors")
 
 PROBLEM_TYPE_BASE = "https://satupeta.tangerangkota.go.id/problems/"
@@ -97,8 +99,6 @@ class Open311Error(SatuPetaError):
 
 def _open311_error(request: Request, status: int, detail: str) -> Response:
     """The spec's error array for paths under /open311/ (format from the path suffix; JSON by default)."""
-    from geo_api.routers.open311 import render_errors
-
     return render_errors(request.url.path, status, detail)
 
 

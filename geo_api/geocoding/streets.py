@@ -184,12 +184,19 @@ async def street_stamp(conn, settings) -> str | None:
 
 
 async def fetch_street_rows(conn, settings) -> tuple[list[dict], str | None] | None:
-    """The street rows and stamp over an async connection; None (logged) when absent or refused."""
+    """The street rows and stamp over an async connection; None when no layer is named.
+
+    A refused layer (absent, no name column, too many features) or one whose indexing query fails (statement
+    timeout, bad data) gives no rows but keeps its stamp, so it is not retried until a new version is
+    published; a lost connection raises (the caller keeps the index it has)."""
+    import psycopg
+
     from geo_api.db import fetch_all
 
     layer = settings.geocode_street_layer
     if not layer:
         return None
+    stamp = await street_stamp(conn, settings)
     columns = await fetch_all(conn, "routing_published_columns", {"layers": [layer]})
     count = None
     if _columns_ok(columns, settings.geocode_street_name_column):
@@ -199,8 +206,12 @@ async def fetch_street_rows(conn, settings) -> tuple[list[dict], str | None] | N
     why = _refusal(settings, columns, count)
     if why:
         log.warning("streets not indexed: %s", why)
-        return None
-    stamp = await street_stamp(conn, settings)
-    async with conn.cursor() as cur:
-        await cur.execute(street_rows_query(layer, settings.geocode_street_name_column), _params(settings))
-        return await cur.fetchall(), stamp
+        return [], stamp
+    try:
+        async with conn.cursor() as cur:
+            await cur.execute(street_rows_query(layer, settings.geocode_street_name_column), _params(settings))
+            return await cur.fetchall(), stamp
+    except (psycopg.errors.QueryCanceled, psycopg.DataError, psycopg.errors.InternalError) as exc:
+        log.warning("streets not indexed: the street layer %r could not be cut by kelurahan (%s)", layer,
+                    type(exc).__name__)
+        return [], stamp

@@ -10,6 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from geo_api.db import connect
 from geo_api.geocoding import load_geocoder
@@ -251,3 +254,15 @@ def test_street_layer_without_the_name_column_is_refused(settings, katalog, capl
     with connect(own) as conn:
         assert load_streets(conn, own) is None
     assert "no column 'tidak_ada'" in caplog.text
+
+
+@given(st.text(max_size=120),
+       st.sampled_from(["", "Jl. ", "jln ", "Gg. ", "depan ", "RT 1/2 ", "Jalan Sintetis Kota "]))
+@hsettings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_search_never_crashes_and_spans_point_into_the_text(fwd, text, prefix):
+    q = prefix + text
+    res = fwd.search(q)
+    assert 0 <= res["confidence"] <= 1
+    for c in res["candidates"]:
+        for m in c["matched"]:
+            assert m["start"] is None or 0 <= m["start"] < m["end"] <= len(q)

@@ -160,6 +160,8 @@ class _ToSql:
         raise QueryParameterError("filter", f"unsupported value {type(v).__name__}")
 
     def attribute(self, name: str) -> sql.Composable:
+        if not isinstance(name, str):
+            raise QueryParameterError("filter", "a property name must be a string")
         if name == GEOM:
             return sql.Identifier(GEOM)
         col = self.coll.column(name)
@@ -210,5 +212,13 @@ def bound_values(composable: sql.Composable) -> list[Any]:
 
 
 def filter_sql(node: ast.Node, coll: Collection, crs: OfferedCrs) -> sql.Composable:
-    """The SQL condition of a parsed CQL2 filter over this collection; values stay bound placeholders."""
-    return _ToSql(coll, crs).cond(node)
+    """The SQL condition of a parsed CQL2 filter over this collection; values stay bound placeholders.
+
+    A tree the parser accepted but whose parts have the wrong types (a list as a property name, an object as a
+    value) is a 400 on `filter`, never a 500."""
+    try:
+        return _ToSql(coll, crs).cond(node)
+    except QueryParameterError:
+        raise
+    except (TypeError, ValueError, AttributeError, KeyError, RecursionError) as exc:
+        raise QueryParameterError("filter", f"invalid filter: {type(exc).__name__}") from None

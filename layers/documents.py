@@ -42,6 +42,9 @@ CONFORMANCE = [
 _J, _GJ, _HTML, _MVT = "application/json", "application/geo+json", "text/html", "application/vnd.mapbox-vector-tile"
 
 
+# TileJSON 3.0 vector_layers fields name MVT value types, not PostgreSQL ones
+_TILEJSON_TYPE = {"integer": "Number", "number": "Number", "boolean": "Boolean"}
+
 def link(href: str, rel: str, type_: str, title: str | None = None, **extra: Any) -> dict[str, Any]:
     """One OGC link object."""
     out = {"href": href, "rel": rel, "type": type_}
@@ -158,7 +161,8 @@ def tilejson_doc(base: str, c: Collection, minzoom: int, maxzoom: int) -> dict[s
         "tilejson": "3.0.0", "name": c.id, "description": c.title, "attribution": c.attribution,
         "scheme": "xyz", "minzoom": minzoom, "maxzoom": maxzoom,
         "tiles": [f"{base}/collections/{c.id}/tiles/{TMS_ID}/{{z}}/{{x}}/{{y}}"],
-        "vector_layers": [{"id": c.id, "fields": {col.name: col.type for col in c.columns},
+        "vector_layers": [{"id": c.id,
+                           "fields": {col.name: _TILEJSON_TYPE.get(col.json_type, "String") for col in c.columns},
                            "minzoom": minzoom, "maxzoom": maxzoom}],
     }
     if c.extent:

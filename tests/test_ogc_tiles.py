@@ -44,6 +44,9 @@ def test_tilejson_and_tileset_metadata(client):
     tj = client.get("/ogc/collections/kelurahan/tiles/WebMercatorQuad/tilejson.json").json()
     assert tj["tilejson"] == "3.0.0" and tj["tiles"][0].endswith("/{z}/{x}/{y}")
     assert tj["vector_layers"][0]["id"] == "kelurahan" and tj["attribution"]
+    fields = tj["vector_layers"][0]["fields"]
+    assert fields and set(fields.values()) <= {"String", "Number", "Boolean"}, fields
+    assert fields["luas_km2"] == "Number" and fields["nama"] == "String"
     ts = client.get("/ogc/collections/kelurahan/tiles/WebMercatorQuad").json()
     assert ts["dataType"] == "vector" and "WebMercatorQuad" in ts["tileMatrixSetURI"]
     assert any(li["rel"] == "item" and li.get("templated") for li in ts["links"])

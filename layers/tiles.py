@@ -47,13 +47,21 @@ def tile_etag(coll: Collection, z: int, x: int, y: int) -> str:
 
 def _tile_sql(coll: Collection) -> sql.Composable:
     props = sql.SQL("").join(sql.SQL(", {}").format(sql.Identifier(c.name)) for c in coll.columns)
+    # the primary key becomes the MVT feature id (ST_AsMVT's feature_id_name) and stays a property too;
+    # a non-integer key gets a stable 60-bit hash of its text (MVT ids are unsigned integers)
+    pk = sql.Identifier(coll.pk)
+    if coll.pk_column.type in ("integer", "bigint", "smallint"):
+        fid = sql.SQL("t.{}::bigint").format(pk)
+    else:
+        fid = sql.SQL("('x' || substr(md5(t.{}::text), 1, 15))::bit(60)::bigint").format(pk)
+    props = props + sql.SQL(", {} AS mvt_fid").format(fid)
     return sql.SQL(
         "WITH b AS (SELECT ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 3857) AS e), "
         "q AS (SELECT ST_AsMVTGeom(ST_Transform(t.{g}, 3857), b.e, {ext}, {buf}, true) AS {g}{props} "
         "FROM {t} AS t, b WHERE t.{g} && ST_Transform(ST_Expand(b.e, %(pad)s), 4326)) "
-        "SELECT ST_AsMVT(q, %(name)s, {ext}, {gname}) FROM q WHERE q.{g} IS NOT NULL").format(
+        "SELECT ST_AsMVT(q, %(name)s, {ext}, {gname}{fid}) FROM q WHERE q.{g} IS NOT NULL").format(
         g=sql.Identifier(GEOM), ext=sql.Literal(EXTENT), buf=sql.Literal(BUFFER), props=props, t=coll.table,
-        gname=sql.Literal(GEOM))
+        gname=sql.Literal(GEOM), fid=sql.SQL(", 'mvt_fid'"))
 
 
 async def render_tile(conn: psycopg.AsyncConnection, coll: Collection, z: int, x: int, y: int) -> bytes:
@@ -105,6 +113,12 @@ class TileCache:
         with self._lock:
             for key in [k for k in self._tiles if k[0] == collection_id]:
                 self._size -= len(self._tiles.pop(key))
+
+    def clear(self) -> None:
+        """Drop every tile."""
+        with self._lock:
+            self._tiles.clear()
+            self._size = 0
 
     def __len__(self) -> int:
         return len(self._tiles)

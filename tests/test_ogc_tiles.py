@@ -25,6 +25,8 @@ def test_tile_decodes_with_features(client):
     assert layer["features"][0]["geometry"]["type"] in ("Polygon", "MultiPolygon")
     poi = client.get(f"/ogc/collections/poi/tiles/WebMercatorQuad/{t.z}/{t.x}/{t.y}")
     assert mapbox_vector_tile.decode(poi.content)["poi"]["features"][0]["geometry"]["type"] == "Point"
+    ids = [f["id"] for f in mapbox_vector_tile.decode(poi.content)["poi"]["features"]]
+    assert len(set(ids)) == len(ids) > 1 and 0 not in ids  # each feature carries its own id, not 0
 
 
 def test_empty_tile_and_caching_headers(client):

@@ -172,6 +172,7 @@ def decode_json(body: bytes, now: float | None = None) -> Fix:
     if not isinstance(coords, dict):
         raise DecodeError("location.coords", "location.coords: missing or not an object")
     speed = _json_number(coords, "speed", "location.coords")
+    heading = _json_number(coords, "heading", "location.coords")
     fix = Fix(
         unique_id=str(unique_id).strip(), fix_time=fix_time, json_form=True,
         lat=_json_number(coords, "latitude", "location.coords", required=True),
@@ -179,7 +180,8 @@ def decode_json(body: bytes, now: float | None = None) -> Fix:
         accuracy=_json_number(coords, "accuracy", "location.coords"),
         # m/s from the client; knots in storage, as Traccar keeps speed.
         speed_kn=speed * KNOTS_PER_MPS if speed is not None and speed >= 0 else None,
-        course=_json_number(coords, "heading", "location.coords"),
+        # Traccar Client sends heading -1 when it has no course: NULL, never a negative course.
+        course=heading if heading is None or heading >= 0 else None,
         altitude=_json_number(coords, "altitude", "location.coords"),
     )
     _json_attributes(fix, location)
@@ -224,7 +226,36 @@ def is_json(content_type: str | None) -> bool:
 
 def decode_request(query: str, body: bytes, content_type: str | None, now: float | None = None) -> Fix:
     """Decode one HTTP request: a JSON body (by content type), else the query string, else the body as a form."""
-    return _no_nul(_decode_request(query, body, content_type, now))
+    return _in_range(_no_nul(_decode_request(query, body, content_type, now)))
+
+
+# (field, form parameter, JSON parameter, low, high): a value outside is a 400 for that fix alone, so that it
+# never reaches PostgreSQL's `real` columns and fails the group commit of its neighbours.
+_RANGES = (
+    # Coordinates just outside the globe are stored flagged invalid_coords (as Traccar does); absurd ones are refused.
+    ("lat", "lat", "location.coords.latitude", -1000.0, 1000.0),
+    ("lon", "lon", "location.coords.longitude", -1000.0, 1000.0),
+    ("speed_kn", "speed", "location.coords.speed", 0.0, 1000.0),
+    ("course", "bearing", "location.coords.heading", 0.0, 360.0),
+    ("altitude", "altitude", "location.coords.altitude", -1000.0, 100000.0),
+    ("accuracy", "accuracy", "location.coords.accuracy", 0.0, 1.0e7),
+    ("hdop", "hdop", "hdop", 0.0, 1000.0),
+    ("batt", "batt", "location.battery.level", 0.0, 100.0),
+    # 2000-01-01 .. 2100-01-01: catches year 1, year 9999 and milliseconds read as seconds.
+    ("fix_time", "timestamp", "location.timestamp", 946684800.0, 4102444800.0),
+)
+
+
+def _in_range(fix: Fix) -> Fix:
+    """Refuse NaN, infinities and out-of-range numbers at decode time, naming the parameter."""
+    for name, form_param, json_param, low, high in _RANGES:
+        value = getattr(fix, name)
+        if value is None:
+            continue
+        param = json_param if fix.json_form else form_param
+        if not math.isfinite(value) or not low <= value <= high:
+            raise DecodeError(param, f"{param}: {value!r} is outside {low:g}..{high:g}")
+    return fix
 
 
 def _no_nul(fix: Fix) -> Fix:

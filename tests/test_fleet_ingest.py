@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime, timezone
 
 import httpx
+import orjson
 import psycopg
 import pytest
 
@@ -299,3 +300,30 @@ def test_database_connection_loss_during_ingest_loses_no_acknowledged_fix(settin
         "SELECT d.unique_id, extract(epoch FROM p.fix_time)::float8 AS t FROM fleet.position p "
         "JOIN fleet.device d ON d.id = p.device_id WHERE d.unique_id = ANY(%s) AND p.flag IS NULL", (ids,)).fetchall()}
     assert acked <= stored
+
+
+@pytest.mark.parametrize("query, parameter", [
+    ("id=t1&lat=-6.2&lon=106.6&timestamp=1700000000&speed=1e39", "speed"),
+    ("id=t1&lat=-6.2&lon=106.6&timestamp=1700000000&altitude=-1e39", "altitude"),
+    ("id=t1&lat=-6.2&lon=106.6&timestamp=1700000000&bearing=nan", "bearing"),
+    ("id=t1&lat=-6.2&lon=106.6&timestamp=1700000000&accuracy=inf", "accuracy"),
+    ("id=t1&lat=-6.2&lon=106.6&timestamp=1700000000&batt=1e39", "batt"),
+    ("id=t1&lat=-6.2&lon=106.6&timestamp=9999-12-31T00:00:00Z", "timestamp"),
+    ("id=t1&lat=-6.2&lon=106.6&timestamp=0001-01-01T00:00:00Z", "timestamp"),
+    ("id=t1&lat=1e39&lon=106.6&timestamp=1700000000", "lat"),
+])
+def test_decoder_refuses_out_of_range_numbers(query, parameter):
+    with pytest.raises(osmand.DecodeError) as err:
+        osmand.decode_request(query, b"", None)
+    assert err.value.parameter == parameter
+
+
+def test_decoder_json_out_of_range_and_heading_minus_one():
+    base = {"device_id": "t1", "location": {"timestamp": "2026-01-01T00:00:00Z",
+                                            "coords": {"latitude": -6.2, "longitude": 106.6, "heading": -1}}}
+    fix = osmand.decode_request("", orjson.dumps(base), "application/json")
+    assert fix.course is None
+    base["location"]["coords"]["speed"] = 1e39
+    with pytest.raises(osmand.DecodeError) as err:
+        osmand.decode_request("", orjson.dumps(base), "application/json")
+    assert err.value.parameter == "location.coords.speed"

@@ -152,8 +152,33 @@ def _json_number(obj: dict[str, Any], key: str, where: str, required: bool = Fal
     return float(value)
 
 
+MAX_JSON_DEPTH = 16
+
+
+def _bound_nesting(body: bytes, limit: int = MAX_JSON_DEPTH) -> None:
+    """Refuse a JSON body nested deeper than `limit` before parsing it (strings are skipped)."""
+    depth, in_string, escaped = 0, False, False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                raise DecodeError("body", f"body: JSON nested deeper than {limit} levels")
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+
+
 def decode_json(body: bytes, now: float | None = None) -> Fix:
     """Decode the JSON body recent Traccar Client versions send."""
+    _bound_nesting(body)
     try:
         root = orjson.loads(body)
     except orjson.JSONDecodeError as exc:

@@ -327,3 +327,11 @@ def test_decoder_json_out_of_range_and_heading_minus_one():
     with pytest.raises(osmand.DecodeError) as err:
         osmand.decode_request("", orjson.dumps(base), "application/json")
     assert err.value.parameter == "location.coords.speed"
+
+
+def test_decoder_refuses_deep_json_before_parsing():
+    deep = b"[" * 300 + b"]" * 300
+    body = b'{"device_id":"t1","location":{"coords":{"latitude":1,"longitude":1},"extras":' + deep + b"}}"
+    with pytest.raises(osmand.DecodeError) as err:
+        osmand.decode_request("", body, "application/json")
+    assert err.value.parameter == "body"

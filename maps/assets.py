@@ -8,6 +8,9 @@ from urllib.parse import urlsplit
 
 from branca.element import Element
 
+# The API docs page (/docs): swagger-ui-dist from npm, new enough (5.x) to read OpenAPI 3.1.
+SWAGGER_UI = "swagger-ui-dist-5.35.0"
+
 # The asset URLs folium 0.20 (Map) and the plugins we use declare, keyed by their path (the host does not
 # matter: nothing is ever fetched from it), each served from a copy of the same release taken from its npm
 # package (licence files sit next to each copy, see static/vendor/README.md).

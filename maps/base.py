@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -149,7 +150,16 @@ def finish(m: folium.Map, data: BaseData, opts: MapOptions, *, extra_attribution
     m.add_child(Attribution(attribution_texts(data, extra_attribution)))
     folium.LayerControl(collapsed=True).add_to(m)
     localise(m.get_root(), opts.asset_base)
-    return m.get_root().render()
+    return page_markup(m.get_root().render())
+
+
+_VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>')
+
+
+def page_markup(markup: str) -> str:
+    """folium's page made ours: lang="id", and a viewport that lets phones pinch-zoom (no user-scalable=no)."""
+    markup = markup.replace("<html>", '<html lang="id">', 1)
+    return _VIEWPORT.sub('<meta name="viewport" content="width=device-width, initial-scale=1.0">', markup, count=1)
 
 
 def _add_boundaries(m: folium.Map, data: BaseData) -> None:

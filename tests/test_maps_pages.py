@@ -91,16 +91,29 @@ def test_laporan_points_in_bbox(client, seeded):
 @pytest.mark.parametrize(("path", "params", "parameter"), [
     ("/peta/laporan", {"layanan": "tidak_ada"}, "layanan"),
     ("/peta/laporan", {"opd": "tidak-ada"}, "opd"),
-    ("/peta/laporan", {"dari": "2026-02-01", "sampai": "2026-01-01"}, "sampai"),
+    ("/peta/laporan/titik.json", {"bbox": "106,-7,107,-6", "dari": "2026-02-01", "sampai": "2026-01-01"}, "sampai"),
     ("/peta/laporan/titik.json", {"bbox": "1,2,3"}, "bbox"),
     ("/peta/laporan/titik.json", {"bbox": "10,0,5,1"}, "bbox"),
-    ("/peta/dasbor", {"dari": "2026-02-01", "sampai": "2026-01-01"}, "sampai"),
 ])
 def test_bad_parameters_are_422_problems(client, seeded, path, params, parameter):
     r = client.get(path, params=params)
     assert r.status_code == 422, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     assert parameter in r.text
+
+
+@pytest.mark.parametrize(("path", "params"), [
+    ("/peta/laporan", {"dari": "2026-02-01", "sampai": "2026-01-01", "status": "open", "opd": "<x>"}),
+    ("/peta/dasbor", {"dari": "2026-02-01", "sampai": "2026-01-01"}),
+])
+def test_bad_period_on_a_page_answers_a_page_in_bahasa_keeping_what_was_typed(client, path, params):
+    r = client.get(path, params=params)
+    assert r.status_code == 422
+    assert r.headers["content-type"].startswith("text/html")
+    assert '<html lang="id">' in r.text and "Tanggal akhir sebelum tanggal awal" in r.text
+    assert 'name="dari" value="2026-02-01"' in r.text and 'name="sampai" value="2026-01-01"' in r.text
+    if "status" in params:
+        assert 'name="status" value="open"' in r.text and 'value="&lt;x&gt;"' in r.text and "<x>" not in r.text
 
 
 def test_bad_status_and_date_are_422(client):
@@ -198,3 +211,23 @@ def test_armada_with_a_lone_fix_today(client, settings, db, seeded):
         db.commit()
     r = client.get("/peta/armada")
     assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize("path", [*PAGES, "/docs"])
+def test_every_page_is_in_bahasa_and_lets_phones_pinch_zoom(client, seeded, path):
+    r = client.get(path)
+    assert r.status_code == 200, r.text
+    head = r.text[:400].lower()
+    assert 'lang="id"' in head or "lang='id'" in head
+    assert "user-scalable=no" not in r.text and "maximum-scale=1" not in r.text
+
+
+def test_docs_loads_a_swagger_ui_that_reads_openapi_3_1_from_this_server(client):
+    from maps.assets import SWAGGER_UI
+
+    page = client.get("/docs").text
+    assert f"/peta/static/vendor/{SWAGGER_UI}/swagger-ui-bundle.js" in page and "cdn" not in page.lower()
+    assert int(SWAGGER_UI.rsplit("-", 1)[1].split(".")[0]) >= 5  # Swagger UI reads OpenAPI 3.1 from 5.0
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "LICENSE"):
+        assert client.get(f"/peta/static/vendor/{SWAGGER_UI}/{asset}").status_code == 200
+    assert client.get("/openapi.json").json()["openapi"].startswith("3.1")

@@ -11,6 +11,17 @@
   };
   SP.num = function (n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, "."); };
   SP.ready = false;
+  // Leaflet's own controls in Bahasa Indonesia (set before any map is made: peta.js loads after leaflet.js)
+  if (window.L) {
+    L.Control.Zoom.prototype.options.zoomInTitle = "Perbesar";
+    L.Control.Zoom.prototype.options.zoomOutTitle = "Perkecil";
+    var initLayout = L.Control.Layers.prototype._initLayout;
+    L.Control.Layers.prototype._initLayout = function () {
+      initLayout.call(this);
+      var t = this._layersLink;
+      if (t) { t.title = "Lapisan"; t.setAttribute("aria-label", "Lapisan peta"); }
+    };
+  }
   window.addEventListener("load", function () { SP.ready = true; });
 
   function dot(colour, cls) {

@@ -19,6 +19,7 @@ from geo_api.ratelimit import RateLimitMiddleware
 from geo_api.routers import fleet, geocode, health, layers_admin, ogc, open311, routing
 from geo_api.routers import maps as maps_routes
 from geo_api.settings import Settings, get_settings
+from maps.assets import SWAGGER_UI
 
 log = logging.getLogger("satupeta.app")
 
@@ -58,13 +59,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
+        # swagger-ui-dist 5 (reads OpenAPI 3.1), vendored with the map assets: renders offline
+        page = get_swagger_ui_html(
             openapi_url=app.openapi_url or "/openapi.json",
             title=f"{app.title} — API",
-            swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
-            swagger_css_url="/static/swagger-ui/swagger-ui.css",
-            swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",
+            swagger_js_url=f"/peta/static/vendor/{SWAGGER_UI}/swagger-ui-bundle.js",
+            swagger_css_url=f"/peta/static/vendor/{SWAGGER_UI}/swagger-ui.css",
+            swagger_favicon_url=f"/peta/static/vendor/{SWAGGER_UI}/favicon-32x32.png",
         )
+        return HTMLResponse(bytes(page.body).decode().replace("<html>", '<html lang="id">', 1))
 
     app.include_router(health.router)
     app.include_router(geocode.router)

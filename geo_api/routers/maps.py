@@ -22,6 +22,7 @@ from maps.assets import static_root
 from maps.base import MapOptions
 from maps.dasbor import Periode, build_dasbor, load_dasbor
 from maps.data import load_base
+from maps.galat import date_range_page
 from maps.index import build_index
 from maps.laporan import LaporanFilter, build_laporan_map, laporan_titik, load_choices, load_laporan
 from maps.layer import build_layer_map, load_layer
@@ -56,6 +57,11 @@ async def _needs_schema() -> AsyncIterator[None]:
 
 def _page(markup: str) -> HTMLResponse:
     return HTMLResponse(markup, headers=_HTML_HEADERS)
+
+
+def _bad_period(action: str, title: str, typed: dict[str, str | None]) -> HTMLResponse:
+    """A page asked for a period ending before it starts: 422 as an HTML page in Bahasa, the form as typed."""
+    return HTMLResponse(date_range_page(action, title, typed), status_code=422, headers=_HTML_HEADERS)
 
 
 @router.get("", response_class=HTMLResponse, summary="Index of the maps")
@@ -101,6 +107,9 @@ Kode = Annotated[str | None, Query(max_length=40, description="Code from the fil
 async def laporan_map(conn: Conn, settings: AppSettings, layanan: Kode = None, opd: Kode = None,
                       status: Status = None, dari: Tanggal = None, sampai: Tanggal = None) -> HTMLResponse:
     """Reports coloured by OPD, clustered or aggregated, with choropleth, hand-offs and the filter form."""
+    if dari and sampai and sampai < dari:
+        return _bad_period("/peta/laporan", "Laporan warga", dict(layanan=layanan, opd=opd, status=status,
+                                                                 dari=str(dari), sampai=str(sampai)))
     async with _needs_schema():
         f = await _laporan_filter(conn, layanan, opd, status, dari, sampai)
         base = await load_base(conn)
@@ -150,7 +159,7 @@ async def dasbor(conn: Conn, settings: AppSettings, dari: Tanggal = None, sampai
     """Received, open, closed, median/p90 time to close, overdue per OPD and kecamatan; plots; open-laporan map."""
     periode = Periode.default(dari, sampai)
     if periode.sampai < periode.dari:
-        raise InvalidParameter("sampai", "sampai is before dari")
+        return _bad_period("/peta/dasbor", "Dasbor OPD", {"dari": str(periode.dari), "sampai": str(periode.sampai)})
     if (periode.sampai - periode.dari).days > 3660:
         raise InvalidParameter("dari", "the period is at most ten years")
     async with _needs_schema():

@@ -7,7 +7,10 @@ device, fix time and coordinates as a fix already accepted). Late and out-of-ord
 they are stored by fix time; the jump test only compares a fix with the newest good one when the fix is
 newer, because a late fix's neighbours are not known here (detection orders by fix time anyway).
 
-State per device lives in memory; a batch (`FilterBatch`) changes it with an undo log that is rolled back
+The state a device's checks need (its newest good fix, the good fixes already stored) is read from
+PostgreSQL per group commit, in the batch's own transaction with the devices locked (`load`), so any number
+of processes on any number of machines flag a device's fixes as one process would. Within a batch (and in
+the CSV back-fill) the state lives in a `FilterBatch`, which changes it with an undo log that is rolled back
 when the commit fails, so a failed commit does not make the client's retry look like a duplicate.
 """
 
@@ -80,6 +83,17 @@ class FixFilter:
             if last_time is not None and lat is not None and lon is not None:
                 st.last_time, st.last_lat, st.last_lon = last_time, lat, lon
             self.states[device_id] = st
+
+    def load(self, device_id: int, last_time: float | None, lat: float | None, lon: float | None,
+             seen: tuple = ()) -> None:
+        """Set a device's state from the database (replacing any memory): its newest stored good fix and the
+        keys `(fix_time, lat, lon)` of fixes already stored as good."""
+        st = DeviceState()
+        if last_time is not None and lat is not None and lon is not None:
+            st.last_time, st.last_lat, st.last_lon = last_time, lat, lon
+        for key in seen:
+            st.recent[key] = None
+        self.states[device_id] = st
 
     def batch(self) -> FilterBatch:
         """A batch of checks whose state changes apply only on `commit()`."""

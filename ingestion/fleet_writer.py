@@ -5,7 +5,11 @@ drains whatever has queued up (up to a batch limit), flags bad fixes, COPYs the 
 partitioned positions table, updates the devices' last fix, commits, and only then resolves the futures.
 So every acknowledged fix is committed, and PostgreSQL sees a few large transactions instead of one per
 fix. If the commit fails (database restarting), every request of the batch gets the error (the router
-answers 503 and the client retries) and the filters' memory is left as it was before the batch.
+answers 503 and the client retries); nothing of the batch is remembered.
+
+The filters' state comes from PostgreSQL in the batch's transaction: the batch's devices are locked
+(`SELECT ... FOR UPDATE`, id order), their newest good fix read, and the batch's fixes looked up among the
+stored good fixes (duplicates), so N processes on M machines flag a device's fixes as one process does.
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ from datetime import date, datetime, timezone
 
 import orjson
 import psycopg
+from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from ingestion.fix_filters import FilterConfig, FixFilter
+from ingestion.fix_filters import FilterConfig, FixFilter, coordinate_flag
 from ingestion.osmand import Fix
 from sql import query
 
@@ -151,28 +156,50 @@ class GroupCommitWriter:
     async def _write(self, batch: Sequence[_Item]) -> None:
         now = time.time()
         received = _ts(now)
-        checks = self.filter.batch()
-        flags = [checks.check(it.device_id, it.fix, now) for it in batch]
-        payload = "".join(copy_line(it.device_id, it.fix, received, fl) for it, fl in zip(batch, flags, strict=True))
-        days = self._new_days(batch, flags, now)
-        try:
-            async with self.pool.connection() as conn:
-                async with conn.transaction():
-                    for day in days:
-                        await conn.execute(query("fleet_ensure_partition"), {"day": day})
-                    async with conn.cursor().copy(COPY_SQL) as copy:
-                        await copy.write(payload)
-                    await conn.execute(query("fleet_device_touch"), _touch_params(batch, flags, now))
-        except BaseException:
-            checks.rollback()
-            raise
+        # Days are judged before the filters: only "future" skips a partition, and it needs no history.
+        days = self._new_days(batch, [_stateless_flag(it.fix, now, self.filter.config) for it in batch], now)
+        async with self.pool.connection() as conn:
+            async with conn.transaction():
+                for day in days:
+                    await conn.execute(query("fleet_ensure_partition"), {"day": day})
+                # The filters' state from PostgreSQL, the batch's devices locked until the commit: every
+                # process flags a device's fixes alike (memory is never trusted across batches).
+                checks = await self._checks_from_db(conn, batch)
+                flags = [checks.check(it.device_id, it.fix, now) for it in batch]
+                payload = "".join(copy_line(it.device_id, it.fix, received, fl)
+                                  for it, fl in zip(batch, flags, strict=True))
+                async with conn.cursor().copy(COPY_SQL) as copy:
+                    await copy.write(payload)
+                await conn.execute(query("fleet_device_touch"), _touch_params(batch, flags, now))
         self._known_days.update(d.toordinal() for d in days)
-        checks.commit()
         self.committed += len(batch)
         self.batches += 1
         for it, fl in zip(batch, flags, strict=True):
             if not it.future.done():
                 it.future.set_result(fl)
+
+    async def _checks_from_db(self, conn, batch: Sequence[_Item]):
+        """A filter batch whose device states are read (and locked) in this transaction."""
+        ids = sorted({it.device_id for it in batch})
+        async with conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(query("fleet_filter_state"), {"ids": "{" + ",".join(map(str, ids)) + "}"})
+            states = await cur.fetchall()
+            # Only fixes with plausible coordinates can be duplicates of a stored good fix.
+            cand = [k for k, it in enumerate(batch) if coordinate_flag(it.fix) is None]
+            seen: dict[int, list] = {}
+            if cand:
+                await cur.execute(query("fleet_filter_seen"), {
+                    "ks": _int_arr(cand), "ids": _int_arr(batch[k].device_id for k in cand),
+                    "times": "{" + ",".join('"' + _ts(batch[k].fix.fix_time) + '"' for k in cand) + "}",
+                    "lats": "{" + ",".join(_num(batch[k].fix.lat) for k in cand) + "}",
+                    "lons": "{" + ",".join(_num(batch[k].fix.lon) for k in cand) + "}"})
+                for row in await cur.fetchall():
+                    it = batch[row["k"]]
+                    seen.setdefault(it.device_id, []).append((it.fix.fix_time, it.fix.lat, it.fix.lon))
+        filt = FixFilter(self.filter.config)
+        for r in states:
+            filt.load(r["id"], r["last_time"], r["last_lat"], r["last_lon"], tuple(seen.get(r["id"], ())))
+        return filt.batch()
 
     def _new_days(self, batch: Sequence[_Item], flags: Sequence[str | None], now: float) -> list[date]:
         """Days (UTC) in the batch still without a partition, within retention; others go to the default."""
@@ -186,6 +213,18 @@ class GroupCommitWriter:
             if d.toordinal() not in self._known_days:
                 days.add(d)
         return sorted(days)
+
+
+def _int_arr(values) -> str:
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+def _stateless_flag(fix: Fix, now: float, config: FilterConfig) -> str | None:
+    """The flags that need no history (coordinates, validity, future)."""
+    flag = coordinate_flag(fix)
+    if flag is None and fix.fix_time > now + config.future_tolerance_s:
+        flag = "future"
+    return flag
 
 
 def _fail(batch: Sequence[_Item], exc: Exception) -> None:

@@ -1,0 +1,101 @@
+"""State shared through PostgreSQL: N processes answer as one (issue 13).
+
+Fix filters whose state comes from the database per group commit: two writers (two pools, as two processes
+have) receiving one device's fixes alternately flag them exactly as one writer does."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+from geo_api.db import open_pool
+from ingestion import osmand
+from ingestion.fix_filters import FixFilter
+from ingestion.fleet_registry import add_device, add_vehicle
+from ingestion.fleet_writer import GroupCommitWriter, filter_config
+
+
+def _register(db) -> str:
+    unique = f"shared-{uuid.uuid4().hex[:8]}"
+    vid = add_vehicle(db, f"B {uuid.uuid4().hex[:6].upper()}", "compactor", "36.71.01", "Depot uji")
+    add_device(db, unique, vid)
+    db.commit()
+    return unique
+
+
+def fix_sequence(t0: float) -> list[tuple[float, float, float]]:
+    """A drive with a duplicate (the fix sent twice), a jump (33 km in 10 s) and a late fix."""
+    return [
+        (t0, -6.2000, 106.6000),
+        (t0 + 10, -6.2005, 106.6003),
+        (t0 + 10, -6.2005, 106.6003),      # duplicate of the previous one
+        (t0 + 20, -6.5000, 106.6000),      # jump
+        (t0 + 30, -6.2010, 106.6006),      # back on the road: good
+        (t0 + 5, -6.2002, 106.6001),       # late (out of order): good, no jump test
+        (t0 + 40, -6.2015, 106.6009),
+        (t0 + 40, -6.2015, 106.6009),      # duplicate again
+        (t0 + 50, -6.9000, 107.2000),      # jump
+        (t0 + 60, -6.2020, 106.6012),
+    ]
+
+
+def expected_flags() -> list[str | None]:
+    return [None, None, "duplicate", "jump", None, None, None, "duplicate", "jump", None]
+
+
+async def _run(settings, device_id: int, unique: str, n_writers: int) -> list[str | None]:
+    pools = [open_pool(settings, application_name=f"test-writer-{k}") for k in range(n_writers)]
+    writers = []
+    try:
+        for p in pools:
+            await p.open()
+            writers.append(GroupCommitWriter(p, fix_filter=FixFilter(filter_config(settings)), writers=1))
+        t0 = time.time() - 3600
+        flags = []
+        for k, (t, lat, lon) in enumerate(fix_sequence(t0)):
+            # Each fix on its own batch, alternating writers (as a load balancer alternates processes).
+            flags.append(await writers[k % n_writers].submit(device_id, osmand.Fix(unique, t, lat, lon)))
+        return flags
+    finally:
+        for w in writers:
+            await w.stop()
+        for p in pools:
+            await p.close()
+
+
+def test_two_writers_flag_one_device_as_one_writer_does(settings, db):
+    results = {}
+    for n in (1, 2):
+        unique = _register(db)
+        device_id = db.execute("SELECT id FROM fleet.device WHERE unique_id = %s", (unique,)).fetchone()["id"]
+        results[n] = asyncio.run(_run(settings, device_id, unique, n))
+        stored = db.execute("SELECT flag FROM fleet.position WHERE device_id = %s ORDER BY received_at, fix_time",
+                            (device_id,)).fetchall()
+        assert len(stored) == len(fix_sequence(0))
+    assert results[1] == expected_flags()
+    assert results[2] == results[1]
+
+
+def test_concurrent_writers_on_one_device_never_accept_a_duplicate_twice(settings, db):
+    """The same fix handed to two writers at once: the device lock makes one of them see the other's commit."""
+    unique = _register(db)
+    device_id = db.execute("SELECT id FROM fleet.device WHERE unique_id = %s", (unique,)).fetchone()["id"]
+
+    async def go():
+        pools = [open_pool(settings, application_name=f"test-race-{k}") for k in range(2)]
+        for p in pools:
+            await p.open()
+        writers = [GroupCommitWriter(p, fix_filter=FixFilter(filter_config(settings)), writers=1) for p in pools]
+        try:
+            t = time.time() - 100
+            fixes = [osmand.Fix(unique, t + k, -6.2 + k * 1e-5, 106.6) for k in range(20)]
+            return await asyncio.gather(*(w.submit(device_id, f) for f in fixes for w in writers))
+        finally:
+            for w in writers:
+                await w.stop()
+            for p in pools:
+                await p.close()
+
+    flags = asyncio.run(go())
+    assert sorted(flags, key=str) == sorted([None] * 20 + ["duplicate"] * 20, key=str)

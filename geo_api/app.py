@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 from geo_api import __doc__ as package_doc
-from geo_api.db import open_pool
+from geo_api.db import open_pool, open_read_pool
 from geo_api.edge import EdgeMiddleware
 from geo_api.errors import document_problems, install_error_handlers
 from geo_api.ratelimit import RateLimitMiddleware
@@ -38,10 +38,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Opening without waiting lets the API start (and /health answer 503) while PostGIS is down.
         await pool.open(wait=False)
         app.state.pool = pool
+        replica = open_read_pool(settings)  # read-only work on a streaming replica when one is configured
+        if replica is not None:
+            await replica.open(wait=False)
+        app.state.read_pool = replica or pool
         try:
             async with fleet.lifespan(app):
                 yield
         finally:
+            if replica is not None:
+                await replica.close()
             await pool.close()
 
     app = FastAPI(

@@ -9,7 +9,7 @@ import psycopg
 from fastapi import Depends, Request
 
 from geo_api.apikeys import key_hash
-from geo_api.db import fetch_one, pooled
+from geo_api.db import fetch_one, pooled, read_pool
 from geo_api.errors import Forbidden, Unauthorized
 from geo_api.settings import Settings
 
@@ -23,8 +23,31 @@ async def _conn(request: Request) -> AsyncIterator[psycopg.AsyncConnection]:
         yield conn
 
 
+async def _read_conn(request: Request) -> AsyncIterator[psycopg.AsyncConnection]:
+    async with pooled(read_pool(request.app.state)) as conn:
+        yield conn
+
+
 AppSettings = Annotated[Settings, Depends(_settings)]
 Conn = Annotated[psycopg.AsyncConnection, Depends(_conn)]
+# Read-only work: a streaming replica when database_replica_url is set (behind by its replication lag), else
+# the primary. Whatever a client must see right after its own write (GET requests/{id}) keeps using Conn.
+ReadConn = Annotated[psycopg.AsyncConnection, Depends(_read_conn)]
+
+
+def read_conn_unless(*params: str):
+    """A connection type: the read connection, but the primary when the query names one of these parameters.
+
+    A lookup by id is how a client reads back what it just wrote (Open311 `service_request_id`): it must not
+    miss its own write by the replica's lag, and one indexed row costs the primary little.
+    """
+    async def conn(request: Request) -> AsyncIterator[psycopg.AsyncConnection]:
+        state = request.app.state
+        pool = state.pool if any(p in request.query_params for p in params) else read_pool(state)
+        async with pooled(pool) as c:
+            yield c
+
+    return Annotated[psycopg.AsyncConnection, Depends(conn)]
 
 
 async def _api_key(request: Request, conn: Conn) -> dict:

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     pg_bin_dir: Path | None = Field(default=None, description="PostgreSQL binaries; found by pg_config if unset.")
     host: str = Field(default="127.0.0.1", description="Address the HTTP server binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the HTTP server listens on.")
+    workers: int = Field(default=1, ge=0, description="Worker processes of `satupeta serve` (0: one per CPU "
+                         "core; `make run` passes 0). Each has its own pools of up to pool_max_size connections.")
     pool_min_size: int = Field(default=2, ge=1)
     pool_max_size: int = Field(default=10, ge=1)
     statement_timeout_ms: int = Field(default=30_000, ge=100,
@@ -81,6 +83,9 @@ class Settings(BaseSettings):
         default=3000, ge=0, le=50_000, description="At most this many individual reports are put in one map "
         "page; above it the map shows server-side aggregates (grid cells, kelurahan) and fetches points by view.")
     maps_fleet_refresh_s: float = Field(default=10.0, gt=0, description="Seconds between live fleet refreshes.")
+    heavy_work_threads: int = Field(default=2, ge=1, le=64, description="Worker threads for CPU-heavy work per "
+                                    "process (map page builds, fleet trip/visit detection), so the event loop that "
+                                    "acknowledges GPS fixes never runs it; more such requests wait for a thread.")
 
     # Si Lacak (fleet GPS)
     fleet_osmand_port: int = Field(default=5055, ge=1, le=65535, description="Port of the separate OsmAnd "
@@ -174,6 +179,23 @@ class Settings(BaseSettings):
                  "first_name", "last_name", "name", "device_id", "account_id", "address_string"),
         description="Query parameters whose values every log line shows as *** (secrets, personal data).")
 
+    # Scale-out: a streaming replica for reads, a transaction-mode pooler (PgBouncer), the embedded replica
+    database_replica_url: str | None = Field(
+        default=None, description="A streaming replica of DATABASE_URL for read-only work (OGC items and tiles, "
+        "maps, fleet history, the geocoding indexes at start-up); writes and reading one's own writes (Open311 "
+        "GET requests/{id}) stay on the primary. Unset: everything on the primary.")
+    database_transaction_pooling: bool = Field(
+        default=False, description="DATABASE_URL (and the replica URL) point at a transaction-mode pooler such "
+        "as PgBouncer: no server-side prepared statements and no startup options (set statement_timeout on the "
+        "pooler's connect_query or with ALTER ROLE); LISTEN goes to database_direct_url.")
+    database_direct_url: str | None = Field(
+        default=None, description="A direct (not pooled) connection to the primary for session work: LISTEN, "
+        "migrations. Unset: DATABASE_URL.")
+    pg_replica_port: int | None = Field(default=None, ge=1, le=65535, description="Port of the embedded "
+                                        "streaming replica (`satupeta db start --replica`); unset: pg_port + 1.")
+    pg_replica_data_dir: Path | None = Field(default=None, description="Data folder of the embedded replica; "
+                                             "unset: beside pg_data_dir, with -replica appended.")
+
     @property
     def embedded(self) -> bool:
         """True when no DATABASE_URL is given and the project-local cluster serves the data."""
@@ -186,9 +208,19 @@ class Settings(BaseSettings):
             return self.database_url
         return f"postgresql://{self.pg_user}@127.0.0.1:{self.pg_port}/{self.pg_database}"
 
+    @property
+    def direct_dsn(self) -> str:
+        """The primary without a pooler in between (LISTEN, migrations): database_direct_url or the dsn."""
+        return self.database_direct_url or self.dsn
+
+    @property
+    def replica_dsn(self) -> str | None:
+        """The replica for read-only work, when one is configured."""
+        return self.database_replica_url or None
+
     def sqlalchemy_url(self) -> str:
-        """The same database as a SQLAlchemy URL (psycopg 3 driver), for alembic."""
-        dsn = self.dsn
+        """The same database as a SQLAlchemy URL (psycopg 3 driver), for alembic (never through a pooler)."""
+        dsn = self.direct_dsn
         for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
             if dsn.startswith(prefix):
                 return "postgresql+psycopg://" + dsn[len(prefix):]

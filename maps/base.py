@@ -100,12 +100,13 @@ class HtmlBox(Element):
         super().__init__(markup)
 
 
-def legend_html(title: str, items: Sequence[tuple[str, str]], notes: Sequence[str] = (),
-                kind: str = "dot", sections: Sequence[tuple[str, Sequence[tuple[str, str]], str]] = ()) -> str:
-    """The legend box: colour swatches with labels, further titled sections, and notes (all escaped here)."""
-    def _ul(rows: Sequence[tuple[str, str]], k: str) -> str:
-        return "<ul>" + "".join(f'<li title="{esc(label)}"><span class="sp-swatch sp-{k}" '
-                                f'style="background:{esc(c)}"></span>{esc(label)}</li>' for c, label in rows) + "</ul>"
+def legend_html(title: str, items: Sequence[tuple[str, ...]], notes: Sequence[str] = (),
+                kind: str = "dot", sections: Sequence[tuple[str, Sequence[tuple[str, ...]], str]] = ()) -> str:
+    """The legend box: colour swatches with labels (colour, label[, full name on hover]), further titled
+    sections, and notes (all escaped here)."""
+    def _ul(rows: Sequence[tuple[str, ...]], k: str) -> str:
+        return "<ul>" + "".join(f'<li title="{esc(r[-1])}"><span class="sp-swatch sp-{k}" '
+                                f'style="background:{esc(r[0])}"></span>{esc(r[1])}</li>' for r in rows) + "</ul>"
     body = _ul(items, kind) + "".join(f"<h3>{esc(t)}</h3>{_ul(rows, k)}" for t, rows, k in sections)
     extra = "".join(f'<p class="sp-note">{esc(n)}</p>' for n in notes)
     return f'<div id="legenda" class="sp-box sp-legend"><h2>{esc(title)}</h2>{body}{extra}</div>'

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,7 +16,8 @@ from branca.element import MacroElement
 from jinja2 import Template
 
 from geo_api.db import fetch_all
-from maps.base import PALETTE, BaseData, HtmlBox, MapOptions, base_map, esc, finish, js_value, legend_html
+from maps.base import BaseData, HtmlBox, MapOptions, base_map, esc, finish, js_value, legend_html
+from maps.warna import Warna, lainnya, load_rank, opd_palette, short_code
 
 CITY_TZ = ZoneInfo("Asia/Jakarta")
 MAX_OPD_PLOTTED = 15
@@ -47,6 +48,11 @@ class DasborData:
     per_kecamatan: list[dict[str, Any]]
     terbuka: list[dict[str, Any]]
     per_opd_cap: int
+    colour_rank: list[dict[str, Any]] = field(default_factory=list)  # the laporan map's order (maps.warna)
+
+    def colours(self) -> dict[str, Warna]:
+        """The same OPD colours as the laporan map (ranked over all laporan, not this period)."""
+        return opd_palette(self.colour_rank)
 
 
 async def load_dasbor(conn: psycopg.AsyncConnection, periode: Periode, per_opd_cap: int) -> DasborData:
@@ -58,7 +64,7 @@ async def load_dasbor(conn: psycopg.AsyncConnection, periode: Periode, per_opd_c
     return DasborData(periode=periode, total=total, per_opd=[r for r in rows if r["kode"] is not None],
                       per_kecamatan=await fetch_all(conn, "maps_dasbor_kecamatan", p),
                       terbuka=await fetch_all(conn, "maps_dasbor_terbuka", {**p, "per_opd": per_opd_cap}),
-                      per_opd_cap=per_opd_cap)
+                      per_opd_cap=per_opd_cap, colour_rank=await load_rank(conn))
 
 
 def durasi(jam: float | None) -> str:
@@ -182,19 +188,21 @@ def build_open_map(base: BaseData, data: DasborData, opts: MapOptions) -> str:
     for r in data.terbuka:
         by_opd.setdefault(r["opd_kode"], []).append(r)
     order = sorted(by_opd, key=lambda k: -by_opd[k][0]["n_opd"])
+    colours = data.colours()
     groups, items = [], []
-    for i, kode in enumerate(order):
-        colour = PALETTE[i % len(PALETTE)]
+    for kode in order:
+        w = colours.get(kode, lainnya())
         rows = by_opd[kode]
-        nama = names.get(kode, {}).get("nama", kode)
+        row = names.get(kode, {"kode": kode, "nama": kode})
+        nama = row.get("nama", kode)
         shown = f"{angka(len(rows))} dari {angka(rows[0]['n_opd'])}" if len(rows) < rows[0]["n_opd"] \
             else angka(len(rows))
-        group = folium.FeatureGroup(name=esc(f"{nama} ({shown})"), show=i < 6)
+        group = folium.FeatureGroup(name=esc(f"{short_code(row)} ({shown})"), show=True)  # every OPD listed is drawn
         group.add_to(m)
-        cfg = {"colour": colour, "opd": nama,
+        cfg = {"colour": w.fill, "opd": nama,
                "points": [[r["lat"], r["lon"], r["id"], r["layanan_nama"], bool(r["terlambat"])] for r in rows]}
         groups.append((group, js_value(cfg)))
-        items.append((colour, f"{nama} ({shown})"))
+        items.append((w.fill, f"{short_code(row)} ({shown})", f"{nama} ({shown})"))
     m.add_child(OpenPerOpd(groups))
     notes = [f"Paling banyak {angka(data.per_opd_cap)} laporan terbaru per OPD; lingkar merah = terlambat.",
              "Pilih OPD lewat tombol lapisan (kanan atas)."]
@@ -213,7 +221,10 @@ table{border-collapse:collapse;background:#fff;width:100%;font-size:.9rem}th,td{
 border-bottom:1px solid #e3e3e3;text-align:right}th:first-child,td:first-child{text-align:left}
 .plot{background:#fff;border-radius:6px;padding:.6rem;margin:1rem 0;box-shadow:0 1px 3px rgba(0,0,0,.15)}
 .plot svg{max-width:100%;height:auto}form{margin:.4rem 0}iframe{width:100%;height:620px;border:0;
-border-radius:6px;box-shadow:0 1px 3px rgba(0,0,0,.15);background:#fff}.telat{color:#b2182b;font-weight:600}"""
+border-radius:6px;box-shadow:0 1px 3px rgba(0,0,0,.15);background:#fff}.telat{color:#b2182b;font-weight:600}
+.tabel{overflow-x:auto;max-width:100%}.sw{display:inline-block;width:12px;height:12px;border-radius:50%;
+margin-right:6px;vertical-align:-1px;border:1px solid #555}
+@media (max-width:600px){main{padding:.6rem}header{padding:.6rem}iframe{height:480px}table{font-size:.85rem}}"""
 
 
 def _kartu(t: dict[str, Any]) -> str:
@@ -224,15 +235,26 @@ def _kartu(t: dict[str, Any]) -> str:
         f"<div><b>{esc(v)}</b>{esc(k)}</div>" for k, v in cards) + "</section>"
 
 
-def _table(rows: Sequence[dict[str, Any]], first: str, with_time: bool) -> str:
+def _table(rows: Sequence[dict[str, Any]], first: str, with_time: bool,
+           colours: dict[str, Warna] | None = None) -> str:
     head = f"<th>{esc(first)}</th><th>Diterima</th><th>Terbuka</th><th>Selesai</th>" + (
         "<th>Median waktu selesai</th><th>Persentil ke-90</th>" if with_time else "") + "<th>Terlambat</th>"
     body = "".join(
-        f"<tr><td>{esc(r['nama'])}</td><td>{angka(r['diterima'])}</td><td>{angka(r['terbuka'])}</td>"
+        f"<tr><td>{_swatch(r, colours)}{esc(r['nama'])}</td><td>{angka(r['diterima'])}</td>"
+        f"<td>{angka(r['terbuka'])}</td>"
         f"<td>{angka(r['selesai'])}</td>"
         + (f"<td>{esc(durasi(r['median_jam']))}</td><td>{esc(durasi(r['p90_jam']))}</td>" if with_time else "")
         + f"<td{' class=telat' if r['terlambat'] else ''}>{angka(r['terlambat'])}</td></tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    if not rows:
+        body = f"<tr><td colspan='{7 if with_time else 5}'>Tidak ada laporan diterima pada periode ini.</td></tr>"
+    return f"<div class='tabel'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+
+
+def _swatch(r: dict[str, Any], colours: dict[str, Warna] | None) -> str:
+    if colours is None:
+        return ""
+    w = colours.get(r.get("kode"), lainnya())
+    return f'<span class="sw sp-opd-warna" data-opd="{esc(r.get("kode"))}" style="background:{w.fill}"></span>'
 
 
 def build_dasbor(base: BaseData, data: DasborData, opts: MapOptions) -> str:
@@ -258,7 +280,7 @@ def build_dasbor(base: BaseData, data: DasborData, opts: MapOptions) -> str:
             f"<header><h1>Dasbor OPD</h1><div>Laporan diterima {p.dari:%d-%m-%Y} s.d. {p.sampai:%d-%m-%Y} (WIB)"
             f"{' · ' + nav if nav else ''}</div></header><main>"
             + (form if served else "") + _kartu(data.total)
-            + "<h2>Per OPD</h2>" + _table(data.per_opd, "OPD", True)
+            + "<h2>Per OPD</h2>" + _table(data.per_opd, "OPD", True, data.colours())
             + "".join(f"<div class='plot'>{svg}</div>" for svg in plots)
             + "<h2>Per kecamatan</h2>" + _table(data.per_kecamatan, "Kecamatan", False)
             + "<h2>Peta laporan terbuka per OPD</h2>"

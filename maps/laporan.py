@@ -16,7 +16,6 @@ from jinja2 import Template
 from geo_api.db import fetch_all, fetch_one
 from maps.base import (
     NO_COLOUR,
-    PALETTE,
     BaseData,
     HtmlBox,
     MapOptions,
@@ -27,6 +26,7 @@ from maps.base import (
     js_value,
     legend_html,
 )
+from maps.warna import Warna, lainnya, load_rank, opd_palette, short_code
 
 
 def angka(n: int) -> str:
@@ -107,8 +107,7 @@ async def load_laporan(conn: psycopg.AsyncConnection, f: LaporanFilter, inline_m
         per_kelurahan={r["kode"]: r["n"] for r in await fetch_all(conn, "maps_laporan_kelurahan", f.params())},
         grid=[] if titik is not None else await fetch_all(conn, "maps_laporan_grid", f.params(cell=GRID_CELL_DEG)),
         per_opd=(per_opd := await fetch_all(conn, "maps_laporan_opd", f.params())),
-        colour_rank=per_opd if f == LaporanFilter() else await fetch_all(conn, "maps_laporan_opd",
-                                                                         LaporanFilter().params()),
+        colour_rank=per_opd if f == LaporanFilter() else await load_rank(conn),
         serah_terima=await fetch_all(conn, "maps_laporan_serah_terima", f.params()),
         layanan=layanan, opd=opd, inline_max=inline_max, penduduk_kota=pop["penduduk_total"] if pop else None)
 
@@ -121,10 +120,9 @@ async def laporan_titik(conn: psycopg.AsyncConnection, f: LaporanFilter,
                            f.params(minx=minx, miny=miny, maxx=maxx, maxy=maxy, limit=limit))
 
 
-def opd_colours(per_opd: list[dict[str, Any]]) -> dict[str, str]:
-    """One palette colour per OPD, busiest (over all laporan) first, so a filter never recolours an OPD;
-    the rest share grey (named 'OPD lainnya' in the legend)."""
-    return {r["kode"]: PALETTE[i] for i, r in enumerate(per_opd[:len(PALETTE) - 1])}
+def opd_colours(per_opd: list[dict[str, Any]]) -> dict[str, Warna]:
+    """The shared OPD colours (maps.warna), busiest over all laporan first, so a filter never recolours an OPD."""
+    return opd_palette(per_opd)
 
 
 def _classes(values: list[int]) -> list[int]:
@@ -164,7 +162,7 @@ def _point(r: dict[str, Any]) -> dict[str, Any]:
                               "alasan_teks", "keputusan", "kabkota_kode", "diterima", "kelurahan_nama")}
 
 
-def client_config(data: LaporanData, f: LaporanFilter, opts: MapOptions, colours: dict[str, str]) -> dict:
+def client_config(data: LaporanData, f: LaporanFilter, opts: MapOptions, colours: dict[str, Warna]) -> dict:
     """The JSON the page's script receives (raw text: the script escapes it when it builds HTML)."""
     names = {r["kode"]: r["nama"] for r in data.opd}
     return {
@@ -172,7 +170,10 @@ def client_config(data: LaporanData, f: LaporanFilter, opts: MapOptions, colours
         "grid": [{"n": g["n"], "lat": g["lat"], "lon": g["lon"], "opd_kode": g["opd_kode"]} for g in data.grid],
         "serah": [{k: r[k] for k in ("kode", "nama", "n", "lat", "lon")} for r in data.serah_terima],
         "total": data.total, "inlineMax": data.inline_max, "detailZoom": DETAIL_ZOOM,
-        "colours": colours, "fallback": NO_COLOUR, "opdNames": names, "status": STATUS, "keputusan": KEPUTUSAN,
+        "colours": {k: w.fill for k, w in colours.items()}, "fallback": lainnya().fill,
+        "textColours": {k: w.text for k, w in colours.items()}, "fallbackText": lainnya().text,
+        "codes": {k: w.kode_singkat for k, w in colours.items()},
+        "opdNames": names, "status": STATUS, "keputusan": KEPUTUSAN,
         "api": f"{opts.api_base}/laporan/titik.json?{f.query_string()}" if opts.api_base else None,
     }
 
@@ -230,11 +231,14 @@ def build_laporan_map(base: BaseData, data: LaporanData, f: LaporanFilter, opts:
     colours = opd_colours(data.colour_rank or data.per_opd)
     m.add_child(LaporanLayer(cluster, client_config(data, f, opts, colours)))
     m.get_root().html.add_child(HtmlBox(_filter_form(data, f, served=bool(opts.api_base))))
-    coloured = [r for r in data.per_opd if r["kode"] in colours]
-    opd_items = [(colours[r["kode"]], f"{r['nama']} ({angka(r['n'])})") for r in coloured]
-    rest = sum(r["n"] for r in data.per_opd if r["kode"] not in colours)
+    distinct = {k for k, w in colours.items() if w.fill != lainnya().fill}
+    opd_items: list[tuple[str, ...]] = [
+        (colours[r["kode"]].fill, f"{short_code(r)} ({angka(r['n'])})", f"{r['nama']} ({angka(r['n'])})")
+        for r in data.per_opd if r["kode"] in distinct]
+    rest = [r for r in data.per_opd if r["kode"] not in distinct]
     if rest:
-        opd_items.append((NO_COLOUR, f"OPD lainnya ({rest:,})".replace(",", ".")))
+        opd_items.append((lainnya().fill, f"OPD lainnya ({angka(sum(r['n'] for r in rest))})",
+                          "; ".join(f"{r['nama']} ({angka(r['n'])})" for r in rest)))
     notes = ["Titik dan lingkaran berwarna menurut OPD tujuan (terbanyak); angka = jumlah laporan."]
     if data.penduduk_kota:
         rate = 1000 * data.total / data.penduduk_kota

@@ -11,11 +11,11 @@ from typing import Annotated, Literal
 
 import orjson
 import psycopg
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BeforeValidator
 
-from geo_api.deps import AppSettings, Conn
+from geo_api.deps import AppSettings, Catalog, ReadConn
 from geo_api.errors import InvalidParameter, NotFound, ServiceUnavailable
 from maps.armada import build_armada_map, load_armada
 from maps.assets import static_root
@@ -38,13 +38,6 @@ def _options(settings: AppSettings) -> MapOptions:
                       tile_attribution=settings.maps_tile_attribution, api_base="/peta")
 
 
-def _catalog(request: Request):
-    """The layers engineer's catalog, shared with /ogc (so a publish invalidates both)."""
-    from layers.service import layer_service
-
-    return layer_service(request.app.state, request.app.state.settings).catalog
-
-
 @asynccontextmanager
 async def _needs_schema() -> AsyncIterator[None]:
     """A database not migrated up to the fleet/laporan tables answers 503 with the fix, not a 500."""
@@ -65,26 +58,26 @@ def _bad_period(action: str, title: str, typed: dict[str, str | None]) -> HTMLRe
 
 
 @router.get("", response_class=HTMLResponse, summary="Index of the maps")
-async def index(request: Request, conn: Conn) -> HTMLResponse:
+async def index(conn: ReadConn, catalog: Catalog) -> HTMLResponse:
     """The list of maps and of every collection that has a Layer map."""
-    collections = await _catalog(request).all(conn)
+    collections = await catalog.all(conn)
     return _page(build_index(list(collections.values()), served=True))
 
 
 @router.get("/layer/{collection_id}", response_class=HTMLResponse, summary="Map of one collection")
-async def layer_map(collection_id: str, request: Request, conn: Conn, settings: AppSettings,
+async def layer_map(collection_id: str, conn: ReadConn, catalog: Catalog, settings: AppSettings,
                     sumber: Annotated[Literal["auto", "geojson", "tiles"], Query(
                         description="auto: GeoJSON up to 20,000 features, /ogc vector tiles beyond")] = "auto",
                     ) -> HTMLResponse:
     """The Layer map of a published or bundled collection (404 when the catalog has no such id)."""
-    collection = await _catalog(request).get(conn, collection_id)
+    collection = await catalog.get(conn, collection_id)
     base = await load_base(conn)
     tiles = None if sumber == "geojson" else f"/ogc/collections/{collection.id}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}"
     layer = await load_layer(conn, collection, tiles_url=tiles, force_tiles=sumber == "tiles")
     return _page(build_layer_map(base, layer, _options(settings)))
 
 
-async def _laporan_filter(conn: Conn, layanan: str | None, opd: str | None, status: str | None,
+async def _laporan_filter(conn: ReadConn, layanan: str | None, opd: str | None, status: str | None,
                           dari: date | None, sampai: date | None) -> LaporanFilter:
     """Validate the filters: categories and OPDs must exist (422 naming the parameter otherwise)."""
     layanan_rows, opd_rows = await load_choices(conn)
@@ -104,7 +97,7 @@ Kode = Annotated[str | None, Query(max_length=40, description="Code from the fil
 
 
 @router.get("/laporan", response_class=HTMLResponse, summary="Map of citizen reports (Laporan warga)")
-async def laporan_map(conn: Conn, settings: AppSettings, layanan: Kode = None, opd: Kode = None,
+async def laporan_map(conn: ReadConn, settings: AppSettings, layanan: Kode = None, opd: Kode = None,
                       status: Status = None, dari: Tanggal = None, sampai: Tanggal = None) -> HTMLResponse:
     """Reports coloured by OPD, clustered or aggregated, with choropleth, hand-offs and the filter form."""
     if dari and sampai and sampai < dari:
@@ -118,7 +111,7 @@ async def laporan_map(conn: Conn, settings: AppSettings, layanan: Kode = None, o
 
 
 @router.get("/laporan/titik.json", summary="Reports in a bounding box")
-async def laporan_points(conn: Conn, settings: AppSettings,
+async def laporan_points(conn: ReadConn, settings: AppSettings,
                          bbox: Annotated[str, Query(description="minx,miny,maxx,maxy (EPSG:4326)")],
                          layanan: Kode = None, opd: Kode = None, status: Status = None,
                          dari: Tanggal = None, sampai: Tanggal = None) -> Response:
@@ -143,7 +136,7 @@ def _bbox(text: str) -> tuple[float, float, float, float]:
 
 
 @router.get("/armada", response_class=HTMLResponse, summary="Map of the Si Lacak fleet (live)")
-async def armada_map(conn: Conn, settings: AppSettings, tanggal: date | None = None,
+async def armada_map(conn: ReadConn, settings: AppSettings, tanggal: date | None = None,
                      refresh: Annotated[float | None, Query(ge=1, le=300, description="Seconds between "
                                                             "position refreshes (default maps_fleet_refresh_s)")] = None
                      ) -> HTMLResponse:
@@ -155,7 +148,7 @@ async def armada_map(conn: Conn, settings: AppSettings, tanggal: date | None = N
 
 
 @router.get("/dasbor", response_class=HTMLResponse, summary="OPD performance dashboard")
-async def dasbor(conn: Conn, settings: AppSettings, dari: Tanggal = None, sampai: Tanggal = None) -> HTMLResponse:
+async def dasbor(conn: ReadConn, settings: AppSettings, dari: Tanggal = None, sampai: Tanggal = None) -> HTMLResponse:
     """Received, open, closed, median/p90 time to close, overdue per OPD and kecamatan; plots; open-laporan map."""
     periode = Periode.default(dari, sampai)
     if periode.sampai < periode.dari:

@@ -56,8 +56,20 @@
         if (best === null || counts[k] > counts[best]) { best = k; }
       });
       var size = n < 10 ? 30 : (n < 100 ? 36 : 44);
-      return L.divIcon({html: '<div style="background:' + SP.esc(colour(best)) + '"><span>' + SP.esc(SP.num(n)) +
-                              "</span></div>", className: "marker-cluster sp-cluster", iconSize: L.point(size, size)});
+      var text = (cfg.textColours || {})[best] || cfg.fallbackText || "#111";
+      var code = (cfg.codes || {})[best] || "lainnya";
+      var name = SP.num(n) + " laporan, " + code;
+      var icon = L.divIcon({html: '<div style="background:' + SP.esc(colour(best)) + ";color:" + SP.esc(text) +
+                                  '"><span>' + SP.esc(SP.num(n)) + "</span></div>",
+                            className: "marker-cluster sp-cluster", iconSize: L.point(size, size)});
+      // the focusable element Leaflet makes of the icon (tabindex 0, role button) carries the cluster's name
+      var make = icon.createIcon;
+      icon.createIcon = function (old) {
+        var el = make.call(icon, old);
+        el.setAttribute("aria-label", name); el.title = name;
+        return el;
+      };
+      return icon;
     };
     function marker(p) {
       var m = L.marker([p.lat, p.lon], {icon: dot(colour(p.opd_kode)), title: "Laporan #" + p.id, opd: p.opd_kode});

@@ -20,6 +20,7 @@ from geo_api.cli_layers import keys_app, layers_app
 from geo_api.cli_maps import app as maps_app
 from geo_api.cli_routing import app as routing_app
 from geo_api.cli_trust import audit_app
+from geo_api.settings import Settings
 
 app = typer.Typer(help="Satu Peta Kota Tangerang platform.", no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="The database: embedded PostGIS cluster and migrations.", no_args_is_help=True)
@@ -33,7 +34,10 @@ app.add_typer(routing_app, name="routing")
 app.add_typer(audit_app, name="audit")
 @db_app.command("start")
 @guard
-def db_start() -> None:
+def db_start(
+    replica: Annotated[bool, typer.Option(help="Also start a streaming replica of it (pg_basebackup -R the first "
+                                               "time; port SATUPETA_PG_PORT + 1) for read-only work")] = False,
+) -> None:
     """Initialise (first time) and start the project-local PostGIS cluster; idempotent."""
     from geo_api import pgcluster
 
@@ -42,15 +46,25 @@ def db_start() -> None:
         console.print("DATABASE_URL is set: using that PostGIS, no embedded cluster started.")
         return
     console.print(pgcluster.start(settings))
+    if replica:
+        console.print(pgcluster.start_replica(settings))
 
 
 @db_app.command("stop")
 @guard
-def db_stop() -> None:
-    """Stop the project-local PostGIS cluster."""
+def db_stop(
+    replica: Annotated[bool, typer.Option(help="Stop only the embedded streaming replica")] = False,
+) -> None:
+    """Stop the project-local PostGIS cluster (its replica first, if one runs), or only the replica."""
     from geo_api import pgcluster
 
-    console.print(pgcluster.stop(load_settings()))
+    settings = load_settings()
+    stopped = pgcluster.stop_replica(settings)
+    if replica or stopped == "replica stopped":
+        console.print(stopped)
+    if replica:
+        return
+    console.print(pgcluster.stop(settings))
 
 
 @db_app.command("status")
@@ -151,9 +165,10 @@ def config() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default SATUPETA_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default SATUPETA_PORT)")] = None,
-    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+    workers: Annotated[int | None, typer.Option(help="Worker processes; 0 = one per CPU core "
+                                                     "(default SATUPETA_WORKERS)")] = None,
 ) -> None:
-    """Serve the platform over HTTP (uvicorn)."""
+    """Serve the platform over HTTP (uvicorn), in one process or in N worker processes sharing the port."""
     import uvicorn
 
     from geo_api.edge import install_log_redaction, uvicorn_options
@@ -161,10 +176,28 @@ def serve(
     settings = load_settings()
     logging.basicConfig(level=settings.log_level.upper())
     install_log_redaction(settings)
-    console.print(f"Satu Peta serving at http://{host or settings.host}:{port or settings.port} "
-                  f"(database: {'embedded' if settings.embedded else 'DATABASE_URL'})")
+    workers, why = _worker_count(settings, settings.workers if workers is None else workers)
+    replica = " + replica for reads" if settings.replica_dsn else ""
+    console.print(f"Satu Peta serving at http://{host or settings.host}:{port or settings.port} with {workers} "
+                  f"worker process{'es' if workers > 1 else ''} ({why}; database: "
+                  f"{'embedded' if settings.embedded else 'DATABASE_URL'}{replica})")
     uvicorn.run("geo_api.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
                 workers=workers, **uvicorn_options(settings))
+
+
+def _worker_count(settings: Settings, asked: int) -> tuple[int, str]:
+    """How many worker processes to start for `asked` (0 = one per usable core), and why that many."""
+    if asked < 0:
+        fail("--workers must be 0 (one per core) or more")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if asked == 0:
+        n, why = cores, f"one per core: {cores} usable"
+    else:
+        n, why = asked, f"{cores} core(s) usable"
+    # Each worker holds up to pool_max_size connections to each database: say so when that exceeds the server.
+    if n * settings.pool_max_size > 150:
+        why += f"; {n} x pool_max_size {settings.pool_max_size} connections, check max_connections"
+    return n, why
 
 
 if __name__ == "__main__":

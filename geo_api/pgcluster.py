@@ -227,3 +227,63 @@ def stop(settings: Settings) -> str:
         return "PostGIS is not running"
     _run(settings, "pg_ctl", "stop", "-w", "-m", "fast", "-D", str(data_dir(settings)))
     return "PostGIS stopped"
+
+
+# ---------------------------------------------------------------- the embedded streaming replica
+
+def replica_settings(settings: Settings) -> Settings:
+    """The embedded replica as settings of its own: its port (pg_port + 1) and data folder (beside .pgdata)."""
+    port = settings.pg_replica_port or settings.pg_port + 1
+    data = settings.pg_replica_data_dir or settings.pg_data_dir.with_name(settings.pg_data_dir.name + "-replica")
+    return settings.model_copy(update={"pg_port": port, "pg_data_dir": data, "database_url": None,
+                                       "database_replica_url": None})
+
+
+def start_replica(settings: Settings) -> str:
+    """Start a hot-standby streaming replica of the running embedded cluster (`pg_basebackup -R` the first time).
+
+    It runs as the same unprivileged user as the primary, on its own port and data folder, and follows the
+    primary over streaming replication; point SATUPETA_DATABASE_REPLICA_URL at it to send reads there.
+    """
+    if not status(settings).running:
+        raise ClusterError("The embedded cluster is not running: start it first with `satupeta db start`.")
+    rs = replica_settings(settings)
+    dsn = rs.dsn
+    st = status(rs)
+    if st.running:
+        return f"replica already running (pid {st.pid}) on 127.0.0.1:{rs.pg_port}: {dsn}"
+    data = data_dir(rs)
+    created = not initialised(rs)
+    if created:
+        if data.exists() and any(data.iterdir()):
+            raise ClusterError(f"{data} is not empty and holds no cluster; remove it to make a new replica.")
+        _prepare_dir(data)
+        _run(settings, "pg_basebackup", "-h", "127.0.0.1", "-p", str(settings.pg_port), "-U", settings.pg_user,
+             "-D", str(data), "-R", "-X", "stream", "-c", "fast", "--no-sync")
+        # Later lines win over the primary's copied settings (its port and socket folder).
+        with (data / "postgresql.auto.conf").open("a", encoding="utf-8") as fh:
+            fh.write(f"port = {rs.pg_port}\nunix_socket_directories = '{data}'\nshared_buffers = '128MB'\n"
+                     "hot_standby = on\nhot_standby_feedback = on\n")
+        (data / "server.log").unlink(missing_ok=True)  # the primary's log, copied by the base backup
+    stale = data / "postmaster.pid"
+    if stale.exists():
+        stale.unlink()
+    if _port_in_use(rs.pg_port):
+        raise ClusterError(f"Port {rs.pg_port} on 127.0.0.1 is already in use by another program. "
+                           "Choose another with SATUPETA_PG_REPLICA_PORT.")
+    logfile = data / "server.log"
+    proc = _run(settings, "pg_ctl", "start", "-w", "-t", "60", "-D", str(data), "-l", str(logfile),
+                "-o", f"-p {rs.pg_port}", check=False)
+    if proc.returncode != 0:
+        raise ClusterError(f"The replica did not start: {(proc.stderr or proc.stdout).strip()}\n{_tail(logfile)}")
+    what = "created and started" if created else "started"
+    return f"replica {what} on 127.0.0.1:{rs.pg_port} (data in {data}); SATUPETA_DATABASE_REPLICA_URL={dsn}"
+
+
+def stop_replica(settings: Settings) -> str:
+    """Stop the embedded replica if it runs (its data folder stays, so the next start resumes streaming)."""
+    rs = replica_settings(settings)
+    if not status(rs).running:
+        return "the replica is not running"
+    _run(settings, "pg_ctl", "stop", "-w", "-m", "fast", "-D", str(data_dir(rs)))
+    return "replica stopped"

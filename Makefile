@@ -9,20 +9,29 @@ SATUPETA := $(BIN)/satupeta
 PG_MAJOR ?= 15
 APT_PACKAGES := postgresql-$(PG_MAJOR) postgresql-$(PG_MAJOR)-postgis-3 postgresql-contrib postgresql-client
 
-.PHONY: run test setup system venv db lint bench clean-db help
+.PHONY: run test setup system test-system bench-system venv db lint bench bench-scale clean-db help
+WORKERS ?= 0
+
+# $(call apt_missing,COMMAND,PACKAGE): install PACKAGE with apt (as root, or with sudo) when COMMAND is missing
+apt_missing = if ! command -v $(1) >/dev/null && [ ! -x /usr/sbin/$(1) ]; then \
+	  echo "installing system package: $(2)"; SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(2) >/dev/null; fi
 
 help:
 	@echo "make run    - install what is missing, start PostGIS, migrate, load the data, serve on :8000"
 	@echo "make test   - the same set-up, then the whole test suite against a real PostGIS"
 	@echo "make lint   - ruff"
+	@echo "make bench-scale - 1 worker against one per core under the same load (installs wrk)"
 
 run: setup
 	@# DEMO=0 skips the demo: SYNTHETIC laporan via Open311 and simulated trucks driving in real time (/peta)
 	@# (a background job ignores Ctrl-C in make's shell: the trap ends the simulator with the server)
+	@# WORKERS=0 (default): one worker process per usable core, as `satupeta serve --workers 0`; WORKERS=1: one
 	@if [ "$(DEMO)" != "0" ]; then $(SATUPETA) maps demo & demo=$$!; trap 'kill $$demo 2>/dev/null' EXIT; fi; \
-	$(SATUPETA) serve
+	$(SATUPETA) serve --workers $(WORKERS)
 
-test: system venv
+test: system test-system venv
 	@if [ -z "$$DATABASE_URL" ]; then $(SATUPETA) db start; fi
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -46,6 +55,14 @@ system:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
+# Only the tests need these: PgBouncer (the scale-out tests start one in transaction mode).
+test-system:
+	@$(call apt_missing,pgbouncer,pgbouncer)
+
+# Only `bench scale` needs wrk (a compiled load generator that leaves the cores to the server).
+bench-system:
+	@$(call apt_missing,wrk,wrk)
+
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -63,6 +80,9 @@ db: venv
 
 lint: venv
 	$(BIN)/ruff check .
+
+bench-scale: setup bench-system
+	$(BIN)/python -m bench scale
 
 bench: setup
 	$(BIN)/python -m bench load

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import time
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta, timezone
@@ -21,7 +22,7 @@ from fastapi.responses import Response, StreamingResponse
 from psycopg_pool import AsyncConnectionPool
 
 from geo_api.db import fetch_all, fetch_one, open_pool, pooled
-from geo_api.deps import AppSettings, Conn
+from geo_api.deps import AppSettings, Conn, ReadConn
 from geo_api.errors import PROBLEM_TYPE_BASE, InvalidParameter, NotFound, ServiceUnavailable
 from geo_api.settings import Settings
 from geo_api.tracker_auth import TrackerKeys
@@ -341,7 +342,14 @@ async def _start_listener(settings: Settings, rt: FleetRuntime):
     config = uvicorn.Config(create_listener_app(settings, rt), host=settings.host, port=settings.fleet_osmand_port,
                             log_level=settings.log_level.lower(), access_log=False)
     server = _Embedded(config)
-    task = asyncio.get_running_loop().create_task(server.serve(), name="osmand-listener")
+    # SO_REUSEPORT: with `serve --workers N` every worker listens on the same port and the kernel spreads the
+    # devices' connections over them (without it the second worker cannot bind and stops).
+    sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((settings.host, settings.fleet_osmand_port))
+    sock.set_inheritable(True)
+    task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]), name="osmand-listener")
     log.info("OsmAnd listener on %s:%d", settings.host, settings.fleet_osmand_port)
     return server, task
 
@@ -475,7 +483,7 @@ async def vehicles(conn: Conn) -> Response:
 
 @router.get("/fleet/vehicles/{vehicle_id}/track", summary="A truck's track (LineString, gaps split it)",
             responses={200: {"content": {"application/geo+json": {}}}})
-async def track(conn: Conn, settings: AppSettings, vehicle_id: int,
+async def track(conn: ReadConn, settings: AppSettings, vehicle_id: int,
                 start: datetime | None = None, end: datetime | None = None, date: date | None = None,
                 simplify_m: Annotated[float, Query(ge=0, le=500, description="Simplify tolerance, metres")] = 0
                 ) -> Response:
@@ -531,7 +539,7 @@ async def _summary(request: Request, conn: psycopg.AsyncConnection, settings: Se
 
 @router.get("/fleet/vehicles/{vehicle_id}/summary",
             summary="A truck's trips, stops, site visits and totals for a day or a time range")
-async def vehicle_summary(request: Request, conn: Conn, settings: AppSettings, vehicle_id: int,
+async def vehicle_summary(request: Request, conn: ReadConn, settings: AppSettings, vehicle_id: int,
                           start: datetime | None = None, end: datetime | None = None, date: date | None = None,
                           dwell_s: Annotated[float | None, Query(ge=0, le=86400)] = None) -> Response:
     """Distance, driving and stopped time, trips, stops and visits (Traccar's stop/trip parameters)."""
@@ -541,7 +549,7 @@ async def vehicle_summary(request: Request, conn: Conn, settings: AppSettings, v
 
 
 @router.get("/fleet/summary", summary="Per-day summary of every truck")
-async def fleet_summary(request: Request, conn: Conn, settings: AppSettings, date: date | None = None) -> Response:
+async def fleet_summary(request: Request, conn: ReadConn, settings: AppSettings, date: date | None = None) -> Response:
     """One row per vehicle for the day: distance, driving and stopped time, sites visited."""
     d, lo, hi = _day_bounds(settings, date)
     out = []
@@ -554,7 +562,7 @@ async def fleet_summary(request: Request, conn: Conn, settings: AppSettings, dat
 
 
 @router.get("/fleet/visits", summary="Visits to disposal sites (TPS/TPA) for a day")
-async def visits(request: Request, conn: Conn, settings: AppSettings, date: date | None = None,
+async def visits(request: Request, conn: ReadConn, settings: AppSettings, date: date | None = None,
                  dwell_s: Annotated[float | None, Query(ge=0, le=86400)] = None) -> Response:
     """Geofence enter/exit paired into visits with arrival, departure and dwell time, for every truck."""
     d, lo, hi = _day_bounds(settings, date)
@@ -589,7 +597,7 @@ async def inside_now(request: Request, conn: Conn, settings: AppSettings) -> Res
 
 
 @router.get("/fleet/coverage", summary="Kelurahan each truck passed through on a day")
-async def coverage(conn: Conn, settings: AppSettings, date: date | None = None,
+async def coverage(conn: ReadConn, settings: AppSettings, date: date | None = None,
                    vehicle_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
                    kelurahan: str | None = None) -> Response:
     """Per vehicle and kelurahan: first and last time seen (fixes thinned to one per minute)."""
@@ -603,7 +611,7 @@ async def coverage(conn: Conn, settings: AppSettings, date: date | None = None,
 
 
 @router.get("/fleet/coverage/last", summary="When the last truck passed a kelurahan (by point or code)")
-async def last_pass(conn: Conn, settings: AppSettings, lon: float | None = None, lat: float | None = None,
+async def last_pass(conn: ReadConn, settings: AppSettings, lon: float | None = None, lat: float | None = None,
                     kelurahan: str | None = None, date: date | None = None) -> Response:
     """"Truk terakhir lewat pukul 07:42": the newest good fix of the day inside the kelurahan."""
     if kelurahan:

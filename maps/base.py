@@ -41,6 +41,15 @@ class MapOptions:
     tile_url: str | None = None
     tile_attribution: str = ""
     api_base: str | None = "/peta"  # None in a standalone export: no server to fetch from
+    sintetis: bool = False  # the page shows the demo's synthetic data: it says DATA SINTETIS
+
+
+SINTETIS_TEKS = "DATA SINTETIS — contoh untuk demo, bukan data kota sebenarnya"
+
+
+def sintetis_html() -> str:
+    """The DATA SINTETIS banner every page showing the demo's synthetic data carries."""
+    return f'<div class="sp-sintetis" role="note" id="data-sintetis">{esc(SINTETIS_TEKS)}</div>'
 
 
 @dataclass
@@ -142,6 +151,8 @@ def base_map(data: BaseData, opts: MapOptions, *, title: str, subtitle: str = ""
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     m.get_root().header.add_child(Element('<link rel="icon" href="data:,">'))  # no /favicon.ico request
     m.get_root().html.add_child(HtmlBox(title_html(title, subtitle, links)))
+    if opts.sintetis:
+        m.get_root().html.add_child(HtmlBox(sintetis_html()))
     m.get_root().title = title
     return m
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,7 +16,7 @@ from branca.element import MacroElement
 from jinja2 import Template
 
 from geo_api.db import fetch_all
-from maps.base import BaseData, HtmlBox, MapOptions, base_map, esc, finish, js_value, legend_html
+from maps.base import SINTETIS_TEKS, BaseData, HtmlBox, MapOptions, base_map, esc, finish, js_value, legend_html
 from maps.warna import Warna, lainnya, load_rank, opd_palette, short_code
 
 CITY_TZ = ZoneInfo("Asia/Jakarta")
@@ -222,6 +222,7 @@ border-bottom:1px solid #e3e3e3;text-align:right}th:first-child,td:first-child{t
 .plot{background:#fff;border-radius:6px;padding:.6rem;margin:1rem 0;box-shadow:0 1px 3px rgba(0,0,0,.15)}
 .plot svg{max-width:100%;height:auto}form{margin:.4rem 0}iframe{width:100%;height:620px;border:0;
 border-radius:6px;box-shadow:0 1px 3px rgba(0,0,0,.15);background:#fff}.telat{color:#b2182b;font-weight:600}
+.sintetis{margin:0;background:#7a1f00;color:#fff;font-weight:600;padding:.35rem 1.4rem}
 .tabel{overflow-x:auto;max-width:100%}.sw{display:inline-block;width:12px;height:12px;border-radius:50%;
 margin-right:6px;vertical-align:-1px;border:1px solid #555}
 @media (max-width:600px){main{padding:.6rem}header{padding:.6rem}iframe{height:480px}table{font-size:.85rem}}"""
@@ -273,12 +274,14 @@ def build_dasbor(base: BaseData, data: DasborData, opts: MapOptions) -> str:
             "<label>Sampai <input type='date' name='sampai' value='{s}'></label> "
             "<button type='submit'>Tampilkan</button></form>").format(d=p.dari.isoformat(), s=p.sampai.isoformat())
     nav = '<a href="/peta">Daftar peta</a> · <a href="/peta/laporan">Laporan warga</a>' if served else ""
-    open_map = build_open_map(base, data, opts)
+    open_map = build_open_map(base, data, replace(opts, sintetis=False))  # the page above says it once
     return ("<!DOCTYPE html><html lang='id'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width,initial-scale=1'><link rel='icon' href='data:,'>"
             f"<title>Dasbor OPD — Satu Peta Kota Tangerang</title><style>{_STYLE}</style></head><body>"
             f"<header><h1>Dasbor OPD</h1><div>Laporan diterima {p.dari:%d-%m-%Y} s.d. {p.sampai:%d-%m-%Y} (WIB)"
-            f"{' · ' + nav if nav else ''}</div></header><main>"
+            f"{' · ' + nav if nav else ''}</div></header>"
+            + (f"<p class='sintetis' role='note' id='data-sintetis'>{esc(SINTETIS_TEKS)}</p>" if opts.sintetis else "")
+            + "<main>"
             + (form if served else "") + _kartu(data.total)
             + "<h2>Per OPD</h2>" + _table(data.per_opd, "OPD", True, data.colours())
             + "".join(f"<div class='plot'>{svg}</div>" for svg in plots)

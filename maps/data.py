@@ -22,6 +22,12 @@ async def load_base(conn: psycopg.AsyncConnection) -> BaseData:
     )
 
 
+async def data_sintetis(conn: psycopg.AsyncConnection) -> bool:
+    """Whether the laporan or the fleet hold the demo's SYNTHETIC data (pages then say DATA SINTETIS)."""
+    row = await fetch_one(conn, "maps_data_sintetis")
+    return bool(row and (row["laporan"] or row["armada"]))
+
+
 async def table_exists(conn: psycopg.AsyncConnection, name: str) -> bool:
     """Whether a table or view of that (possibly schema-qualified) name exists: other issues add them."""
     async with conn.cursor() as cur:

@@ -231,3 +231,27 @@ def test_docs_loads_a_swagger_ui_that_reads_openapi_3_1_from_this_server(client)
     for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "LICENSE"):
         assert client.get(f"/peta/static/vendor/{SWAGGER_UI}/{asset}").status_code == 200
     assert client.get("/openapi.json").json()["openapi"].startswith("3.1")
+
+
+@pytest.mark.parametrize("path", ["/peta/laporan", "/peta/armada", "/peta/dasbor"])
+def test_pages_say_data_sintetis_exactly_when_the_demo_data_is_there(client, seeded, db, path):
+    row = db.execute("SELECT EXISTS (SELECT 1 FROM laporan WHERE deskripsi LIKE 'Contoh (sintetis)%%') "
+                     "OR EXISTS (SELECT 1 FROM fleet.vehicle WHERE plat_nomor LIKE '%% SIM') AS s").fetchone()
+    synthetic = row["s"] if isinstance(row, dict) else row[0]
+    assert ("DATA SINTETIS" in client.get(path).text) is synthetic
+
+
+def test_data_sintetis_banner_and_one_opd_colour_table():
+    from maps.laporan import LaporanData, LaporanFilter, build_laporan_map
+    from maps.warna import DISTINCT, LAINNYA, contrast, opd_palette, text_on
+
+    for fill in (*DISTINCT, LAINNYA):
+        assert contrast(fill, text_on(fill)) >= 4.5, fill
+    rank = [{"kode": f"opd{i}", "singkatan": f"O{i}", "nama": f"OPD {i}"} for i in range(12)]
+    pal = opd_palette(rank)
+    assert len({pal[f"opd{i}"].fill for i in range(len(DISTINCT))}) == len(DISTINCT)
+    assert {pal[f"opd{i}"].fill for i in range(len(DISTINCT), 12)} == {LAINNYA}
+    assert pal["opd0"].kode_singkat == "O0"
+    page = build_laporan_map(_tiny_base(), LaporanData(0, [], {}, [], [], []), LaporanFilter(),
+                             MapOptions(sintetis=True))
+    assert "DATA SINTETIS" in page and '<html lang="id">' in page

@@ -21,7 +21,7 @@ from maps.armada import build_armada_map, load_armada
 from maps.assets import static_root
 from maps.base import MapOptions
 from maps.dasbor import Periode, build_dasbor, load_dasbor
-from maps.data import load_base
+from maps.data import data_sintetis, load_base
 from maps.galat import date_range_page
 from maps.index import build_index
 from maps.laporan import LaporanFilter, build_laporan_map, laporan_titik, load_choices, load_laporan
@@ -33,9 +33,9 @@ _HTML_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff
                  "Referrer-Policy": "same-origin"}
 
 
-def _options(settings: AppSettings) -> MapOptions:
+def _options(settings: AppSettings, sintetis: bool = False) -> MapOptions:
     return MapOptions(asset_base="/peta/static/", tile_url=settings.maps_tile_url,
-                      tile_attribution=settings.maps_tile_attribution, api_base="/peta")
+                      tile_attribution=settings.maps_tile_attribution, api_base="/peta", sintetis=sintetis)
 
 
 def _catalog(request: Request):
@@ -114,7 +114,8 @@ async def laporan_map(conn: ReadConn, settings: AppSettings, layanan: Kode = Non
         f = await _laporan_filter(conn, layanan, opd, status, dari, sampai)
         base = await load_base(conn)
         data = await load_laporan(conn, f, settings.maps_inline_reports)
-    return _page(build_laporan_map(base, data, f, _options(settings)))
+        sintetis = await data_sintetis(conn)
+    return _page(build_laporan_map(base, data, f, _options(settings, sintetis)))
 
 
 @router.get("/laporan/titik.json", summary="Reports in a bounding box")
@@ -151,7 +152,8 @@ async def armada_map(conn: ReadConn, settings: AppSettings, tanggal: date | None
     async with _needs_schema():
         base = await load_base(conn)
         data = await load_armada(conn, settings, tanggal)
-    return _page(build_armada_map(base, data, _options(settings), refresh or settings.maps_fleet_refresh_s))
+        sintetis = await data_sintetis(conn)
+    return _page(build_armada_map(base, data, _options(settings, sintetis), refresh or settings.maps_fleet_refresh_s))
 
 
 @router.get("/dasbor", response_class=HTMLResponse, summary="OPD performance dashboard")
@@ -165,7 +167,8 @@ async def dasbor(conn: ReadConn, settings: AppSettings, dari: Tanggal = None, sa
     async with _needs_schema():
         base = await load_base(conn)
         data = await load_dasbor(conn, periode, min(500, max(1, settings.maps_inline_reports)))
-    return _page(build_dasbor(base, data, _options(settings)))
+        sintetis = await data_sintetis(conn)
+    return _page(build_dasbor(base, data, _options(settings, sintetis)))
 
 
 @router.get("/static/{path:path}", include_in_schema=False)

@@ -1,4 +1,4 @@
-"""create_app(settings): the FastAPI application; its lifespan owns the database pool."""
+"""create_app(settings): the FastAPI application; its lifespan owns the database pool and the services."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from geo_api.errors import document_problems, install_error_handlers
 from geo_api.ratelimit import RateLimitMiddleware
 from geo_api.routers import fleet, geocode, health, layers_admin, ogc, open311, routing
 from geo_api.routers import maps as maps_routes
+from geo_api.services import build_services
 from geo_api.settings import Settings, get_settings
 from maps.assets import SWAGGER_UI
 
@@ -43,8 +44,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await replica.open(wait=False)
         app.state.read_pool = replica or pool
         try:
-            async with fleet.lifespan(app):
-                yield
+            # the one home of the process's services (geo_api/services.py), reached through geo_api.deps
+            services = app.state.services = build_services(settings, pool, getattr(app.state, "read_pool", None))
+            try:
+                async with fleet.lifespan(app):
+                    yield
+            finally:
+                await services.stop()
         finally:
             if replica is not None:
                 await replica.close()

@@ -1,4 +1,4 @@
-"""Annotated dependencies: settings, a pooled connection and the caller's API key, read like signatures."""
+"""Annotated dependencies: settings, a pooled connection, the caller's API key and the app's services."""
 
 from __future__ import annotations
 
@@ -11,7 +11,14 @@ from fastapi import Depends, Request
 from geo_api.apikeys import key_hash
 from geo_api.db import fetch_one, pooled, read_pool
 from geo_api.errors import Forbidden, Unauthorized
+from geo_api.fleet.runtime import FleetRuntime
+from geo_api.geocoding import Geocoder
+from geo_api.routing.service import RoutingCache
+from geo_api.services import HeavyWork, Services
+from geo_api.services import services as services_of
 from geo_api.settings import Settings
+from layers.catalog import Catalog as LayerCatalog
+from layers.service import LayerService
 
 
 def _settings(request: Request) -> Settings:
@@ -91,3 +98,42 @@ AdminKey = Annotated[dict, Depends(_admin_key)]
 # trackers send positions for their own device (checked by the OsmAnd ingest, which has no headers to spare).
 OfficerKey = Annotated[dict, require_role("opd_officer", "gis_admin")]
 CitizenKey = Annotated[dict, require_role("citizen_app", "gis_admin")]
+
+
+# ---- the app's services (geo_api/services.py), one Annotated alias each ----------------------------------------
+def _services(request: Request) -> Services:
+    return services_of(request.app.state)
+
+
+async def _geocoder(request: Request) -> Geocoder:
+    return await services_of(request.app.state).geocoder.get()
+
+
+def _layers(request: Request) -> LayerService:
+    return services_of(request.app.state).layers
+
+
+def _catalog(request: Request) -> LayerCatalog:
+    return services_of(request.app.state).layers.catalog
+
+
+def _routing(request: Request) -> RoutingCache:
+    return services_of(request.app.state).routing
+
+
+def _fleet(request: Request) -> FleetRuntime:
+    return services_of(request.app.state).fleet
+
+
+def _heavy(request: Request) -> HeavyWork:
+    return services_of(request.app.state).heavy
+
+
+ServicesDep = Annotated[Services, Depends(_services)]
+# The built geocoder (reverse and forward indexes, streets); the first request of a process builds it.
+GeocoderDep = Annotated[Geocoder, Depends(_geocoder)]
+Layers = Annotated[LayerService, Depends(_layers)]          # catalog + tile cache; .changed(id) after a publish
+Catalog = Annotated[LayerCatalog, Depends(_catalog)]        # the one way to collections and their columns
+RoutingRules = Annotated[RoutingCache, Depends(_routing)]   # the OPD rule set in force
+Fleet = Annotated[FleetRuntime, Depends(_fleet)]            # device registry, sites, the group-commit writer
+Heavy = Annotated[HeavyWork, Depends(_heavy)]               # CPU-heavy work in bounded worker threads

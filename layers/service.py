@@ -1,4 +1,4 @@
-"""The app-wide layer state: the catalog and the tile cache, created on first use."""
+"""The app-wide layer state: the catalog and the tile cache (one per app, held by geo_api.services.Services)."""
 
 from __future__ import annotations
 
@@ -26,12 +26,13 @@ class LayerService:
         for listener in self.listeners:
             listener(collection_id)
 
+    def invalidate(self) -> None:
+        """Every layer may have changed (a notification without a collection): reload the catalog, drop all tiles."""
+        self.catalog.invalidate()
+        self.tiles.clear()
 
-def layer_service(state, settings: Settings) -> LayerService:
-    """The service kept on app.state (built lazily so the app factory needs no change for it)."""
-    svc = getattr(state, "layer_service", None)
-    if svc is None:
-        svc = LayerService(Catalog(settings.layers_catalog_ttl_s),
-                           TileCache(settings.layers_tile_cache_mb * 1024 * 1024))
-        state.layer_service = svc
-    return svc
+
+def new_layer_service(settings: Settings) -> LayerService:
+    """An empty catalog and tile cache sized by the settings (built once, by geo_api.services)."""
+    return LayerService(Catalog(settings.layers_catalog_ttl_s), TileCache(settings.layers_tile_cache_mb * 1024 * 1024))
+

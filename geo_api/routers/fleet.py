@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import logging
 import socket
-import time
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta, timezone
 from types import SimpleNamespace
@@ -19,120 +18,25 @@ import psycopg
 import shapely
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import Response, StreamingResponse
-from psycopg_pool import AsyncConnectionPool
 
 from geo_api.db import fetch_all, fetch_one, open_pool, pooled
 from geo_api.deps import AppSettings, Conn, ReadConn
 from geo_api.errors import PROBLEM_TYPE_BASE, InvalidParameter, NotFound, ServiceUnavailable
+from geo_api.fleet.runtime import FleetRuntime
 from geo_api.settings import Settings
-from geo_api.tracker_auth import TrackerKeys
 from ingestion import trips as det
-from ingestion.fix_filters import FixFilter
-from ingestion.fleet_sites import load_sites
-from ingestion.fleet_writer import GroupCommitWriter, filter_config, is_transient
+from ingestion.fleet_writer import is_transient
 from ingestion.osmand import DecodeError, Fix, decode_request
-from sql import query
 
 log = logging.getLogger("satupeta.fleet")
 
 router = APIRouter(tags=["Si Lacak (fleet)"])
 MAX_BODY = 64 * 1024
-_MISS_TTL = 10.0
-_SITES_TTL = 60.0
-
-
-class FleetRuntime:
-    """Per-process ingest state: the device registry cache, per-device throttles, the group-commit writer."""
-
-    def __init__(self, settings: Settings, pool: AsyncConnectionPool):
-        self.settings = settings
-        self.pool = pool
-        self.writer = GroupCommitWriter(pool, batch_max=settings.fleet_batch_max, queue_max=settings.fleet_queue_max,
-                                        fix_filter=FixFilter(filter_config(settings)),
-                                        retention_days=settings.fleet_retention_days)
-        self.devices: dict[str, int] = {}
-        self._misses: dict[str, float] = {}
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._loaded = False
-        self._sites: tuple[float, list[det.Site] | None] | None = None
-        self.trackers = TrackerKeys(settings, pool)
-
-    async def _load(self) -> None:
-        async with pooled(self.pool) as conn:
-            for row in await fetch_all(conn, "fleet_devices_all"):
-                self._remember(row)
-        self._loaded = True
-
-    def _remember(self, row: dict[str, Any]) -> None:
-        self.devices[row["unique_id"]] = row["id"]
-        self.writer.filter.seed(row["id"], row["last_time"], row["last_lat"], row["last_lon"])
-
-    async def device_id(self, unique_id: str) -> int | None:
-        """The registered device id for an identifier; unknown ones are re-checked at most every 10 s."""
-        if not self._loaded:
-            await self._load()
-        found = self.devices.get(unique_id)
-        if found is not None:
-            return found
-        now = time.monotonic()
-        if now - self._misses.get(unique_id, -_MISS_TTL) < _MISS_TTL:
-            return None
-        async with pooled(self.pool) as conn:
-            row = await fetch_one(conn, "fleet_device_by_unique", {"unique_id": unique_id})
-        if row is None:
-            if len(self._misses) > 100_000:
-                self._misses.clear()
-            self._misses[unique_id] = now
-            return None
-        self._misses.pop(unique_id, None)
-        self._remember(row)
-        return row["id"]
-
-    def forget(self, unique_id: str) -> None:
-        """Drop a cached miss (after a registration through the API)."""
-        self._misses.pop(unique_id, None)
-
-    def throttle(self, unique_id: str) -> float | None:
-        """Token bucket per device: None when allowed, else seconds until the next fix is accepted."""
-        rate, burst = self.settings.fleet_device_rate, float(self.settings.fleet_device_burst)
-        now = time.monotonic()
-        tokens, last = self._buckets.get(unique_id, (burst, now))
-        tokens = min(burst, tokens + (now - last) * rate)
-        if tokens < 1.0:
-            self._buckets[unique_id] = (tokens, now)
-            return (1.0 - tokens) / rate
-        self._buckets[unique_id] = (tokens - 1.0, now)
-        return None
-
-    async def hold(self, fix: Fix) -> None:
-        """Keep a fix of an unregistered device until it is registered."""
-        async with pooled(self.pool) as conn:
-            await conn.execute(query("fleet_held_insert"), {
-                "unique_id": fix.unique_id[:128], "fix_time": fix.fix_time, "lat": fix.lat, "lon": fix.lon,
-                "speed_kn": fix.speed_kn, "course": fix.course, "altitude": fix.altitude,
-                "accuracy": fix.accuracy, "hdop": fix.hdop, "batt": fix.batt,
-                "attributes": orjson.dumps(fix.attributes, default=str).decode() if fix.attributes else None})
-
-    async def sites(self, conn: psycopg.AsyncConnection) -> list[det.Site] | None:
-        """The disposal sites from the published layer, cached for a minute."""
-        now = time.monotonic()
-        if self._sites is None or now - self._sites[0] > _SITES_TTL:
-            s = self.settings
-            self._sites = (now, await load_sites(conn, s.fleet_sites_layer, s.fleet_site_radius_tps_m,
-                                                 s.fleet_site_radius_tpa_m))
-        return self._sites[1]
-
-    def invalidate_sites(self) -> None:
-        """Re-read the sites layer on next use."""
-        self._sites = None
 
 
 def runtime(app: Any) -> FleetRuntime:
-    """The app's fleet runtime (created on first use when the lifespan did not)."""
-    rt = getattr(app.state, "fleet", None)
-    if rt is None:
-        rt = app.state.fleet = FleetRuntime(app.state.settings, app.state.pool)
-    return rt
+    """The app's fleet runtime (geo_api.services builds it in the lifespan)."""
+    return app.state.services.fleet
 
 
 # ---------------------------------------------------------------- OsmAnd ingest

@@ -1,8 +1,9 @@
 """Geocoding for complaints: /geocode/reverse (+ batch), /geocode/search and /geocode/autocomplete.
 
-The indexes live in memory (built from the database on first use, once per process); requests never wait on
-the database. The street index follows its published layer: re-indexed in the background after a publish
-here, or when a periodic version check sees one from elsewhere (`reload_streets` is the one entry point).
+The indexes live in memory, in the app's GeocoderService (geo_api/geocoding/service.py, reached as
+`GeocoderDep`): built from the database on first use, once per process; requests never wait on the database.
+The street index follows its published layer: re-indexed in the background after a publish here, or when a
+periodic version check sees one from elsewhere (`GeocoderService.reload_streets` is the one entry point).
 Validation turns every bad input into a 422/413 problem naming the parameter.
 """
 
@@ -11,21 +12,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import time
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from geo_api.db import fetch_all, pooled
-from geo_api.deps import AppSettings
+from geo_api.deps import AppSettings, GeocoderDep
 from geo_api.errors import BadRequest, InvalidParameter, PayloadTooLarge, problem
-from geo_api.geocoding import SOURCE_QUERIES, Geocoder, build_geocoder
+from geo_api.geocoding import Geocoder
 from geo_api.geocoding import batch as batch_io
-from geo_api.geocoding.streets import StreetIndex, fetch_street_rows, street_stamp
 from geo_api.settings import Settings
-from layers.service import layer_service
 
 router = APIRouter(prefix="/geocode", tags=["geocode"])
 log = logging.getLogger(__name__)
@@ -45,97 +42,6 @@ class GeoJSONResponse(JSONResponse):
     """application/geo+json."""
 
     media_type = "application/geo+json"
-
-
-class _Holder:
-    """Builds the process's Geocoder once (first request), off the event loop, and keeps its streets current."""
-
-    def __init__(self) -> None:
-        self.geocoder: Geocoder | None = None
-        self.lock = asyncio.Lock()
-        self.street_lock = asyncio.Lock()
-        self.checked = 0.0
-        self.tasks: set[asyncio.Task] = set()
-
-    async def get(self, request: Request, settings: Settings) -> Geocoder:
-        """The built Geocoder, loading its rows through the app's pool the first time."""
-        if self.geocoder is None:
-            async with self.lock:
-                if self.geocoder is None:
-                    self.geocoder = await self._build(request.app.state.pool, settings)
-                    self.checked = time.monotonic()
-        elif time.monotonic() - self.checked > settings.geocode_street_check_s:
-            self.checked = time.monotonic()  # one check per interval, in the background: searches never wait
-            self.spawn(self.reload_streets(request.app.state.pool, settings))
-        return self.geocoder
-
-    async def _build(self, pool, settings: Settings) -> Geocoder:
-        rows = {}
-        async with pooled(pool) as conn:
-            for name in SOURCE_QUERIES:
-                rows[name] = await fetch_all(conn, name)
-            street_rows = await fetch_street_rows(conn, settings)
-        return await asyncio.to_thread(_build_all, rows, street_rows, settings)
-
-    def spawn(self, job) -> None:
-        """Run a reload in the background (the task kept so it is not collected half-way)."""
-        task = asyncio.get_running_loop().create_task(job)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-
-    async def reload_streets(self, pool, settings: Settings, *, force: bool = False) -> bool:
-        """Re-index the street layer if its published version changed (or `force`); True when swapped."""
-        if self.geocoder is None:
-            return False
-        async with self.street_lock:
-            try:
-                async with pooled(pool) as conn:
-                    stamp = await street_stamp(conn, settings)
-                    current = self.geocoder.forward.streets
-                    if not force and stamp == (current.stamp if current is not None else None):
-                        return False
-                    got = await fetch_street_rows(conn, settings)
-                index = await asyncio.to_thread(_street_index, got, settings)
-            except Exception:  # keep the index in force: a failed reload must not take search down
-                log.exception("street layer re-index failed; the previous street index stays")
-                return False
-            self.geocoder.set_streets(index)
-            log.info("street index: %s streets from %r", len(index) if index else 0, settings.geocode_street_layer)
-            return True
-
-
-def _street_index(got, settings: Settings) -> StreetIndex | None:
-    if got is None:
-        return None
-    rows, stamp = got
-    return StreetIndex(rows, layer=settings.geocode_street_layer, stamp=stamp)
-
-
-def _build_all(rows, street_rows, settings: Settings) -> Geocoder:
-    return build_geocoder(rows, tolerance_m=settings.geocode_gap_tolerance_m,
-                          nearest_max_m=settings.geocode_nearest_max_m,
-                          streets=_street_index(street_rows, settings))
-
-
-def _holder(state, settings: Settings) -> _Holder:
-    holder = getattr(state, "geocoder_holder", None)
-    if holder is None:
-        holder = state.geocoder_holder = _Holder()
-
-        def on_layer_change(collection_id: str) -> None:
-            if collection_id == settings.geocode_street_layer and holder.geocoder is not None:
-                holder.spawn(holder.reload_streets(state.pool, settings))
-        layer_service(state, settings).listeners.append(on_layer_change)
-    return holder
-
-
-async def reload_streets(app, settings: Settings, *, force: bool = True) -> bool:
-    """Re-index this process's street gazetteer now (for a NOTIFY listener or an operator); True when swapped."""
-    return await _holder(app.state, settings).reload_streets(app.state.pool, settings, force=force)
-
-
-async def _geocoder(request: Request, settings: Settings) -> Geocoder:
-    return await _holder(request.app.state, settings).get(request, settings)
 
 
 # ---- validation ------------------------------------------------------------------------------------------------
@@ -174,8 +80,7 @@ def _format(f: str | None) -> str:
 # ---- reverse ---------------------------------------------------------------------------------------------------
 @router.get("/reverse", summary="Which kelurahan (or whose desa) a point is in")
 async def reverse(
-    request: Request,
-    settings: AppSettings,
+    geo: GeocoderDep,
     lat: Annotated[str | None, Query(description="Latitude, decimal degrees (about -6.17 in the city)")] = None,
     lon: Annotated[str | None, Query(description="Longitude, decimal degrees (about 106.63 in the city)")] = None,
     f: Annotated[str | None, Query(description="json (default) or geojson (a Feature)")] = None,
@@ -184,7 +89,6 @@ async def reverse(
     outside the city, the neighbouring desa/kelurahan, kecamatan and kab/kota, or the nearest kab/kota."""
     y, x = parse_lat_lon(lat, lon)
     fmt = _format(f)
-    geo = await _geocoder(request, settings)
     answer = reverse_answer(geo, x, y)
     if fmt == "geojson":
         return GeoJSONResponse({"type": "Feature", "geometry": {"type": "Point", "coordinates": [x, y]},
@@ -206,7 +110,7 @@ def reverse_answer(geo: Geocoder, lon: float, lat: float) -> dict[str, Any]:
 
 
 @router.post("/reverse/batch", summary="Reverse-geocode many points (GeoJSON FeatureCollection or CSV)")
-async def reverse_batch(request: Request, settings: AppSettings) -> Response:
+async def reverse_batch(request: Request, settings: AppSettings, geo: GeocoderDep) -> Response:
     """Answer a CSV (columns lat, lon; others kept) or a GeoJSON FeatureCollection of Points, in the same format.
 
     Malformed rows do not fail the batch: the good rows are answered and each bad row carries an `error`
@@ -222,7 +126,7 @@ async def reverse_batch(request: Request, settings: AppSettings) -> Response:
         resp.headers["Retry-After"] = retry
         return resp
     async with gate:
-        return await _reverse_batch(request, settings)
+        return await _reverse_batch(request, settings, geo)
 
 
 def _batch_gate(request: Request, settings: Settings) -> asyncio.Semaphore:
@@ -232,10 +136,9 @@ def _batch_gate(request: Request, settings: Settings) -> asyncio.Semaphore:
     return gate
 
 
-async def _reverse_batch(request: Request, settings: Settings) -> Response:
+async def _reverse_batch(request: Request, settings: Settings, geo: Geocoder) -> Response:
     body = await _read_bounded(request, settings.geocode_batch_max_bytes)
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    geo = await _geocoder(request, settings)
     limit = settings.geocode_batch_max_points
     try:
         if ctype in ("text/csv", "application/csv", "text/plain"):
@@ -280,8 +183,8 @@ def _text(name: str, value: str | None, max_chars: int, *, required: bool = Fals
 
 @router.get("/search", summary="Address text → ranked kelurahan/kecamatan candidates")
 async def search(
-    request: Request,
     settings: AppSettings,
+    geo: GeocoderDep,
     q: Annotated[str | None, Query(description="Address as people write it, e.g. "
                                    "'Jl. Kemuning No.5 RT 03/05 Kel. Cibodas Sari, Cibodas'")] = None,
     kelurahan: Annotated[str | None, Query(description="Kelurahan/desa name, if known separately")] = None,
@@ -291,7 +194,6 @@ async def search(
 ) -> Response:
     """Forward-geocode an Indonesian address; no candidates (an empty list) when nothing matches well."""
     text = structured_query(q, kelurahan, kecamatan, kodepos, settings.geocode_query_max_chars)
-    geo = await _geocoder(request, settings)
     result = geo.forward.search(text, limit=limit)
     return JSONResponse({"query": text, **result})
 
@@ -317,12 +219,10 @@ def structured_query(q: str | None, kelurahan: str | None, kecamatan: str | None
 
 @router.get("/autocomplete", summary="Prefix suggestions for the citizen app (per keystroke)")
 async def autocomplete(
-    request: Request,
-    settings: AppSettings,
+    geo: GeocoderDep,
     q: Annotated[str | None, Query(description="What the user has typed so far")] = None,
     limit: Annotated[int, Query(ge=1, le=20, description="Most suggestions returned")] = 8,
 ) -> Response:
     """Names of kelurahan, kecamatan, kab/kota and POIs starting with (a word starting with) `q`."""
     text = _text("q", q, 100, required=True)
-    geo = await _geocoder(request, settings)
     return JSONResponse({"query": text, "suggestions": geo.forward.autocomplete(text, limit=limit)})

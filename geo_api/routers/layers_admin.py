@@ -11,10 +11,9 @@ from starlette.concurrency import run_in_threadpool
 
 from geo_api.audit import Actor
 from geo_api.db import fetch_all
-from geo_api.deps import AdminKey, AppSettings, Conn
+from geo_api.deps import AdminKey, AppSettings, Conn, Layers
 from geo_api.errors import NotFound, PayloadTooLarge
 from layers import publish as pub
-from layers.service import layer_service
 
 router = APIRouter(prefix="/layers", tags=["Layer publishing"])
 Text = Annotated[str, Query(max_length=2000)]
@@ -40,7 +39,7 @@ async def _save_body(request: Request, target: Path, limit: int) -> None:
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
 async def publish_layer(
-    request: Request, conn: Conn, settings: AppSettings, key: AdminKey,
+    request: Request, conn: Conn, settings: AppSettings, key: AdminKey, layers: Layers,
     id: Annotated[str, Query(max_length=48, description="Layer id: a-z, 0-9, _")],
     title: Annotated[str, Query(max_length=300)],
     opd: Annotated[str, Query(max_length=300, description="Owning OPD")],
@@ -65,7 +64,7 @@ async def publish_layer(
         prep = await run_in_threadpool(pub.prepare, upload, filename, work, limits, fmt=format,
                                        source_layer=source_layer, csv_crs=csv_crs)
     result = await pub.publish(conn, prep, meta, Actor.from_key(key, request))  # audited in its transaction
-    layer_service(request.app.state, settings).changed(id)
+    layers.changed(id)
     return {**result, "links": [{"href": f"/ogc/collections/{id}", "rel": "collection"},
                                 {"href": f"/ogc/collections/{id}/tiles/WebMercatorQuad/tilejson.json",
                                  "rel": "tilejson"}]}
@@ -87,18 +86,18 @@ async def get_layer(conn: Conn, key: AdminKey, layer_id: str) -> dict:
 
 
 @router.post("/{layer_id}/restore", summary="Make a kept version live again")
-async def restore_layer(request: Request, conn: Conn, settings: AppSettings, key: AdminKey, layer_id: str,
+async def restore_layer(request: Request, conn: Conn, key: AdminKey, layers: Layers, layer_id: str,
                         version: Annotated[int, Query(ge=1, le=1_000_000)]) -> dict:
     """Re-point the layer's view at an earlier version, atomically."""
     result = await pub.restore(conn, layer_id, version, Actor.from_key(key, request))
-    layer_service(request.app.state, settings).changed(layer_id)
+    layers.changed(layer_id)
     return result
 
 
 @router.delete("/{layer_id}", summary="Unpublish a layer")
-async def unpublish_layer(request: Request, conn: Conn, settings: AppSettings, key: AdminKey,
+async def unpublish_layer(request: Request, conn: Conn, key: AdminKey, layers: Layers,
                           layer_id: str) -> dict:
     """Remove the layer from the collections and tiles; its versions stay restorable."""
     result = await pub.unpublish(conn, layer_id, Actor.from_key(key, request))
-    layer_service(request.app.state, settings).changed(layer_id)
+    layers.changed(layer_id)
     return result

@@ -11,11 +11,11 @@ from typing import Annotated, Literal
 
 import orjson
 import psycopg
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BeforeValidator
 
-from geo_api.deps import AppSettings, ReadConn
+from geo_api.deps import AppSettings, Catalog, ReadConn
 from geo_api.errors import InvalidParameter, NotFound, ServiceUnavailable
 from maps.armada import build_armada_map, load_armada
 from maps.assets import static_root
@@ -38,13 +38,6 @@ def _options(settings: AppSettings, sintetis: bool = False) -> MapOptions:
                       tile_attribution=settings.maps_tile_attribution, api_base="/peta", sintetis=sintetis)
 
 
-def _catalog(request: Request):
-    """The layers engineer's catalog, shared with /ogc (so a publish invalidates both)."""
-    from layers.service import layer_service
-
-    return layer_service(request.app.state, request.app.state.settings).catalog
-
-
 @asynccontextmanager
 async def _needs_schema() -> AsyncIterator[None]:
     """A database not migrated up to the fleet/laporan tables answers 503 with the fix, not a 500."""
@@ -65,19 +58,19 @@ def _bad_period(action: str, title: str, typed: dict[str, str | None]) -> HTMLRe
 
 
 @router.get("", response_class=HTMLResponse, summary="Index of the maps")
-async def index(request: Request, conn: ReadConn) -> HTMLResponse:
+async def index(conn: ReadConn, catalog: Catalog) -> HTMLResponse:
     """The list of maps and of every collection that has a Layer map."""
-    collections = await _catalog(request).all(conn)
+    collections = await catalog.all(conn)
     return _page(build_index(list(collections.values()), served=True))
 
 
 @router.get("/layer/{collection_id}", response_class=HTMLResponse, summary="Map of one collection")
-async def layer_map(collection_id: str, request: Request, conn: ReadConn, settings: AppSettings,
+async def layer_map(collection_id: str, conn: ReadConn, catalog: Catalog, settings: AppSettings,
                     sumber: Annotated[Literal["auto", "geojson", "tiles"], Query(
                         description="auto: GeoJSON up to 20,000 features, /ogc vector tiles beyond")] = "auto",
                     ) -> HTMLResponse:
     """The Layer map of a published or bundled collection (404 when the catalog has no such id)."""
-    collection = await _catalog(request).get(conn, collection_id)
+    collection = await catalog.get(conn, collection_id)
     base = await load_base(conn)
     tiles = None if sumber == "geojson" else f"/ogc/collections/{collection.id}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}"
     layer = await load_layer(conn, collection, tiles_url=tiles, force_tiles=sumber == "tiles")

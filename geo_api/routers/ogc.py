@@ -9,7 +9,7 @@ import orjson
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from geo_api.deps import AppSettings, ReadConn
+from geo_api.deps import AppSettings, Layers, ReadConn
 from geo_api.errors import NotFound
 from layers import documents as docs
 from layers.catalog import Collection
@@ -19,7 +19,6 @@ from layers.errors import QueryParameterError, StaleCatalog
 from layers.features import ItemsQuery, query_item, query_items
 from layers.html import render
 from layers.params import parse_bbox, parse_datetime, parse_int, parse_properties, parse_sortby
-from layers.service import layer_service
 from layers.tiles import MAX_ZOOM, TMS_ID, check_tile, render_tile, tile_etag
 
 router = APIRouter(prefix="/ogc", tags=["OGC API"])
@@ -58,17 +57,17 @@ def _answer(request: Request, f: str | None, doc: dict[str, Any], title: str,
     return _json(doc, media_type, headers)
 
 
-async def _collection(request: Request, conn: ReadConn, settings: AppSettings, cid: str) -> Collection:
-    return await layer_service(request.app.state, settings).catalog.get(conn, cid)
+async def _collection(layers: Layers, conn: ReadConn, cid: str) -> Collection:
+    return await layers.catalog.get(conn, cid)
 
 
-async def _fresh(request: Request, conn: ReadConn, settings: AppSettings, cid: str, job):
+async def _fresh(layers: Layers, conn: ReadConn, cid: str, job):
     """Run job(collection); if the layer changed in another process meanwhile, reload the catalog once."""
     try:
-        return await job(await _collection(request, conn, settings, cid))
+        return await job(await _collection(layers, conn, cid))
     except StaleCatalog:
-        layer_service(request.app.state, settings).catalog.invalidate()
-        return await job(await _collection(request, conn, settings, cid))
+        layers.catalog.invalidate()
+        return await job(await _collection(layers, conn, cid))
 
 
 @router.get("", summary="Landing page", responses=HTML_OR_JSON)
@@ -96,24 +95,27 @@ async def api(request: Request) -> Response:
 
 
 @router.get("/collections", summary="Collections", responses=HTML_OR_JSON)
-async def collections(request: Request, conn: ReadConn, settings: AppSettings, f: Fmt = None) -> Response:
+async def collections(request: Request, conn: ReadConn, settings: AppSettings, layers: Layers,
+                      f: Fmt = None) -> Response:
     """Every bundled and published layer, with its attribution."""
-    colls = await layer_service(request.app.state, settings).catalog.all(conn)
+    colls = await layers.catalog.all(conn)
     return _answer(request, f, docs.collections_doc(_base(request), list(colls.values())), "Koleksi")
 
 
 @router.get("/collections/{cid}", summary="One collection", responses=HTML_OR_JSON)
-async def collection(request: Request, conn: ReadConn, settings: AppSettings, cid: Cid, f: Fmt = None) -> Response:
+async def collection(request: Request, conn: ReadConn, settings: AppSettings, layers: Layers, cid: Cid,
+                     f: Fmt = None) -> Response:
     """A collection's description."""
-    c = await _collection(request, conn, settings, cid)
+    c = await _collection(layers, conn, cid)
     return _answer(request, f, docs.collection_doc(_base(request), c), c.title)
 
 
 @router.get("/collections/{cid}/queryables", summary="Queryables of a collection",
             responses={200: {"content": {"application/schema+json": {}, "text/html": {}}}})
-async def queryables(request: Request, conn: ReadConn, settings: AppSettings, cid: Cid, f: Fmt = None) -> Response:
+async def queryables(request: Request, conn: ReadConn, settings: AppSettings, layers: Layers, cid: Cid,
+                     f: Fmt = None) -> Response:
     """The properties a filter may use, as JSON Schema."""
-    c = await _collection(request, conn, settings, cid)
+    c = await _collection(layers, conn, cid)
     return _answer(request, f, docs.queryables_doc(_base(request), c), f"Queryables {c.title}",
                    "application/schema+json")
 
@@ -165,7 +167,7 @@ def _page_links(request: Request, q: ItemsQuery, returned: int, matched: int) ->
 
 @router.get("/collections/{cid}/items", summary="Features of a collection", responses=HTML_OR_GEOJSON)
 async def items(
-    request: Request, conn: ReadConn, settings: AppSettings, cid: Cid, f: Fmt = None,
+    request: Request, conn: ReadConn, settings: AppSettings, layers: Layers, cid: Cid, f: Fmt = None,
     limit: Annotated[str | None, Query(description="Page size (1..maximum, see settings)")] = None,
     offset: Annotated[str | None, Query(description="Features to skip (from next/prev links)")] = None,
     bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy in bbox-crs")] = None,
@@ -183,7 +185,7 @@ async def items(
         q = _items_query(request, coll, settings)
         return coll, q, *(await query_items(conn, coll, q))
 
-    c, q, features, returned, matched = await _fresh(request, conn, settings, cid, job)
+    c, q, features, returned, matched = await _fresh(layers, conn, cid, job)
     head = {"type": "FeatureCollection", "numberMatched": matched, "numberReturned": returned,
             "links": _page_links(request, q, returned, matched)}
     body = orjson.dumps(head)[:-1] + b',"features":[' + features + b"]}"
@@ -194,7 +196,7 @@ async def items(
 
 
 @router.get("/collections/{cid}/items/{fid}", summary="One feature", responses=HTML_OR_GEOJSON)
-async def item(request: Request, conn: ReadConn, settings: AppSettings, cid: Cid,
+async def item(request: Request, conn: ReadConn, settings: AppSettings, layers: Layers, cid: Cid,
                fid: Annotated[str, Path(max_length=200)], f: Fmt = None,
                crs: Annotated[str | None, Query(description="CRS URI of the response geometry")] = None,
                properties: Annotated[str | None, Query()] = None) -> Response:
@@ -207,7 +209,7 @@ async def item(request: Request, conn: ReadConn, settings: AppSettings, cid: Cid
     async def job(coll: Collection):
         return coll, await query_item(conn, coll, fid, out_crs, parse_properties(properties, coll))
 
-    c, feature = await _fresh(request, conn, settings, cid, job)
+    c, feature = await _fresh(layers, conn, cid, job)
     if feature is None:
         raise NotFound(f"No feature {fid!r} in collection {cid!r}", extra={"parameter": "featureId"})
     href = f"{_base(request)}/collections/{cid}/items/{fid}"
@@ -235,48 +237,49 @@ async def tile_matrix_set(tms_id: str) -> Response:
 
 
 @router.get("/collections/{cid}/tiles", summary="Vector tilesets of a collection")
-async def tilesets(request: Request, conn: ReadConn, settings: AppSettings, cid: Cid) -> Response:
+async def tilesets(request: Request, conn: ReadConn, settings: AppSettings, layers: Layers, cid: Cid) -> Response:
     """The tilesets of a collection."""
-    c = await _collection(request, conn, settings, cid)
+    c = await _collection(layers, conn, cid)
     return _json(docs.tilesets_doc(_base(request), c))
 
 
 @router.get("/collections/{cid}/tiles/{tms_id}", summary="Tileset metadata")
-async def tileset(request: Request, conn: ReadConn, settings: AppSettings, cid: Cid, tms_id: str) -> Response:
+async def tileset(request: Request, conn: ReadConn, settings: AppSettings, layers: Layers, cid: Cid,
+                  tms_id: str) -> Response:
     """OGC API – Tiles tileset metadata."""
-    c = await _collection(request, conn, settings, cid)
+    c = await _collection(layers, conn, cid)
     check_tile(tms_id, 0, 0, 0)
     return _json(docs.tileset_doc(_base(request), c))
 
 
 @router.get("/collections/{cid}/tiles/{tms_id}/tilejson.json", summary="TileJSON")
-async def tilejson(request: Request, conn: ReadConn, settings: AppSettings, cid: Cid, tms_id: str) -> Response:
+async def tilejson(request: Request, conn: ReadConn, settings: AppSettings, layers: Layers, cid: Cid,
+                   tms_id: str) -> Response:
     """TileJSON 3.0.0 for map clients (MapLibre, Leaflet plugins, QGIS)."""
-    c = await _collection(request, conn, settings, cid)
+    c = await _collection(layers, conn, cid)
     check_tile(tms_id, 0, 0, 0)
     return _json(docs.tilejson_doc(_base(request), c, 0, MAX_ZOOM))
 
 
 @router.get("/collections/{cid}/tiles/{tms_id}/{z}/{x}/{y}", summary="A vector tile (MVT)",
             response_class=Response, responses={200: {"content": {MVT: {}}}, 204: {"description": "empty tile"}})
-async def tile(request: Request, conn: ReadConn, settings: AppSettings, cid: Cid, tms_id: str,
+async def tile(request: Request, conn: ReadConn, settings: AppSettings, layers: Layers, cid: Cid, tms_id: str,
                z: Annotated[int, Path(description="tileMatrix")], x: Annotated[int, Path(description="tileCol")],
                y: Annotated[int, Path(description="tileRow")]) -> Response:
     """One Mapbox Vector Tile; cached in the server and by clients (ETag) until the layer changes."""
-    svc = layer_service(request.app.state, settings)
     check_tile(tms_id, z, x, y)
 
     async def job(coll: Collection):
         key = (coll.id, coll.stamp, z, x, y)
         if tile_etag(coll, z, x, y) in request.headers.get("if-none-match", ""):
             return coll, None
-        tile = svc.tiles.get(key)
+        tile = layers.tiles.get(key)
         if tile is None:
             tile = await render_tile(conn, coll, z, x, y)
-            svc.tiles.put(key, tile)
+            layers.tiles.put(key, tile)
         return coll, tile
 
-    c, data = await _fresh(request, conn, settings, cid, job)
+    c, data = await _fresh(layers, conn, cid, job)
     headers = {"ETag": tile_etag(c, z, x, y), "Cache-Control": f"public, max-age={settings.layers_tile_max_age_s}"}
     if data is None:
         return Response(status_code=304, headers=headers)

@@ -1,18 +1,15 @@
 """Open311 GeoReport v2 under /open311/v2/: discovery, services, service definitions, requests (JSON and XML).
 
 Errors here are the spec's `[{"code", "description"}]` (404 not found, 403 bad or missing api_key, 400 otherwise),
-rendered by geo_api.errors for every path under /open311/. Public reads never carry the reporter's contact.
+rendered by geo_api.errors for every path under /open311/ with geo_api/open311_format.py, which also renders the
+answers (JSON or XML). Public reads never carry the reporter's contact.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
-from xml.etree import ElementTree as ET
-from zoneinfo import ZoneInfo
 
-import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
@@ -20,21 +17,16 @@ from pydantic import BaseModel
 from geo_api.apikeys import key_hash
 from geo_api.audit import audited
 from geo_api.db import fetch_all, fetch_one
-from geo_api.deps import AppSettings, Conn, read_conn_unless
+from geo_api.deps import AppSettings, Conn, GeocoderDep, RoutingRules, read_conn_unless
 from geo_api.errors import Open311Error, PayloadTooLarge
-from geo_api.geocoding import Geocoder
-from geo_api.geocoding.reverse import ReverseIndex
+from geo_api.open311_format import FORMATS, MAX_BODY, render, w3c
 from geo_api.routing import laporan
-from geo_api.routing.service import RoutingCache
 
 log = logging.getLogger("satupeta.open311")
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
-WIB = ZoneInfo("Asia/Jakarta")
 SPEC = "http://wiki.open311.org/GeoReport_v2"
 POST_ROLES = frozenset({"citizen_app", "gis_admin"})
-MAX_BODY = 64 * 1024
-FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 
 
 class PublicRequest(BaseModel):
@@ -78,11 +70,6 @@ class PublicRequest(BaseModel):
                    duplicate_of=str(r["kemungkinan_duplikat_dari"]) if r["kemungkinan_duplikat_dari"] else None)
 
 
-def w3c(dt: datetime) -> str:
-    """A W3C datetime with the city's offset, as the spec's examples write them."""
-    return dt.astimezone(WIB).isoformat(timespec="seconds")
-
-
 # ---------------------------------------------------------------- rendering
 
 
@@ -90,47 +77,6 @@ def _fmt(fmt: str) -> str:
     if fmt not in FORMATS:
         raise Open311Error(404, f"Unsupported format {fmt[:10]!r}: use .json or .xml")
     return fmt
-
-
-def _xml_value(parent: ET.Element, tag: str, value: Any) -> None:
-    el = ET.SubElement(parent, tag)
-    if isinstance(value, bool):
-        el.text = "true" if value else "false"
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            _xml_value(el, k, v)
-    elif isinstance(value, list):
-        child = {"keywords": None, "values": "value", "attributes": "attribute", "formats": "format",
-                 "endpoints": "endpoint"}.get(tag)
-        if child is None:  # a list of words (keywords): the spec writes it comma-separated
-            el.text = ",".join(str(v) for v in value)
-        else:
-            for v in value:
-                _xml_value(el, child, v)
-    elif value is not None:
-        el.text = str(value)
-
-
-def render(fmt: str, body: Any, root: str, item: str | None = None, status: int = 200) -> Response:
-    """JSON as is; XML with the spec's root and item elements (ElementTree escapes every text)."""
-    headers = {"X-Content-Type-Options": "nosniff"}
-    if fmt == "json":
-        return Response(orjson.dumps(body), status_code=status, media_type=FORMATS["json"], headers=headers)
-    top = ET.Element(root)
-    for entry in body if item else [body]:
-        target = ET.SubElement(top, item) if item else top
-        for k, v in entry.items():
-            _xml_value(target, k, v)
-    xml = b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(top, encoding="utf-8", xml_declaration=False)
-    return Response(xml, status_code=status, media_type=FORMATS["xml"], headers=headers)
-
-
-def render_errors(path: str, status: int, detail: str) -> Response:
-    """The spec's error array; any other 4xx becomes 400 (the spec knows 400, 403 and 404)."""
-    if 400 <= status < 500 and status not in (403, 404):
-        status = 400
-    fmt = "xml" if path.rstrip("/").endswith(".xml") else "json"
-    return render(fmt, [{"code": status, "description": detail}], "errors", "error", status=status)
 
 
 # ---------------------------------------------------------------- helpers
@@ -163,26 +109,6 @@ async def _api_key(conn: Any, key: str | None) -> dict[str, Any]:
     if row["role"] not in POST_ROLES:
         raise Open311Error(403, f"api_key {row['name']!r} (role {row['role']}) may not post service requests")
     return row
-
-
-async def geocoder(request: Request) -> Geocoder:
-    """The process's geocoder (reverse and forward indexes), shared with /geocode (built once, on first use)."""
-    from geo_api.routers.geocode import _geocoder
-
-    return await _geocoder(request, request.app.state.settings)
-
-
-async def reverse_index(request: Request) -> ReverseIndex:
-    """The process's reverse geocoding index."""
-    return (await geocoder(request)).reverse
-
-
-def routing_cache(request: Request) -> RoutingCache:
-    """The app's routing rule cache (created on first use)."""
-    cache = getattr(request.app.state, "routing_cache", None)
-    if cache is None:
-        cache = request.app.state.routing_cache = RoutingCache(request.app.state.settings.routing_triase_opd)
-    return cache
 
 
 # ---------------------------------------------------------------- endpoints
@@ -227,7 +153,8 @@ async def service_definition(request: Request, service_code: str, fmt: str, conn
 
 
 @router.post("/requests.{fmt}")
-async def create_request(request: Request, fmt: str, conn: Conn, settings: AppSettings) -> Response:
+async def create_request(request: Request, fmt: str, conn: Conn, settings: AppSettings, geo: GeocoderDep,
+                         rules: RoutingRules) -> Response:
     """Create a service request: checked, routed to its OPD with reasons, stored; answers its id."""
     fmt = _fmt(fmt)
     form = await _form(request)
@@ -239,11 +166,10 @@ async def create_request(request: Request, fmt: str, conn: Conn, settings: AppSe
     layanan = await fetch_one(conn, "open311_service_get", {"kode": code[:40]})
     if layanan is None:
         raise Open311Error(400, f"service_code {code[:40]!r} is not a known service (see services.{fmt})")
-    geo = await geocoder(request)
     baru = laporan.parse_new(form, layanan, max_description=settings.open311_max_description,
                              max_attributes=settings.open311_max_attributes, bbox=settings.open311_bbox,
                              forward=geo.forward)
-    routing = await routing_cache(request).get(conn)
+    routing = await rules.get(conn)
     async with audited(conn, action="laporan.create", target="laporan:?", key=key, request=request) as entry:
         row, keputusan = await laporan.create(conn, routing, geo.reverse, baru, api_key_id=key["id"],
                                               oleh=f"api_key:{key['name']}")

@@ -9,9 +9,8 @@ from pydantic import BaseModel, Field
 
 from geo_api.audit import audited
 from geo_api.db import fetch_one
-from geo_api.deps import AdminKey, Conn, CurrentKey
+from geo_api.deps import AdminKey, Conn, CurrentKey, GeocoderDep, RoutingRules
 from geo_api.errors import Forbidden, NotFound
-from geo_api.routers.open311 import reverse_index, routing_cache
 from geo_api.routing import laporan, store
 from geo_api.routing.service import route
 
@@ -56,10 +55,10 @@ OfficerKey = Annotated[dict, Depends(_officer)]
 
 
 @router.post("/explain", response_model=ExplainOut)
-async def explain(body: ExplainIn, request: Request, conn: Conn) -> ExplainOut:
+async def explain(body: ExplainIn, conn: Conn, rules: RoutingRules, geo: GeocoderDep) -> ExplainOut:
     """Route without storing anything: the OPD, the matched rule, the location facts, the rules passed over."""
-    routing = await routing_cache(request).get(conn)
-    k = await route(conn, routing, await reverse_index(request), body.category, body.lat, body.lon)
+    routing = await rules.get(conn)
+    k = await route(conn, routing, geo.reverse, body.category, body.lat, body.lon)
     return ExplainOut(opd_kode=k.opd_kode, opd_nama=k.opd_nama, keputusan=k.keputusan, rule_id=k.rule_id,
                       rule_versi=k.rule_versi, alasan_teks=k.teks, alasan=k.alasan)
 

@@ -59,6 +59,10 @@ class RoutingCache:
                 self._current = await load(conn, self.triase_opd, stamp)
         return self._current
 
+    def invalidate(self) -> None:
+        """Reload on next use even if the stamp looks unchanged (a notification said the rules moved)."""
+        self._current = None
+
 
 async def route(conn: psycopg.AsyncConnection, routing: Routing, reverse: ReverseIndex, layanan_kode: str,
                 lat: float, lon: float, *, titik_kasar: str = "") -> Keputusan:

@@ -160,7 +160,7 @@ def bench_http(settings: Settings, devices: int, seconds: float, workers: int) -
 
     ids = _register(settings, devices)
     ours = {}
-    for name, target, path in (("listener port (as Traccar's 5055)", "geo_api.routers.fleet:create_listener_from_env",
+    for name, target, path in (("listener port (as Traccar's 5055)", "geo_api.fleet.listener:create_listener_from_env",
                                 "/"),
                                ("main app /osmand", "geo_api.app:create_app", "/osmand")):
         before = _count(settings)

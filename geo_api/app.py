@@ -15,6 +15,8 @@ from geo_api import __doc__ as package_doc
 from geo_api.db import open_pool, open_read_pool
 from geo_api.edge import EdgeMiddleware
 from geo_api.errors import document_problems, install_error_handlers
+from geo_api.fleet.listener import embedded_listener
+from geo_api.fleet.osmand_asgi import OsmAndFastPath
 from geo_api.ratelimit import RateLimitMiddleware
 from geo_api.routers import fleet, geocode, health, layers_admin, ogc, open311, routing
 from geo_api.routers import maps as maps_routes
@@ -47,7 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # the one home of the process's services (geo_api/services.py), reached through geo_api.deps
             services = app.state.services = build_services(settings, pool, getattr(app.state, "read_pool", None))
             try:
-                async with fleet.lifespan(app):
+                async with embedded_listener(settings, services.fleet):  # the OsmAnd port, when configured
                     yield
             finally:
                 await services.stop()
@@ -86,7 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(open311.router)
     app.include_router(routing.router)
     app.include_router(fleet.router)
-    app.add_middleware(fleet.OsmAndFastPath)
+    app.add_middleware(OsmAndFastPath)  # /osmand answered before routing: the GPS hot path
     app.add_middleware(RateLimitMiddleware, settings=settings)
     # outermost: client address, CORS, bodies read and capped before any router or pooled connection
     app.add_middleware(EdgeMiddleware, settings=settings)

@@ -107,7 +107,7 @@ def listen(
     """Serve only the OsmAnd listener (any path, GET/POST), as Traccar does on port 5055."""
     import uvicorn
 
-    from geo_api.routers.fleet import create_listener_app
+    from geo_api.fleet.listener import create_listener_app
 
     settings = load_settings()
     logging.basicConfig(level=settings.log_level.upper())

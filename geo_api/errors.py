@@ -112,9 +112,16 @@ class ProblemResponse(Response):
         return orjson.dumps(content, default=str)
 
 
-def problem(status: int, title: str, detail: str, *, code: str | None = None, instance: str | None = None,
-            **extra: Any) -> ProblemResponse:
-    """Build one application/problem+json response (RFC 9457)."""
+# Titles of the statuses raw ASGI paths answer (OsmAnd ingest), so their problems match the framework's.
+STATUS_TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+                 405: "Method Not Allowed", 408: "Request Timeout", 413: "Payload Too Large",
+                 422: "Invalid Parameter", 429: "Too Many Requests", 500: "Internal Server Error",
+                 503: "Service Unavailable"}
+
+
+def problem_doc(status: int, title: str, detail: str, *, code: str | None = None, instance: str | None = None,
+                **extra: Any) -> dict[str, Any]:
+    """The RFC 9457 problem document (extra members with a None value are left out)."""
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + (code or _slug(title)),
         "title": title,
@@ -124,7 +131,20 @@ def problem(status: int, title: str, detail: str, *, code: str | None = None, in
     if instance:
         body["instance"] = instance
     body.update({k: v for k, v in extra.items() if v is not None})
-    return ProblemResponse(body, status_code=status)
+    return body
+
+
+def problem(status: int, title: str, detail: str, *, code: str | None = None, instance: str | None = None,
+            **extra: Any) -> ProblemResponse:
+    """Build one application/problem+json response (RFC 9457)."""
+    return ProblemResponse(problem_doc(status, title, detail, code=code, instance=instance, **extra),
+                           status_code=status)
+
+
+def problem_bytes(status: int, detail: str, *, instance: str | None = None, **extra: Any) -> bytes:
+    """The serialised problem document for a raw ASGI answer (title from STATUS_TITLES)."""
+    title = STATUS_TITLES.get(status, "Error")
+    return orjson.dumps(problem_doc(status, title, detail, instance=instance, **extra), default=str)
 
 
 def _slug(title: str) -> str:

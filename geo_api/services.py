@@ -83,8 +83,9 @@ class Services:
         handler()
 
     async def stop(self) -> None:
-        """Stop background work (app shutdown): street re-indexing is cancelled."""
+        """Stop background work (app shutdown): street re-indexing is cancelled, the fleet writer drains."""
         await self.geocoder.stop()
+        await self.fleet.writer.stop()
 
 
 def build_services(settings: Settings, pool: AsyncConnectionPool,

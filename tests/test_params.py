@@ -1,0 +1,70 @@
+"""geo_api/params.py: the one parser of numbers, coordinates, bboxes and dates; every failure names its parameter."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from geo_api.errors import InvalidParameter
+from geo_api.params import (
+    MAX_DATE,
+    MIN_DATE,
+    check_date,
+    day_bounds,
+    parse_bbox_numbers,
+    parse_bbox_wgs84,
+    parse_instant,
+    parse_int,
+    parse_lat_lon,
+    parse_number,
+)
+from layers.errors import QueryParameterError
+
+
+def _param(call) -> str:
+    with pytest.raises(InvalidParameter) as e:
+        call()
+    return e.value.extra["parameter"]
+
+
+def test_numbers_are_finite_and_bounded():
+    assert parse_number("speed", "12.5", 0, 100) == 12.5
+    assert parse_number("speed", None) is None and parse_number("speed", " ") is None
+    for bad in ("nan", "inf", "-inf", "1e999", "abc", "1e39"):
+        assert _param(lambda b=bad: parse_number("speed", b, 0, 1000)) == "speed"
+    assert _param(lambda: parse_number("speed", None, required=True)) == "speed"
+    assert parse_int("limit", "7", 10, 1, 100) == 7 and parse_int("limit", "", 10, 1, 100) == 10
+    assert _param(lambda: parse_int("limit", "101", 10, 1, 100)) == "limit"
+    with pytest.raises(QueryParameterError):  # OGC answers 400: the caller chooses the error class
+        parse_int("offset", "x", 0, 0, 10, error=QueryParameterError)
+
+
+def test_lat_lon_suggests_the_swap():
+    assert parse_lat_lon("-6.17", "106.63") == (-6.17, 106.63)
+    with pytest.raises(InvalidParameter) as e:
+        parse_lat_lon("106.63", "-6.17")
+    assert e.value.extra["parameter"] == "lat" and e.value.extra["suggestion"] == {"lat": -6.17, "lon": 106.63}
+    assert _param(lambda: parse_lat_lon("-6.17", "nan")) == "lon"
+
+
+def test_bboxes():
+    assert parse_bbox_wgs84("106.5,-6.3,106.8,-6.1") == (106.5, -6.3, 106.8, -6.1)
+    assert parse_bbox_numbers("1,2,0,3,4,9", heights=True) == (1, 2, 3, 4)
+    for bad in ("1,2,3", "1,2,3,x", "1,2,nan,4", "106.8,-6.3,106.5,-6.1", "0,0,200,10"):
+        assert _param(lambda b=bad: parse_bbox_wgs84(b)) == "bbox"
+    assert _param(lambda: parse_bbox_numbers("1,2,0,3,4,9")) == "bbox"  # six only where heights are allowed
+
+
+def test_dates_are_bounded_so_arithmetic_cannot_overflow():
+    assert parse_instant("start", "2026-01-31T00:00:00Z") == datetime(2026, 1, 31, tzinfo=timezone.utc)
+    assert parse_instant("start", "2026-01-31") == datetime(2026, 1, 31, tzinfo=timezone.utc)
+    assert parse_instant("start", "2026-01-31T07:00:00").tzinfo is timezone.utc  # naive is UTC
+    for bad in ("9999-12-31T23:59:59Z", "0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00", "0001-01-01",
+                "kemarin", "2026-02-30"):
+        assert _param(lambda b=bad: parse_instant("start", b)) == "start"
+    assert check_date("date", MIN_DATE) == MIN_DATE and check_date("date", MAX_DATE) == MAX_DATE
+    assert _param(lambda: check_date("date", date(9999, 12, 31))) == "date"
+    lo, hi = day_bounds(MAX_DATE, ZoneInfo("Asia/Jakarta"))  # the last allowed day still has an end
+    assert (hi - lo).total_seconds() == 86400

@@ -131,6 +131,10 @@ class Settings(BaseSettings):
     open311_max_description: int = Field(default=4000, ge=1, le=4000,
                                          description="Longest laporan description accepted (400 beyond).")
     open311_max_attributes: int = Field(default=30, ge=0, description="Most attribute[...] fields in one POST.")
+    open311_max_window_days: int = Field(
+        default=90, ge=1, le=3650,
+        description="Longest GET requests date window (the spec's 90 days); only start_date means up to now, "
+                    "and a start_date further back than this is a 400 asking for end_date.")
     open311_bbox: tuple[float, float, float, float] = Field(
         default=(105.9, -6.6, 107.3, -5.8),
         description="Plausible lon/lat box (min lon, min lat, max lon, max lat) for a laporan; outside it: 400.")

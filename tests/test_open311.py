@@ -158,7 +158,7 @@ def test_status_follows_the_report(client, api_key, settings):
 
 BAD = [
     ({"service_code": None}, 400, "service_code"),
-    ({"service_code": "tidak_ada"}, 400, "not a known service"),
+    ({"service_code": "tidak_ada"}, 404, "not a known service"),  # the spec: an unknown service_code is 404
     ({"lat": None, "long": None}, 400, "a location is required"),
     ({"lat": None}, 400, "give both lat and long"),
     ({"lat": None, "long": None, "address_string": "Planet Mars blok Z"}, 400, "could not be located"),
@@ -245,3 +245,80 @@ def test_address_string_alone_is_located_to_a_kelurahan(client, api_key, db):
     # a label point says nothing about metres from a road: the road rules are passed over, with that reason
     assert row["opd_kode"] == "disperkimtan"
     assert all("dari alamat" in t["alasan"] for t in row["alasan"]["tidak_berlaku"])
+
+
+# ---------------------------------------------------------------- dates, windows, zipcode (issue 12)
+
+HOSTILE_DATES = [("start_date", "9999-12-31T00:00:00Z"), ("end_date", "0001-01-01T00:00:00Z"),
+                 ("start_date", "0001-01-01T00:00:00+14:00"), ("end_date", "9999-12-31T23:59:59-14:00"),
+                 ("start_date", "10000-01-01T00:00:00Z"), ("end_date", "2026-13-01T00:00:00Z")]
+
+
+@pytest.mark.parametrize("name,value", HOSTILE_DATES)
+def test_dates_out_of_range_are_400_naming_the_parameter(client, katalog, name, value):
+    for fmt in ("json", "xml"):
+        r = client.get(f"{BASE}/requests.{fmt}", params={name: value})
+        assert r.status_code == 400, (fmt, r.text)
+        text = r.json()[0]["description"] if fmt == "json" else ET.fromstring(r.content).findtext("error/description")
+        assert name in text
+
+
+def test_only_start_date_answers_up_to_now_and_refuses_a_longer_gap(client, api_key):
+    rid = post(client, api_key, service_code="banjir", lat="-6.14490", long="106.66323").json()[0][
+        "service_request_id"]
+    now = datetime.now(timezone.utc)
+    since = client.get(f"{BASE}/requests.json", params={"start_date": (now - timedelta(days=1)).isoformat()})
+    assert since.status_code == 200 and rid in {r["service_request_id"] for r in since.json()}
+    # 89 days back is still one window: everything since then, up to now
+    assert rid in {r["service_request_id"] for r in client.get(
+        f"{BASE}/requests.json", params={"start_date": (now - timedelta(days=89)).isoformat()}).json()}
+    # a poll after a long gap is told how to page, never answered with a silent part (or nothing)
+    gap = client.get(f"{BASE}/requests.json", params={"start_date": (now - timedelta(days=200)).isoformat()})
+    assert gap.status_code == 400
+    assert "start_date" in gap.json()[0]["description"] and "end_date" in gap.json()[0]["description"]
+    # only end_date: the window before it
+    before = client.get(f"{BASE}/requests.json", params={"end_date": (now + timedelta(minutes=5)).isoformat()})
+    assert before.status_code == 200 and rid in {r["service_request_id"] for r in before.json()}
+    assert rid not in {r["service_request_id"] for r in client.get(
+        f"{BASE}/requests.json", params={"end_date": (now - timedelta(days=1)).isoformat()}).json()}
+    # a start in the future (a client's clock ahead): nothing yet, not an error
+    ahead = client.get(f"{BASE}/requests.json", params={"start_date": (now + timedelta(days=1)).isoformat()})
+    assert ahead.status_code == 200 and ahead.json() == []
+
+
+def test_window_follows_its_cap():
+    from geo_api.routing import laporan
+
+    now = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    q = {"start_date": "2026-11-01T00:00:00Z"}
+    assert laporan.list_params(q, now=now)["end"] == now
+    with pytest.raises(Exception) as exc:
+        laporan.list_params(q, now=now, window=timedelta(days=7))
+    assert exc.value.extra["parameter"] == "start_date" and "7 days" in exc.value.detail
+
+
+def test_zipcode_is_the_kodepos_of_the_point(client, api_key, db):
+    kel = db.execute("SELECT kodepos FROM kelurahan WHERE ST_Intersects(geom, ST_SetSRID(ST_MakePoint(%s, %s), 4326))",
+                     (float(POINT["long"]), float(POINT["lat"]))).fetchone()
+    assert kel and kel["kodepos"]
+    rid = post(client, api_key, service_code="pkl").json()[0]["service_request_id"]
+    typed = post(client, api_key, service_code="pkl", zipcode="99999").json()[0]["service_request_id"]
+    for r in (rid, typed):
+        [req] = client.get(f"{BASE}/requests/{r}.json").json()
+        assert req["zipcode"] == kel["kodepos"]
+        assert ET.fromstring(client.get(f"{BASE}/requests/{r}.xml").content).findtext("request/zipcode") == \
+            kel["kodepos"]
+    listed = {x["service_request_id"]: x for x in client.get(f"{BASE}/requests.json",
+                                                            params={"service_code": "pkl"}).json()}
+    assert listed[rid]["zipcode"] == kel["kodepos"]
+
+
+def test_zipcode_of_a_point_in_a_neighbouring_desa(client, api_key, db):
+    t = db.execute("SELECT kodepos, ST_Y(ST_PointOnSurface(geom)) AS lat, ST_X(ST_PointOnSurface(geom)) AS lon "
+                   "FROM tetangga_desa_kelurahan t WHERE kodepos <> '' AND NOT EXISTS "
+                   "(SELECT 1 FROM kelurahan k WHERE ST_Intersects(k.geom, ST_PointOnSurface(t.geom))) "
+                   "ORDER BY kode LIMIT 1").fetchone()
+    r = post(client, api_key, service_code="pkl", lat=str(t["lat"]), long=str(t["lon"]))
+    assert r.status_code == 200, r.text
+    [req] = client.get(f"{BASE}/requests/{r.json()[0]['service_request_id']}.json").json()
+    assert req["zipcode"] == t["kodepos"] and req["address"]

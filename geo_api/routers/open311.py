@@ -8,6 +8,7 @@ answers (JSON or XML). Public reads never carry the reporter's contact.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -165,7 +166,7 @@ async def create_request(request: Request, fmt: str, conn: Conn, settings: AppSe
         raise Open311Error(400, "service_code is required")
     layanan = await fetch_one(conn, "open311_service_get", {"kode": code[:40]})
     if layanan is None:
-        raise Open311Error(400, f"service_code {code[:40]!r} is not a known service (see services.{fmt})")
+        raise Open311Error(404, f"service_code {code[:40]!r} is not a known service (see services.{fmt})")
     baru = laporan.parse_new(form, layanan, max_description=settings.open311_max_description,
                              max_attributes=settings.open311_max_attributes, bbox=settings.open311_bbox,
                              forward=geo.forward)
@@ -195,10 +196,11 @@ ReadUnlessById = read_conn_unless("service_request_id")
 
 @router.get("/requests.{fmt}")
 async def list_requests(request: Request, fmt: str, conn: ReadUnlessById, settings: AppSettings) -> Response:
-    """Service requests by id, or by category, status and a window of at most 90 days (default: last 90)."""
+    """Service requests by id, or by category, status and a date window (open311_max_window_days, default 90)."""
     fmt = _fmt(fmt)
     _jurisdiction(request, settings)
-    rows = await laporan.find(conn, laporan.list_params(request.query_params))
+    window = timedelta(days=settings.open311_max_window_days)
+    rows = await laporan.find(conn, laporan.list_params(request.query_params, window=window))
     return render(fmt, [PublicRequest.from_row(r).model_dump() for r in rows], "service_requests", "request")
 
 

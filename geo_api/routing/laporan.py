@@ -14,6 +14,7 @@ from psycopg.types.json import Jsonb
 
 from geo_api.db import fetch_all, fetch_one
 from geo_api.errors import BadRequest, InvalidParameter, NotFound, PayloadTooLarge
+from geo_api.params import MAX_DATE, MIN_DATE, parse_instant
 from geo_api.routing.model import Keputusan
 from geo_api.routing.service import Routing, route
 
@@ -171,14 +172,21 @@ async def create(conn: psycopg.AsyncConnection, routing: Routing, reverse: Rever
 
 
 def parse_w3c(name: str, value: str | None) -> datetime | None:
-    """A W3C/ISO 8601 datetime (naive means UTC), or None; 400 on anything else."""
-    if not value:
-        return None
+    """A W3C/ISO 8601 datetime (naive means UTC) within the platform's date bounds, or None; 400 otherwise.
+
+    Bounded by geo_api.params (years 1 and 9999 are real inputs, and a window computed from them overflows).
+    """
     try:
-        dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidParameter(name, f"{name} must be a W3C datetime like 2026-01-31T00:00:00Z") from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+        return parse_instant(name, value, error=_NamedParameter)
+    except OverflowError:  # an offset that moves year 1 or 9999 out of datetime's range
+        raise InvalidParameter(name, f"{name} must be between {MIN_DATE} and {MAX_DATE}") from None
+
+
+class _NamedParameter(InvalidParameter):
+    """Open311 answers only a description: it must name the parameter itself."""
+
+    def __init__(self, parameter: str, detail: str, **kw: Any):
+        super().__init__(parameter, detail if parameter in detail else f"{parameter}: {detail}", **kw)
 
 
 def _csv(name: str, value: str | None, pattern: str, limit: int = 100) -> list[str] | None:
@@ -190,19 +198,29 @@ def _csv(name: str, value: str | None, pattern: str, limit: int = 100) -> list[s
     return items or None
 
 
-def list_params(q: Mapping[str, str], *, now: datetime | None = None, limit: int = 1000) -> dict[str, Any]:
-    """The filters of GET requests: ids override everything; otherwise a window of at most 90 days."""
+def list_params(q: Mapping[str, str], *, now: datetime | None = None, limit: int = 1000,
+                window: timedelta = WINDOW) -> dict[str, Any]:
+    """The filters of GET requests: ids override everything; otherwise a window of at most `window`.
+
+    Neither date: the last `window`. Only end_date: the `window` before it. Only start_date ("since my last
+    poll"): from it up to now, refused (400) when that is longer than `window`, so a client syncing after a
+    long gap is told to page with end_date instead of silently getting a part.
+    """
     now = now or datetime.now(timezone.utc)
     ids = _csv("service_request_id", q.get("service_request_id"), r"\d{1,18}")
     start, end = parse_w3c("start_date", q.get("start_date")), parse_w3c("end_date", q.get("end_date"))
+    days = f"{window.days} day{'s' if window.days != 1 else ''}" if window.days else str(window)
     if start and not end:
-        end = start + WINDOW
+        if now - start > window:
+            raise InvalidParameter("start_date", f"start_date is more than {days} before now: give end_date too "
+                                                 f"and ask for windows of at most {days}")
+        end = max(now, start)
     end = end or now
-    start = start or end - WINDOW
+    start = start or end - window
     if end < start:
         raise InvalidParameter("end_date", "end_date is before start_date")
-    if end - start > WINDOW:
-        raise InvalidParameter("start_date", "the date range may not span more than 90 days")
+    if end - start > window:
+        raise InvalidParameter("start_date", f"the date range start_date to end_date may not span more than {days}")
     statuses = _csv("status", q.get("status"), r"open|closed")
     lat = parse_float("lat", q.get("lat"), -90, 90)
     lon = parse_float("long", q.get("long"), -180, 180)

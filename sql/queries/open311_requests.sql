@@ -1,16 +1,22 @@
 -- Laporan as Open311 service requests: public columns only (the reporter's name, phone and email are never
 -- selected, and `address` is the kelurahan, not the reporter's free-text address: that stays with the OPD).
+-- `zipcode` is the kodepos of the kelurahan (or neighbouring desa/kelurahan) the point lies in, which the
+-- platform knows from its boundaries; what the reporter typed is kept only where the point has no kodepos.
 -- Either by ids, or by category/status/date window and (extension) a radius around lat/long.
 SELECT l.id, l.status, l.status_notes, l.layanan_kode AS service_code, s.nama AS service_name,
        l.deskripsi AS description, o.nama AS agency_responsible, s.service_notice,
        l.requested_at, l.updated_at, l.expected_at,
-       k.jenis || ' ' || k.nama || ', Kecamatan ' || k.kec_nama AS address, l.address_id, l.zipcode,
+       w.jenis || ' ' || w.nama || ', Kecamatan ' || w.kec_nama AS address, l.address_id,
+       COALESCE(NULLIF(w.kodepos, ''), NULLIF(l.zipcode, '')) AS zipcode,
        l.lat, l.lon, l.media_url, l.kelurahan_kode, l.kecamatan_kode, l.keputusan, l.alasan_teks,
        l.kemungkinan_duplikat_dari
 FROM laporan l
 JOIN layanan s ON s.kode = l.layanan_kode
 JOIN opd o ON o.kode = l.opd_kode
-LEFT JOIN kelurahan k ON k.kode = l.kelurahan_kode
+LEFT JOIN LATERAL (SELECT jenis, nama, kec_nama, kodepos FROM kelurahan WHERE kode = l.kelurahan_kode
+                   UNION ALL
+                   SELECT jenis, nama, kec_nama, kodepos FROM tetangga_desa_kelurahan WHERE kode = l.kelurahan_kode
+                   LIMIT 1) w ON true
 WHERE CASE WHEN %(ids)s::bigint[] IS NOT NULL THEN l.id = ANY(%(ids)s::bigint[])
       ELSE (%(codes)s::text[] IS NULL OR l.layanan_kode = ANY(%(codes)s::text[]))
        AND l.requested_at >= %(start)s AND l.requested_at <= %(end)s

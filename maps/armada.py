@@ -126,6 +126,9 @@ class ArmadaLive(MacroElement):
         self.config = js_value(config)
 
 
+STALE_S = 300  # a truck not heard from for five minutes is shown grey, with its age
+
+
 def _live_feature(r: dict[str, Any]) -> dict[str, Any]:
     """The same shape as the fleet's /fleet/live features (the page treats both alike)."""
     props = {"vehicle_id": r["vehicle_id"], "plat_nomor": r["plat_nomor"], "jenis": r["jenis"],
@@ -167,16 +170,22 @@ def _tracks_layer(m: folium.Map, data: ArmadaData) -> None:
     stops.add_to(m)
 
 
+def site_name(s: dict[str, Any]) -> str:
+    """'TPS Pasir Jaya', not 'TPS TPS Pasir Jaya': the kind is added only when the name lacks it."""
+    nama, jenis = (s.get("nama") or "").strip(), (s.get("jenis") or "").strip()
+    return nama if not jenis or nama.upper().startswith(jenis.upper()) else f"{jenis} {nama}"
+
+
 def _sites_layer(m: folium.Map, data: ArmadaData) -> None:
     group = folium.FeatureGroup(name="TPS/TPA")
     for s in data.sites:
         seen = [v for v in data.visits if v["nama"] == s["nama"]]
         lines = "".join(f"<li>{esc(v['plat_nomor'])}: {esc(v['datang'])}–{esc(v['pergi'])} ({v['menit']} menit)</li>"
                         for v in seen) or "<li>Belum ada kunjungan hari ini</li>"
-        popup = f"<div class='sp-popup'><h3>{esc(s['jenis'])} {esc(s['nama'])}</h3><ul>{lines}</ul></div>"
+        popup = f"<div class='sp-popup'><h3>{esc(site_name(s))}</h3><ul>{lines}</ul></div>"
         colour = SITE.get(s["jenis"][:3], SITE["TPS"])
         folium.Marker([s["lat"], s["lon"]], popup=folium.Popup(popup, max_width=300),
-                      tooltip=esc(f"{s['jenis']} {s['nama']} · {len(seen)} kunjungan hari ini"),
+                      tooltip=esc(f"{site_name(s)} · {len(seen)} kunjungan hari ini"),
                       icon=folium.DivIcon(class_name="sp-site", icon_size=(14, 14), icon_anchor=(7, 7),
                                           html=f'<span style="background:{colour}"></span>'),
                       ).add_to(group)
@@ -194,8 +203,11 @@ def build_armada_map(base: BaseData, data: ArmadaData, opts: MapOptions, refresh
     _sites_layer(m, data)
     m.add_child(ArmadaLive({"features": [_live_feature(r) for r in data.live],
                             "api": "/fleet/live" if opts.api_base else None,
-                            "refreshMs": int(refresh_s * 1000)}))
-    items = [("#1f4e79", "Truk (posisi terkini)"), ("#7f7f7f", "Lintasan hari ini (warna per truk)"),
+                            "refreshMs": int(refresh_s * 1000), "staleS": STALE_S,
+                            "visits": [{"plat": v["plat_nomor"], "nama": site_name(v), "datang": str(v["datang"]),
+                                        "pergi": str(v["pergi"])} for v in data.visits]}))
+    items = [("#1f4e79", "Truk (posisi terkini)"), ("#9a9a9a", f"Truk tanpa posisi > {STALE_S // 60} menit"),
+             ("#7f7f7f", "Lintasan hari ini (warna per truk)"),
              (STOP, "Berhenti"), (SITE["TPS"], "TPS"), (SITE["TPA"], "TPA"), (SERVED, "Kelurahan terlayani hari ini")]
     notes = [f"Posisi diperbarui otomatis tiap {refresh_s:g} detik." if opts.api_base
              else "Salinan statis: posisi pada saat peta dibuat."]

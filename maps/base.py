@@ -20,6 +20,7 @@ from maps.assets import OWN_CSS, OWN_JS, localise
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#332288",
            "#882255", "#44AA99", "#999933", "#AA4499", "#117733", "#88CCEE", "#DDCC77", "#661100")
 NO_COLOUR = "#7f7f7f"
+LABEL_PANE = "sp-label"
 
 
 def esc(value: Any) -> str:
@@ -204,11 +205,13 @@ def _add_kelurahan_kecamatan(m: folium.Map, data: BaseData) -> None:
     folium.GeoJson(kec, name="Batas kecamatan", control=True, interactive=False,
                    style_function=lambda _: {"color": "#333333", "weight": 2.2, "fill": False},
                    ).add_to(m)
+    # names in their own pane above the markers (z 650 > 600), never catching clicks or focus
+    folium.map.CustomPane(LABEL_PANE, z_index=650, pointer_events=False).add_to(m)
     labels = folium.FeatureGroup(name="Nama kecamatan", control=True)
     for r in data.kecamatan:
         if r.get("label_lat") is None:
             continue
-        folium.Marker([r["label_lat"], r["label_lon"]], interactive=False,
+        folium.Marker([r["label_lat"], r["label_lon"]], interactive=False, pane=LABEL_PANE, keyboard=False,
                       icon=folium.DivIcon(class_name="sp-label-kec", icon_size=(140, 30), icon_anchor=(70, 15),
                                           html=f'<span>{esc(r["nama"])}</span><small>{esc(r["kode"])}</small>'),
                       ).add_to(labels)

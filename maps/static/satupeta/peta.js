@@ -23,6 +23,30 @@
     };
   }
   window.addEventListener("load", function () { SP.ready = true; });
+  /* Phones (below 600 px): the filter and the legend fold behind two buttons, so the map stays visible. */
+  document.addEventListener("DOMContentLoaded", function () {
+    var boxes = [["filter", "Filter", "sp-tombol-filter"], ["legenda", "Legenda", "sp-tombol-legenda"]];
+    var bar = null;
+    boxes.forEach(function (b) {
+      var box = document.getElementById(b[0]);
+      if (!box) { return; }
+      if (!bar) { bar = document.createElement("div"); bar.className = "sp-tombol"; document.body.appendChild(bar); }
+      var btn = document.createElement("button");
+      btn.type = "button"; btn.id = b[2]; btn.textContent = b[1];
+      btn.setAttribute("aria-controls", b[0]); btn.setAttribute("aria-expanded", "false");
+      btn.addEventListener("click", function () {
+        var open = !box.classList.contains("sp-buka");
+        boxes.forEach(function (o) {  // one sheet at a time
+          var other = document.getElementById(o[0]), ob = document.getElementById(o[2]);
+          if (other) { other.classList.remove("sp-buka"); }
+          if (ob) { ob.setAttribute("aria-expanded", "false"); }
+        });
+        box.classList.toggle("sp-buka", open);
+        btn.setAttribute("aria-expanded", String(open));
+      });
+      bar.appendChild(btn);
+    });
+  });
 
   function dot(colour, cls) {
     return L.divIcon({className: cls || "sp-lap", iconSize: [14, 14], iconAnchor: [7, 7],
@@ -32,7 +56,7 @@
   /* Laporan warga: clustered points (or grid cells when there are too many), hand-offs, fetch by view. */
   SP.laporan = function (map, cluster, cfg) {
     var colour = function (k) { return cfg.colours[k] || cfg.fallback; };
-    SP.map = map; SP.cluster = cluster;
+    SP.map = map; SP.cluster = cluster; SP.cfg = cfg;
     var handoff = L.layerGroup().addTo(map);
     var grid = L.layerGroup().addTo(map);
     var kabkota = {};
@@ -149,12 +173,31 @@
     var status = document.getElementById("status-armada");
     SP.map = map;
     SP.fleet = {markers: markers, refreshes: 0};
-    var permanent = (cfg.features || []).length <= 15;
+    // truck names on hover; always on show only from zoom 14, where they no longer sit on each other
+    var permanent = function () { return map.getZoom() >= 14; };
+    var staleS = cfg.staleS || 300;
+    var jam = function (iso) {
+      var d = new Date(iso);
+      return isNaN(d) ? "" : d.toLocaleString("id-ID", {timeZone: "Asia/Jakarta", day: "2-digit", month: "2-digit",
+                                                        year: "numeric", hour: "2-digit", minute: "2-digit"})
+        .replace(/\//g, "-") + " WIB";
+    };
+    function kmh(v) { return Number(v).toLocaleString("id-ID", {maximumFractionDigits: 1}) + " km/j"; }
+    function popup(p) {
+      var visits = (cfg.visits || []).filter(function (v) { return v.plat === p.plat_nomor; });
+      return '<div class="sp-popup"><h3>' + SP.esc(p.plat_nomor) + "</h3>" +
+        (p.speed_kmh !== null && p.speed_kmh !== undefined ? "<p><b>Kecepatan:</b> " + SP.esc(kmh(p.speed_kmh)) + "</p>" : "") +
+        "<p><b>Posisi terakhir:</b> " + SP.esc(jam(p.fix_time)) + " (" + SP.esc(ageText(p.age_s)) + ")</p>" +
+        "<p><b>Kunjungan TPS/TPA hari ini:</b> " + SP.num(visits.length) + "</p>" +
+        (visits.length ? "<ul>" + visits.map(function (v) {
+          return "<li>" + SP.esc(v.nama) + ": " + SP.esc(v.datang) + "–" + SP.esc(v.pergi) + "</li>";
+        }).join("") + "</ul>" : "") + "</div>";
+    }
     var icon = L.divIcon({className: "sp-truck", html: '<i class="fa-solid fa-truck"></i>',
                           iconSize: [22, 22], iconAnchor: [11, 11]});
     function label(p) {
       return "<b>" + SP.esc(p.plat_nomor) + "</b>" +
-        (p.speed_kmh !== null && p.speed_kmh !== undefined ? " · " + SP.esc(p.speed_kmh) + " km/j" : "") +
+        (p.speed_kmh !== null && p.speed_kmh !== undefined ? " · " + SP.esc(kmh(p.speed_kmh)) : "") +
         " · " + SP.esc(p.terakhir_terlihat || ageText(p.age_s));
     }
     function apply(fc) {
@@ -167,22 +210,36 @@
         if (!m) {
           m = markers[id] = L.marker(ll, {icon: icon, title: String(f.properties.plat_nomor), zIndexOffset: 1000});
           // names always on show for a small fleet; with many trucks they would hide each other: on hover then
-          m.bindTooltip("", {permanent: permanent, direction: "top", offset: [0, -10], className: "sp-truck-label"});
+          m.bindTooltip("", {permanent: permanent(), direction: "top", offset: [0, -10], className: "sp-truck-label"});
           m.addTo(map);
         } else {
           m.setLatLng(ll);
         }
         m.setTooltipContent(label(f.properties));
+        m.bindPopup(popup(f.properties), {maxWidth: 300});
+        var lama = f.properties.age_s !== null && f.properties.age_s !== undefined && f.properties.age_s > staleS;
+        if (m._icon) { m._icon.classList.toggle("sp-truck-lama", lama); }
+        m.options.spLama = lama;
       });
       Object.keys(markers).forEach(function (k) {
         if (!seen[k]) { map.removeLayer(markers[k]); delete markers[k]; }
       });
       SP.stats.trucks = Object.keys(markers).length;
       if (status) {
-        status.textContent = SP.stats.trucks + " truk · posisi pukul " + new Date().toLocaleTimeString("id-ID");
+        status.textContent = SP.stats.trucks + " truk · posisi pukul " +
+          new Date().toLocaleTimeString("id-ID", {timeZone: "Asia/Jakarta"}) + " WIB";
       }
     }
     apply({features: cfg.features});
+    map.on("zoomend", function () {  // labels on show from zoom 14, on hover below
+      var on = permanent();
+      Object.keys(markers).forEach(function (k) {
+        var m = markers[k], t = m.getTooltip(), text = t && t.getContent();
+        if (!t || t.options.permanent === on) { return; }
+        m.unbindTooltip();
+        m.bindTooltip(text, {permanent: on, direction: "top", offset: [0, -10], className: "sp-truck-label"});
+      });
+    });
     if (cfg.api && window.fetch) {
       setInterval(function () {
         fetch(cfg.api, {headers: {"Accept": "application/geo+json"}})

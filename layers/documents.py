@@ -183,6 +183,51 @@ def tms_doc() -> dict[str, Any]:
     return tms().model_dump(mode="json", exclude_none=True)
 
 
+ITEMS_PATH = "/collections/{cid}/items"
+
+
+def _items_parameter(p: dict[str, Any], default_limit: int, max_limit: int) -> dict[str, Any]:
+    """An items query parameter with the schema clients read: limit's range, filter-lang's languages."""
+    if p.get("name") == "limit":
+        return {**p, "schema": {"type": "integer", "minimum": 1, "maximum": max_limit, "default": default_limit}}
+    if p.get("name") == "filter-lang":
+        return {**p, "schema": {"type": "string", "enum": ["cql2-text", "cql2-json"], "default": "cql2-text"}}
+    return p
+
+
+def _collection_items(op: dict[str, Any], c: Collection) -> dict[str, Any]:
+    """The items operation of one collection: no collection id, its queryables as query parameters."""
+    params = [p for p in op.get("parameters", []) if p.get("in") != "path"]
+    taken = {p["name"] for p in params}
+    for col in c.columns:
+        if col.name not in taken:
+            schema: dict[str, Any] = {"type": col.json_type}
+            if col.temporal:
+                schema["format"] = "date" if col.type == "date" else "date-time"
+            params.append({"name": col.name, "in": "query", "required": False, "schema": schema,
+                           "description": f"Features whose {col.name} equals this value"})
+    return {**op, "operationId": f"items_{c.id}", "summary": f"Features of {c.title}", "parameters": params}
+
+
+def ogc_openapi(full: dict[str, Any], base: str, colls: list[Collection], default_limit: int,
+                max_limit: int) -> dict[str, Any]:
+    """The OpenAPI 3.0 document of /ogc: paths relative to the /ogc server, each collection's items path
+    spelt out with its queryables (GDAL and QGIS look for `/collections/<id>/items` to filter server-side)."""
+    paths: dict[str, Any] = {}
+    for path, item in full.get("paths", {}).items():
+        if path.startswith("/ogc"):
+            paths[path[len("/ogc"):] or "/"] = item
+    items = paths.get(ITEMS_PATH, {}).get("get")
+    if items is not None:
+        items = {**items, "parameters": [_items_parameter(p, default_limit, max_limit)
+                                         for p in items.get("parameters", [])]}
+        paths[ITEMS_PATH] = {**paths[ITEMS_PATH], "get": items}
+        for c in colls:
+            paths[f"/collections/{c.id}/items"] = {"get": _collection_items(items, c)}
+    doc = {**full, "openapi": "3.0.3", "servers": [{"url": base}], "paths": paths}
+    return openapi30(doc)
+
+
 def openapi30(node: Any) -> Any:
     """Downgrade FastAPI's OpenAPI 3.1 schemas to 3.0 (`anyOf [T, null]` → `nullable`), as we declare oas30."""
     if isinstance(node, list):

@@ -11,14 +11,16 @@ from layers.crs import OfferedCrs
 from layers.errors import QueryParameterError
 
 
-def parse_int(param: str, value: str | None, default: int, lo: int, hi: int) -> int:
-    """An integer in [lo, hi]; a value outside is a 400, never silently clamped."""
+def parse_int(param: str, value: str | None, default: int, lo: int, hi: int, cap: bool = False) -> int:
+    """An integer in [lo, hi]; a value outside is a 400, except above hi with `cap` (OGC `limit`): then hi."""
     if value is None or value == "":
         return default
     try:
         n = int(value)
     except ValueError:
         raise QueryParameterError(param, f"{param} must be an integer, got {value[:40]!r}") from None
+    if cap and n > hi:
+        return hi
     if not lo <= n <= hi:
         raise QueryParameterError(param, f"{param} must be between {lo} and {hi}, got {n}")
     return n

@@ -86,11 +86,11 @@ async def conformance(request: Request, f: Fmt = None) -> Response:
 
 @router.get("/api", summary="OpenAPI definition of the OGC API",
             responses={200: {"content": {"application/vnd.oai.openapi+json;version=3.0": {}}}})
-async def api(request: Request) -> Response:
-    """The OpenAPI definition of the /ogc paths."""
-    full = request.app.openapi()
-    paths = {p: v for p, v in full.get("paths", {}).items() if p.startswith("/ogc")}
-    doc = docs.openapi30({**full, "openapi": "3.0.3", "paths": paths})
+async def api(request: Request, conn: ReadConn, settings: AppSettings, layers: Layers) -> Response:
+    """The OpenAPI definition of the /ogc paths, with each collection's items path and queryables."""
+    colls = await layers.catalog.all(conn)
+    doc = docs.ogc_openapi(request.app.openapi(), _base(request), list(colls.values()),
+                           settings.layers_items_default_limit, settings.layers_items_max_limit)
     return _json(doc, "application/vnd.oai.openapi+json;version=3.0")
 
 
@@ -131,7 +131,7 @@ def _items_query(request: Request, c: Collection, settings: AppSettings) -> Item
     q = ItemsQuery(
         crs=crs,
         limit=parse_int("limit", qp.get("limit"), settings.layers_items_default_limit, 1,
-                        settings.layers_items_max_limit),
+                        settings.layers_items_max_limit, cap=True),
         offset=parse_int("offset", qp.get("offset"), 0, 0, 100_000_000),
         properties=parse_properties(qp.get("properties"), c),
         bbox=parse_bbox(qp.get("bbox"), bbox_crs), bbox_crs=bbox_crs,

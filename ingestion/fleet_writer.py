@@ -5,7 +5,9 @@ drains whatever has queued up (up to a batch limit), flags bad fixes, COPYs the 
 partitioned positions table, updates the devices' last fix, commits, and only then resolves the futures.
 So every acknowledged fix is committed, and PostgreSQL sees a few large transactions instead of one per
 fix. If the commit fails (database restarting), every request of the batch gets the error (the router
-answers 503 and the client retries); nothing of the batch is remembered.
+answers 503 and the client retries); nothing of the batch is remembered. If it fails on a data error
+(a value PostgreSQL refuses), the batch is halved until the offending fix is alone: the others commit,
+that one gets `FixRejected` (the router answers 400, not worth retrying).
 
 The filters' state comes from PostgreSQL in the batch's transaction: the batch's devices are locked
 (`SELECT ... FOR UPDATE`, id order), their newest good fix read, and the batch's fixes looked up among the
@@ -40,6 +42,21 @@ _DAY = 86400
 
 class WriteFailed(Exception):
     """The batch holding this fix was not committed; the client should retry."""
+
+
+class FixRejected(Exception):
+    """The database refused this one fix (a data error found by isolating it); retrying will not help.
+
+    `parameter` names the column PostgreSQL blamed, when it said."""
+
+    def __init__(self, detail: str, parameter: str | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        self.parameter = parameter
+
+
+# Errors caused by the data of some fix (not by the database being away): the batch is split to find it.
+_DATA_ERRORS = (psycopg.DataError, psycopg.IntegrityError)
 
 
 @dataclass(slots=True)
@@ -145,13 +162,46 @@ class GroupCommitWriter:
             while len(batch) < self.batch_max and not self.queue.empty():
                 batch.append(self.queue.get_nowait())
             try:
-                await self._write(batch)
+                await self._write_isolating(batch)
             except asyncio.CancelledError:
                 _fail(batch, WriteFailed("writer stopped"))
                 raise
             except Exception as exc:  # any failure: nobody in this batch is acknowledged
                 log.warning("group commit of %d fixes failed: %s", len(batch), exc)
                 _fail(batch, WriteFailed(str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
+
+    async def _write_isolating(self, batch: Sequence[_Item]) -> None:
+        """Commit the batch; on a data error, halve it and commit each half, until the offending fix is alone.
+
+        Each part is its own transaction with the filters' state read again from PostgreSQL, so good fixes
+        are committed (and only then acknowledged) and only the bad one gets its error."""
+        try:
+            await self._write_retrying_partitions(batch)
+        except _DATA_ERRORS as exc:
+            if len(batch) == 1:
+                first = (str(exc).splitlines() or [type(exc).__name__])[0]
+                log.warning("fix of device %d refused by the database: %s", batch[0].device_id, first)
+                _fail(batch, FixRejected(f"The fix was refused by the database: {first}",
+                                         getattr(exc.diag, "column_name", None)))
+                return
+            mid = len(batch) // 2
+            await self._write_isolating(batch[:mid])
+            await self._write_isolating(batch[mid:])
+
+    async def _write_retrying_partitions(self, batch: Sequence[_Item]) -> None:
+        """`_write`, again in a new transaction when another session created a day's partition meanwhile.
+
+        ensure_partition waits on its advisory lock, but its re-check can still miss a partition committed
+        while it waited (the backend's catalog cache is refreshed at the next transaction), so creating it
+        fails with duplicate_table; the new transaction sees it and skips it."""
+        for attempt in range(3):
+            try:
+                await self._write(batch)
+                return
+            except psycopg.errors.DuplicateTable:
+                if attempt == 2:
+                    raise
+                log.info("a day partition was created by another session meanwhile; batch retried")
 
     async def _write(self, batch: Sequence[_Item]) -> None:
         now = time.time()

@@ -335,3 +335,92 @@ def test_decoder_refuses_deep_json_before_parsing():
     with pytest.raises(osmand.DecodeError) as err:
         osmand.decode_request("", body, "application/json")
     assert err.value.parameter == "body"
+
+
+def test_one_fix_the_database_refuses_fails_alone_not_its_batch(settings, db):
+    """60 good fixes from other trucks sent with one the database refuses: the 60 are stored and acknowledged,
+    only the bad one gets its error (a 400, not a 503 to retry forever)."""
+    import asyncio
+
+    from tests.conftest import LiveServer
+
+    good = [_register(db, "neigh") for _ in range(60)]
+    bad = _register(db, "poison")
+    bad_id = db.execute("SELECT id FROM fleet.device WHERE unique_id = %s", (bad,)).fetchone()["id"]
+    # Every value of a real fix passes decode now; a trigger stands in for the value PostgreSQL refuses.
+    db.execute(f"""CREATE OR REPLACE FUNCTION fleet.test_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN IF NEW.device_id = {int(bad_id)} THEN
+          RAISE EXCEPTION 'value out of range: real' USING ERRCODE = '22003'; END IF; RETURN NEW; END $$""")
+    db.execute("CREATE TRIGGER test_poison BEFORE INSERT ON fleet.position FOR EACH ROW "
+               "EXECUTE FUNCTION fleet.test_poison()")
+    db.commit()
+    t0 = int(time.time()) - 700
+    try:
+        with LiveServer(settings) as server:
+
+            async def send() -> list[httpx.Response]:
+                async with httpx.AsyncClient(base_url=server.url, timeout=30) as c:
+                    return await asyncio.gather(*(
+                        c.get("/osmand", params={"id": u, "lat": -6.2, "lon": 106.6 + k * 1e-4, "timestamp": t0})
+                        for k, u in enumerate([*good[:30], bad, *good[30:]])))
+
+            answers = asyncio.run(send())
+    finally:
+        db.execute("DROP TRIGGER test_poison ON fleet.position")
+        db.execute("DROP FUNCTION fleet.test_poison()")
+        db.commit()
+    codes = [r.status_code for r in answers]
+    assert codes[30] == 400 and "refused" in answers[30].json()["detail"]
+    assert codes[:30] + codes[31:] == [200] * 60
+    assert all(len(_positions(db, u)) == 1 for u in good)
+    assert _positions(db, bad) == []
+
+
+def test_two_writers_creating_the_same_new_day_both_commit(settings, db):
+    """Two writers (two pools, as two processes) creating one new day's partition at once: both fixes commit
+    (it was a 503 "already exists" for one of them)."""
+    import asyncio
+    from datetime import date, timedelta
+
+    from geo_api.db import open_pool
+    from ingestion.fleet_writer import GroupCommitWriter
+
+    uniques = [_register(db, "partday") for _ in range(2)]
+    ids = [db.execute("SELECT id FROM fleet.device WHERE unique_id = %s", (u,)).fetchone()["id"] for u in uniques]
+    today = datetime.now(timezone.utc).date()
+    day = next(d for d in (today - timedelta(days=k) for k in range(390, 30, -1))
+               if db.execute("SELECT to_regclass(%s) AS r", (f"fleet.position_{d:%Y%m%d}",)).fetchone()["r"] is None)
+    t = datetime(day.year, day.month, day.day, 12, tzinfo=timezone.utc).timestamp()
+    assert isinstance(day, date)
+
+    async def main() -> list:
+        pools = [open_pool(settings, application_name=f"test-partday-{k}") for k in range(2)]
+        writers = []
+        holder = await psycopg.AsyncConnection.connect(settings.dsn)
+        try:
+            for p in pools:
+                await p.open()
+                writers.append(GroupCommitWriter(p, writers=1))
+            # A third session creates the day and holds the creation lock: both writers queue behind it.
+            await holder.execute("SELECT fleet.ensure_partition(%s::date)", (day,))
+            tasks = [asyncio.create_task(w.submit(i, osmand.Fix(u, t + k, -6.2, 106.6)))
+                     for k, (w, i, u) in enumerate(zip(writers, ids, uniques, strict=True))]
+            async with await psycopg.AsyncConnection.connect(settings.dsn, autocommit=True) as watch:
+                for _ in range(600):
+                    cur = await watch.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                                              "AND NOT granted")
+                    if (await cur.fetchone())[0] >= 2:
+                        break
+                    await asyncio.sleep(0.05)
+            await holder.commit()
+            return await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            await holder.close()
+            for w in writers:
+                await w.stop()
+            for p in pools:
+                await p.close()
+
+    results = asyncio.run(main())
+    assert [r if isinstance(r, Exception) else "ok" for r in results] == ["ok", "ok"]
+    assert all(len(_positions(db, u)) == 1 for u in uniques)

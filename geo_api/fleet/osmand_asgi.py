@@ -13,7 +13,7 @@ import psycopg
 
 from geo_api.errors import ServiceUnavailable, problem_bytes
 from geo_api.fleet.runtime import FleetRuntime
-from ingestion.fleet_writer import is_transient
+from ingestion.fleet_writer import FixRejected, is_transient
 from ingestion.osmand import DecodeError, Fix, decode_request
 
 log = logging.getLogger("satupeta.fleet")
@@ -44,6 +44,8 @@ async def ingest(rt: FleetRuntime, query_string: str, body: bytes, content_type:
     except Exception as exc:
         if is_transient(exc):
             return Answer(503, "The fix was not stored; retry.", None, ((b"retry-after", b"1"),))
+        if isinstance(exc, FixRejected):
+            return Answer(400, exc.detail, exc.parameter)
         raise
 
 

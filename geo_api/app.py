@@ -17,6 +17,7 @@ from geo_api.edge import EdgeMiddleware
 from geo_api.errors import document_problems, install_error_handlers
 from geo_api.fleet.listener import embedded_listener
 from geo_api.fleet.osmand_asgi import OsmAndFastPath
+from geo_api.notify import listening
 from geo_api.ratelimit import RateLimitMiddleware
 from geo_api.routers import fleet, geocode, health, layers_admin, ogc, open311, routing
 from geo_api.routers import maps as maps_routes
@@ -49,7 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # the one home of the process's services (geo_api/services.py), reached through geo_api.deps
             services = app.state.services = build_services(settings, pool, getattr(app.state, "read_pool", None))
             try:
-                async with embedded_listener(settings, services.fleet):  # the OsmAnd port, when configured
+                # change notices from every process (geo_api/notify.py), then the OsmAnd port when configured
+                async with listening(settings, services), embedded_listener(settings, services.fleet):
                     yield
             finally:
                 await services.stop()

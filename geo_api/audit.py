@@ -20,6 +20,7 @@ from fastapi import Request
 from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb
 
+from geo_api import notify
 from geo_api.db import fetch_one
 from sql import query
 
@@ -92,6 +93,7 @@ async def record_by(conn: psycopg.AsyncConnection, actor: Actor, *, action: str,
         raise RuntimeError("audit.record_by must run inside the write's transaction")
     row = await fetch_one(conn, "trust_audit_insert",
                           _params(actor.label, action, target, before, after, actor.key_id, actor.address))
+    await _notify(conn, action, target)
     return row["id"]
 
 
@@ -102,17 +104,30 @@ async def record(conn: psycopg.AsyncConnection, *, action: str, target: str, key
         raise RuntimeError("audit.record must run inside the write's transaction")
     row = await fetch_one(conn, "trust_audit_insert",
                           _params(who(key), action, target, before, after, key and key["id"], address))
+    await _notify(conn, action, target)
     return row["id"]
 
 
 def record_sync(conn: psycopg.Connection, *, action: str, target: str, key: dict[str, Any] | None = None,
-                before: Any = None, after: Any = None) -> int:
-    """The same for the CLI's synchronous connection (not autocommit: commits with the write)."""
+                before: Any = None, after: Any = None, actor: Actor | None = None) -> int:
+    """The same for the CLI's synchronous connection (not autocommit: commits with the write); `actor` says who
+    (default: the key's holder when given, else the CLI user)."""
     if conn.info.transaction_status != TransactionStatus.INTRANS:
         raise RuntimeError("audit.record_sync must run inside the write's transaction")
-    row = conn.execute(query("trust_audit_insert"),
-                       _params(who(key), action, target, before, after, key and key["id"], None)).fetchone()
+    actor = actor or (Actor("api_key", key["name"], key["id"]) if key else Actor.cli())
+    row = conn.execute(query("trust_audit_insert"), _params(actor.label, action, target, before, after,
+                                                           actor.key_id, actor.address)).fetchone()
+    text = notify.topic_for(action, target)
+    if text:
+        conn.execute(query("notify_changed"), {"channel": notify.CHANNEL, "payload": text})
     return row["id"]
+
+
+async def _notify(conn: psycopg.AsyncConnection, action: str, target: str) -> None:
+    """Every audited write that other processes cache tells them, in the same transaction (geo_api/notify.py)."""
+    text = notify.topic_for(action, target)
+    if text:
+        await conn.execute(query("notify_changed"), {"channel": notify.CHANNEL, "payload": text})
 
 
 @dataclass

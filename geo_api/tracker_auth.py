@@ -24,7 +24,8 @@ log = logging.getLogger("satupeta.trackers")
 
 
 class TrackerKeys:
-    """The live tracker keys by device identifier, cached for fleet_tracker_keys_ttl_s."""
+    """The live tracker keys by device identifier, cached for fleet_tracker_keys_ttl_s and emptied at once by a
+    `keys` change notice (geo_api/notify.py) from any process."""
 
     def __init__(self, settings: Settings, pool: AsyncConnectionPool):
         self.mode = settings.fleet_tracker_auth
@@ -51,6 +52,10 @@ class TrackerKeys:
                 by_device.setdefault(r["device_unique_id"], set()).add(r["key_hash"])
             self._by_device, self._loaded_at = by_device, now
         return self._by_device
+
+    def invalidate(self) -> None:
+        """Re-read the keys on the next fix (a key was created, rotated, revoked or bound somewhere)."""
+        self._by_device = None
 
     async def check(self, fix: Fix) -> tuple[int, str] | None:
         """None when the fix may be accepted, else (401 or 403, detail). Always strips `key` from the fix."""

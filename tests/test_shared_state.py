@@ -99,3 +99,52 @@ def test_concurrent_writers_on_one_device_never_accept_a_duplicate_twice(setting
 
     flags = asyncio.run(go())
     assert sorted(flags, key=str) == sorted([None] * 20 + ["duplicate"] * 20, key=str)
+
+
+def test_change_listener_hears_notices_and_drops_everything_when_its_connection_is_lost(settings):
+    """A notice reaches on_notice; a terminated LISTEN connection drops every cache and reconnects."""
+    import psycopg
+
+    from geo_api import notify
+
+    heard: list[tuple[str, str | None]] = []
+    resets: list[int] = []
+
+    async def go():
+        listener = notify.ChangeListener(settings, lambda t, k: heard.append((t, k)), lambda: resets.append(1),
+                                         retry_s=0.05)
+        listener.start()
+        try:
+            await asyncio.wait_for(listener.connected.wait(), 30)
+            async with await psycopg.AsyncConnection.connect(settings.dsn, autocommit=True) as conn:
+                await notify.notify(conn, "layer", "jalan_kota")
+                try:
+                    async with conn.transaction():  # a rolled-back write notifies nobody
+                        await notify.notify(conn, "routing")
+                        raise RuntimeError("write failed")
+                except RuntimeError:
+                    pass
+                await notify.notify(conn, "streets")
+                while len(heard) < 2:
+                    await asyncio.sleep(0.01)
+                await conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                   "WHERE application_name = 'satupeta-listen' AND datname = current_database()")
+            while len(resets) < 2:  # dropped on the loss, and again once listening anew
+                await asyncio.sleep(0.01)
+            await asyncio.wait_for(listener.connected.wait(), 30)
+        finally:
+            await listener.stop()
+
+    asyncio.run(go())
+    assert heard == [("layer", "jalan_kota"), ("streets", None)]
+    assert resets == [1, 1]
+
+
+def test_audited_actions_name_their_topic():
+    from geo_api import notify
+
+    assert notify.topic_for("key.revoke", "key:x") == "keys"
+    assert notify.topic_for("layer.publish", "layer:jalan_kota") == "layer:jalan_kota"
+    assert notify.topic_for("rule.change", "rule:3") == "routing"
+    assert notify.topic_for("laporan.status", "laporan:9") is None
+    assert notify.parse("layer:jalan_kota") == ("layer", "jalan_kota")

@@ -17,6 +17,7 @@ from types import SimpleNamespace
 from geo_api.db import open_pool
 from geo_api.fleet.osmand_asgi import handle_osmand
 from geo_api.fleet.runtime import FleetRuntime
+from geo_api.notify import ChangeListener, FleetOnly, apply, drop_all
 from geo_api.settings import Settings
 
 log = logging.getLogger("satupeta.fleet")
@@ -38,7 +39,7 @@ class ListenerApp:
             await handle_osmand(self.state.fleet, scope, receive, send)
 
     async def _lifespan(self, receive, send) -> None:
-        pool = None
+        pool = notices = None
         while True:
             msg = await receive()
             if msg["type"] == "lifespan.startup":
@@ -47,9 +48,14 @@ class ListenerApp:
                     await pool.open(wait=False)
                     self.state.pool = pool
                     self.state.fleet = FleetRuntime(self.settings, pool)
+                    # alone, it hears key and device changes itself (inside the app, the app's listener does)
+                    notices = ChangeListener(self.settings, lambda t, k: apply(FleetOnly(self.state.fleet), t, k),
+                                             lambda: drop_all(FleetOnly(self.state.fleet)))
+                    notices.start()
                 await send({"type": "lifespan.startup.complete"})
             elif msg["type"] == "lifespan.shutdown":
                 if pool is not None:
+                    await notices.stop()
                     await self.state.fleet.writer.stop()
                     await pool.close()
                 await send({"type": "lifespan.shutdown.complete"})

@@ -62,6 +62,7 @@ class Collection:
     pk: str
     columns: tuple[Column, ...]
     extent: tuple[float, float, float, float] | None = None
+    null_geometries: bool = False  # some rows lack a geometry: the default order puts them last
     by_name: dict[str, Column] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -87,26 +88,27 @@ class Collection:
         return self.by_name.get(name)
 
 
-def _collection(row: dict[str, Any], extent: tuple | None) -> Collection:
+def _collection(row: dict[str, Any], ext: tuple | None) -> Collection:
     cols = tuple(Column(c["name"], c["type"]) for c in row["columns"] or [] if c["name"] != GEOM)
     pk = row["pk"] or ("fid" if any(c.name == "fid" for c in cols) else cols[0].name)
     return Collection(
         id=row["id"], title=row["title"], description=row["description"] or "", attribution=row["attribution"],
         licence=row["licence"], kind=row["kind"], schema=row["schema_name"], relation=row["rel_name"],
         opd=row["opd"], updated_at=row["updated_at"], stamp=row["stamp"],
-        geometry_type=row["geometry_type"], pk=pk, columns=cols, extent=extent)
+        geometry_type=row["geometry_type"], pk=pk, columns=cols,
+        extent=tuple(ext[:4]) if ext and ext[0] is not None else None, null_geometries=bool(ext and ext[4]))
 
 
 async def _extents(conn: psycopg.AsyncConnection, rows: list[dict[str, Any]]) -> dict[str, tuple]:
-    """Spatial extents of the given relations, in one statement."""
+    """Spatial extents of the given relations and whether some rows lack a geometry, in one statement."""
     if not rows:
         return {}
-    parts = [sql.SQL("SELECT {} AS id, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
-                     "FROM (SELECT ST_Extent(geom)::box2d AS e FROM {}) AS x").format(
+    parts = [sql.SQL("SELECT {} AS id, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), "
+                     "n FROM (SELECT ST_Extent(geom)::box2d AS e, bool_or(geom IS NULL) AS n FROM {}) AS x").format(
         sql.Literal(r["id"]), sql.Identifier(r["schema_name"], r["rel_name"])) for r in rows]
     async with conn.cursor(row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(sql.SQL(" UNION ALL ").join(parts))
-        return {r[0]: tuple(r[1:]) for r in await cur.fetchall() if r[1] is not None}
+        return {r[0]: tuple(r[1:]) for r in await cur.fetchall()}
 
 
 class Catalog:

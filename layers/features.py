@@ -95,6 +95,9 @@ def _where(coll: Collection, q: ItemsQuery) -> sql.Composable:
 def _order(coll: Collection, q: ItemsQuery) -> sql.Composable:
     terms = [sql.SQL("{} {} NULLS LAST").format(sql.Identifier(c.name), sql.SQL("DESC" if d else "ASC"))
              for c, d in q.sortby]
+    if not q.sortby and coll.null_geometries:
+        # features with a geometry first: clients (QGIS, GDAL) infer the geometry type from the first page
+        terms.append(sql.SQL("({} IS NULL)").format(sql.Identifier(GEOM)))
     if not any(c.name == coll.pk for c, _ in q.sortby):
         terms.append(sql.Identifier(coll.pk))  # a total order: pages never overlap or skip
     return sql.SQL(" ORDER BY ") + sql.SQL(", ").join(terms)

@@ -65,3 +65,49 @@ def test_owslib_limit_above_maximum(small_pages):
 
     items = Features(small_pages.url + "/ogc").collection_items("gazetteer", limit=20000)
     assert items["numberReturned"] == MAX and items["numberMatched"] == GAZ
+
+
+WHERE = """
+import sys, pyogrio
+df = pyogrio.read_dataframe(sys.argv[1], layer="gazetteer", where=sys.argv[2])
+print(len(df))
+"""
+
+
+@pytest.mark.parametrize("where,sent,count", [
+    ("kode = '36.71'", ["kode=36.71"], 1),
+    ("level = 'kecamatan' AND kab_kode = '36.71'", ["level=kecamatan", "kab_kode=36.71"], 13),
+])
+def test_gdal_pushes_attribute_filter_to_the_server(small_pages, where, sent, count):
+    run = gdal_client(WHERE, f"OAPIF:{small_pages.url}/ogc", where)
+    assert int(run.stdout.strip()) == count
+    assert "evaluated on client side" not in run.stderr
+    fetched = [line for line in run.stderr.splitlines() if "Fetch(" in line and "/gazetteer/items?" in line]
+    # the filtered read is one request carrying the filter, not the 2034 rows fetched and filtered locally
+    assert any(all(s in line for s in sent) for line in fetched), fetched
+
+
+def test_gazetteer_first_page_has_points_and_pages_cover_every_row(small_pages):
+    url = f"{small_pages.url}/ogc/collections/gazetteer/items"
+    first = httpx.get(url).json()["features"]
+    assert first and all(f["geometry"]["type"] == "Point" for f in first)
+    seen, nulls_started, href = [], False, f"{url}?limit={MAX}"
+    while href:
+        doc = httpx.get(href).json()
+        for f in doc["features"]:
+            assert not (nulls_started and f["geometry"] is not None), "geometry after null geometries"
+            nulls_started = nulls_started or f["geometry"] is None
+            seen.append(f["id"])
+        href = next((li["href"] for li in doc["links"] if li["rel"] == "next"), None)
+    assert len(seen) == len(set(seen)) == GAZ and nulls_started
+
+
+INFO = """
+import sys, pyogrio
+print(pyogrio.read_info(sys.argv[1], layer="gazetteer")["geometry_type"])
+"""
+
+
+def test_gdal_sees_gazetteer_as_points(small_pages):
+    # GDAL, like QGIS's OAPIF provider, takes the geometry type from the first page of features
+    assert gdal_client(INFO, f"OAPIF:{small_pages.url}/ogc").stdout.strip() == "Point"

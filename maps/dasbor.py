@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import folium
@@ -49,6 +50,7 @@ class DasborData:
     terbuka: list[dict[str, Any]]
     per_opd_cap: int
     colour_rank: list[dict[str, Any]] = field(default_factory=list)  # the laporan map's order (maps.warna)
+    opd_kecamatan: list[dict[str, Any]] = field(default_factory=list)  # open and late per (OPD, kecamatan)
 
     def colours(self) -> dict[str, Warna]:
         """The same OPD colours as the laporan map (ranked over all laporan, not this period)."""
@@ -64,7 +66,8 @@ async def load_dasbor(conn: psycopg.AsyncConnection, periode: Periode, per_opd_c
     return DasborData(periode=periode, total=total, per_opd=[r for r in rows if r["kode"] is not None],
                       per_kecamatan=await fetch_all(conn, "maps_dasbor_kecamatan", p),
                       terbuka=await fetch_all(conn, "maps_dasbor_terbuka", {**p, "per_opd": per_opd_cap}),
-                      per_opd_cap=per_opd_cap, colour_rank=await load_rank(conn))
+                      per_opd_cap=per_opd_cap, colour_rank=await load_rank(conn),
+                      opd_kecamatan=await fetch_all(conn, "maps_dasbor_opd_kecamatan", p))
 
 
 def durasi(jam: float | None) -> str:
@@ -223,6 +226,8 @@ border-bottom:1px solid #e3e3e3;text-align:right}th:first-child,td:first-child{t
 .plot svg{max-width:100%;height:auto}form{margin:.4rem 0}iframe{width:100%;height:620px;border:0;
 border-radius:6px;box-shadow:0 1px 3px rgba(0,0,0,.15);background:#fff}.telat{color:#b2182b;font-weight:600}
 .sintetis{margin:0;background:#7a1f00;color:#fff;font-weight:600;padding:.35rem 1.4rem}
+caption{text-align:left;font-size:.85rem;color:#444;padding:.3rem 0}
+#opd-kecamatan td,#opd-kecamatan th{white-space:nowrap}.nol{color:#999}th[scope=row]{text-align:left}
 .tabel{overflow-x:auto;max-width:100%}.sw{display:inline-block;width:12px;height:12px;border-radius:50%;
 margin-right:6px;vertical-align:-1px;border:1px solid #555}
 @media (max-width:600px){main{padding:.6rem}header{padding:.6rem}iframe{height:480px}table{font-size:.85rem}}"""
@@ -249,6 +254,37 @@ def _table(rows: Sequence[dict[str, Any]], first: str, with_time: bool,
     if not rows:
         body = f"<tr><td colspan='{7 if with_time else 5}'>Tidak ada laporan diterima pada periode ini.</td></tr>"
     return f"<div class='tabel'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+
+
+def _silang(data: DasborData, served: bool) -> str:
+    """OPD x kecamatan: open laporan (late ones in red) per cell, each linking to the laporan map filtered to it."""
+    if not data.opd_kecamatan:
+        return "<p class='kosong'>Tidak ada laporan terbuka pada periode ini.</p>"
+    cells = {(r["opd_kode"], r["kecamatan_kode"]): r for r in data.opd_kecamatan}
+    opds = [r for r in data.per_opd if any(k[0] == r["kode"] for k in cells)]
+    keca = [r for r in data.per_kecamatan if any(k[1] == r["kode"] for k in cells)]
+    colours = data.colours()
+    p = data.periode
+
+    def cell(o: dict[str, Any], k: dict[str, Any]) -> str:
+        c = cells.get((o["kode"], k["kode"]))
+        if not c:
+            return "<td class='nol'>–</td>"
+        text = angka(c["terbuka"]) + (f" <b class='telat'>({angka(c['terlambat'])} terlambat)</b>"
+                                      if c["terlambat"] else "")
+        label = f"{o['nama']} di {k['nama']}: {c['terbuka']} terbuka, {c['terlambat']} terlambat"
+        if not served:
+            return f"<td title='{esc(label)}'>{text}</td>"
+        href = "/peta/laporan?" + urlencode({"opd": o["kode"], "kecamatan": k["kode"], "status": "terbuka",
+                                             "dari": p.dari.isoformat(), "sampai": p.sampai.isoformat()})
+        return f"<td><a href='{esc(href)}' title='{esc(label)}' aria-label='{esc(label)}'>{text}</a></td>"
+
+    head = "<th scope='col'>OPD</th>" + "".join(f"<th scope='col'>{esc(k['nama'])}</th>" for k in keca)
+    body = "".join(f"<tr><th scope='row' title='{esc(o['nama'])}'>{_swatch(o, colours)}{esc(short_code(o))}</th>"
+                   + "".join(cell(o, k) for k in keca) + "</tr>" for o in opds)
+    return (f"<div class='tabel'><table id='opd-kecamatan'><caption>Laporan terbuka (dan yang terlambat) per OPD "
+            f"dan kecamatan; klik angka untuk melihatnya di peta.</caption><thead><tr>{head}</tr></thead>"
+            f"<tbody>{body}</tbody></table></div>")
 
 
 def _swatch(r: dict[str, Any], colours: dict[str, Warna] | None) -> str:
@@ -283,6 +319,7 @@ def build_dasbor(base: BaseData, data: DasborData, opts: MapOptions) -> str:
             + (f"<p class='sintetis' role='note' id='data-sintetis'>{esc(SINTETIS_TEKS)}</p>" if opts.sintetis else "")
             + "<main>"
             + (form if served else "") + _kartu(data.total)
+            + "<h2>Siapa terlambat, di mana</h2>" + _silang(data, served)
             + "<h2>Per OPD</h2>" + _table(data.per_opd, "OPD", True, data.colours())
             + "".join(f"<div class='plot'>{svg}</div>" for svg in plots)
             + "<h2>Per kecamatan</h2>" + _table(data.per_kecamatan, "Kecamatan", False)

@@ -35,10 +35,16 @@ def angka(n: int) -> str:
 
 
 STATUS = {"open": "Terbuka", "in_progress": "Diproses", "closed": "Selesai"}
+# filter choices: the statuses plus "belum selesai" (open or in progress), which the dashboard's cells link to
+STATUS_FILTER = {**STATUS, "terbuka": "Belum selesai"}
 KEPUTUSAN = {"aturan": "Aturan", "triase": "Triase", "serah_terima": "Diserahkan ke luar kota"}
 GRID_CELL_DEG = 0.01  # ~1.1 km: the city (~0.2° x 0.16°) becomes a few hundred cells at most
 DETAIL_ZOOM = 15  # from this zoom the served map fetches the individual laporan in view
 CHORO = ("#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704")  # 0, then four quantile classes
+
+
+def _tgl(d: date | None) -> str:
+    return d.strftime("%d-%m-%Y") if d else "…"
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,7 @@ class LaporanFilter:
     status: str | None = None
     dari: date | None = None
     sampai: date | None = None
+    kecamatan: str | None = None
 
     def params(self, **extra: Any) -> dict[str, Any]:
         """Bound parameters for the maps_laporan_* queries."""
@@ -67,9 +74,11 @@ class LaporanFilter:
         if self.opd:
             parts.append(f"OPD {names.get(self.opd, self.opd)}")
         if self.status:
-            parts.append(f"status {STATUS.get(self.status, self.status)}")
+            parts.append(f"status {STATUS_FILTER.get(self.status, self.status)}")
+        if self.kecamatan:
+            parts.append(f"kecamatan {names.get(self.kecamatan, self.kecamatan)}")
         if self.dari or self.sampai:
-            parts.append(f"tanggal {self.dari or '…'} s.d. {self.sampai or '…'}")
+            parts.append(f"tanggal {_tgl(self.dari)} s.d. {_tgl(self.sampai)}")
         return "; ".join(parts) if parts else "semua laporan"
 
 
@@ -178,7 +187,8 @@ def client_config(data: LaporanData, f: LaporanFilter, opts: MapOptions, colours
     }
 
 
-def _filter_form(data: LaporanData, f: LaporanFilter, served: bool) -> str:
+def _filter_form(data: LaporanData, f: LaporanFilter, served: bool,
+                 kecamatan: list[tuple[str, str]] = ()) -> str:
     def _select(name: str, label: str, rows: list[tuple[str, str]], current: str | None) -> str:
         opts = "".join(f'<option value="{esc(k)}"{" selected" if k == current else ""}>{esc(v)}</option>'
                        for k, v in rows)
@@ -188,7 +198,8 @@ def _filter_form(data: LaporanData, f: LaporanFilter, served: bool) -> str:
     return (f'<form id="filter" class="sp-box sp-filter" method="get"><fieldset{disabled}>'
             + _select("layanan", "Kategori", [(r["kode"], r["nama"]) for r in data.layanan], f.layanan)
             + _select("opd", "OPD", [(r["kode"], r["nama"]) for r in data.opd], f.opd)
-            + _select("status", "Status", list(STATUS.items()), f.status)
+            + _select("status", "Status", list(STATUS_FILTER.items()), f.status)
+            + _select("kecamatan", "Kecamatan", kecamatan, f.kecamatan)
             + f'<label for="f-dari">Dari tanggal</label><input id="f-dari" type="date" name="dari" '
               f'value="{esc(f.dari or "")}">'
             + f'<label for="f-sampai">Sampai tanggal</label><input id="f-sampai" type="date" name="sampai" '
@@ -220,7 +231,7 @@ def _choropleth(m: folium.Map, base: BaseData, data: LaporanData) -> list[tuple[
 
 def build_laporan_map(base: BaseData, data: LaporanData, f: LaporanFilter, opts: MapOptions) -> str:
     """The whole page: choropleth, clustered points or grid aggregates, hand-offs, filter form, legend."""
-    names = {r["kode"]: r["nama"] for r in data.layanan + data.opd}
+    names = {r["kode"]: r["nama"] for r in data.layanan + data.opd + base.kecamatan}
     shown = "semua ditampilkan" if data.titik is not None else "diringkas per sel ±1 km"
     m = base_map(base, opts, title="Laporan warga",
                  subtitle=f"{angka(data.total)} laporan ({shown}) · {f.describe(names)}",
@@ -230,7 +241,8 @@ def build_laporan_map(base: BaseData, data: LaporanData, f: LaporanFilter, opts:
     cluster.add_to(m)
     colours = opd_colours(data.colour_rank or data.per_opd)
     m.add_child(LaporanLayer(cluster, client_config(data, f, opts, colours)))
-    m.get_root().html.add_child(HtmlBox(_filter_form(data, f, served=bool(opts.api_base))))
+    m.get_root().html.add_child(HtmlBox(_filter_form(data, f, served=bool(opts.api_base),
+                                                     kecamatan=[(r["kode"], r["nama"]) for r in base.kecamatan])))
     distinct = {k for k, w in colours.items() if w.fill != lainnya().fill}
     opd_items: list[tuple[str, ...]] = [
         (colours[r["kode"]].fill, f"{short_code(r)} ({angka(r['n'])})", f"{r['nama']} ({angka(r['n'])})")

@@ -68,5 +68,5 @@ def lainnya() -> Warna:
 
 async def load_rank(conn: psycopg.AsyncConnection) -> list[dict[str, Any]]:
     """OPDs by all their laporan, busiest first: the one order every page colours by (filters never recolour)."""
-    return await fetch_all(conn, "maps_laporan_opd", {"layanan": None, "opd": None, "status": None,
+    return await fetch_all(conn, "maps_laporan_opd", {"layanan": None, "opd": None, "status": None, "kecamatan": None,
                                                       "dari": None, "sampai": None})

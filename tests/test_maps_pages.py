@@ -255,3 +255,19 @@ def test_data_sintetis_banner_and_one_opd_colour_table():
     page = build_laporan_map(_tiny_base(), LaporanData(0, [], {}, [], [], []), LaporanFilter(),
                              MapOptions(sintetis=True))
     assert "DATA SINTETIS" in page and '<html lang="id">' in page
+
+
+def test_dasbor_says_who_is_late_where_and_each_cell_opens_the_laporan_map_filtered_to_it(client, seeded, db):
+    from html import unescape
+
+    page = client.get("/peta/dasbor", params={"dari": "2020-01-01"}).text
+    assert "id='opd-kecamatan'" in page
+    links = re.findall(r"<a href='(/peta/laporan\?[^']+)' title='[^']*'[^>]*>(\d+)", page)
+    assert links
+    for href, n in links[:3]:
+        sub = client.get(unescape(href))
+        assert sub.status_code == 200
+        assert f"{n} laporan (" in sub.text  # the map's subtitle counts exactly the cell's laporan
+    assert client.get("/peta/laporan", params={"kecamatan": "99.99"}).status_code == 422
+    empty = client.get("/peta/dasbor", params={"dari": "1990-01-01", "sampai": "1990-01-02"}).text
+    assert "Tidak ada laporan terbuka pada periode ini." in empty

@@ -13,10 +13,12 @@ import orjson
 import psycopg
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, HTMLResponse, Response
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, BeforeValidator
 
+from geo_api.db import fetch_all
 from geo_api.deps import AppSettings, Catalog, ReadConn
 from geo_api.errors import InvalidParameter, NotFound, ServiceUnavailable
+from geo_api.params import in_date_bounds, parse_bbox_wgs84
 from maps.armada import build_armada_map, load_armada
 from maps.assets import static_root
 from maps.base import MapOptions
@@ -78,7 +80,7 @@ async def layer_map(collection_id: str, conn: ReadConn, catalog: Catalog, settin
 
 
 async def _laporan_filter(conn: ReadConn, layanan: str | None, opd: str | None, status: str | None,
-                          dari: date | None, sampai: date | None) -> LaporanFilter:
+                          dari: date | None, sampai: date | None, kecamatan: str | None = None) -> LaporanFilter:
     """Validate the filters: categories and OPDs must exist (422 naming the parameter otherwise)."""
     layanan_rows, opd_rows = await load_choices(conn)
     if layanan and layanan not in {r["kode"] for r in layanan_rows}:
@@ -87,24 +89,31 @@ async def _laporan_filter(conn: ReadConn, layanan: str | None, opd: str | None, 
         raise InvalidParameter("opd", f"Unknown OPD {opd!r}")
     if dari and sampai and sampai < dari:
         raise InvalidParameter("sampai", "sampai is before dari")
-    return LaporanFilter(layanan=layanan or None, opd=opd or None, status=status or None, dari=dari, sampai=sampai)
+    if kecamatan and kecamatan not in {r["kode"] for r in await fetch_all(conn, "maps_kecamatan_kode")}:
+        raise InvalidParameter("kecamatan", f"Unknown kecamatan {kecamatan!r}")
+    return LaporanFilter(layanan=layanan or None, opd=opd or None, status=status or None, dari=dari, sampai=sampai,
+                         kecamatan=kecamatan or None)
 
 
-Status = Annotated[Literal["open", "in_progress", "closed", ""] | None, Query(description="Report status")]
+Status = Annotated[Literal["open", "in_progress", "closed", "terbuka", ""] | None,
+                   Query(description="Report status (terbuka: open or in progress)")]
 # an HTML form sends an empty date field as `dari=`: that means "no limit", not a bad date
-Tanggal = Annotated[date | None, BeforeValidator(lambda v: v or None), Query(description="YYYY-MM-DD (WIB)")]
+Tanggal = Annotated[date | None, BeforeValidator(lambda v: v or None), AfterValidator(in_date_bounds),
+                    Query(description="YYYY-MM-DD (WIB)")]
 Kode = Annotated[str | None, Query(max_length=40, description="Code from the filter choices")]
 
 
 @router.get("/laporan", response_class=HTMLResponse, summary="Map of citizen reports (Laporan warga)")
 async def laporan_map(conn: ReadConn, settings: AppSettings, layanan: Kode = None, opd: Kode = None,
-                      status: Status = None, dari: Tanggal = None, sampai: Tanggal = None) -> HTMLResponse:
+                      status: Status = None, dari: Tanggal = None, sampai: Tanggal = None,
+                      kecamatan: Kode = None) -> HTMLResponse:
     """Reports coloured by OPD, clustered or aggregated, with choropleth, hand-offs and the filter form."""
     if dari and sampai and sampai < dari:
         return _bad_period("/peta/laporan", "Laporan warga", dict(layanan=layanan, opd=opd, status=status,
-                                                                 dari=str(dari), sampai=str(sampai)))
+                                                                 kecamatan=kecamatan, dari=str(dari),
+                                                                 sampai=str(sampai)))
     async with _needs_schema():
-        f = await _laporan_filter(conn, layanan, opd, status, dari, sampai)
+        f = await _laporan_filter(conn, layanan, opd, status, dari, sampai, kecamatan)
         base = await load_base(conn)
         data = await load_laporan(conn, f, settings.maps_inline_reports)
         sintetis = await data_sintetis(conn)
@@ -115,25 +124,15 @@ async def laporan_map(conn: ReadConn, settings: AppSettings, layanan: Kode = Non
 async def laporan_points(conn: ReadConn, settings: AppSettings,
                          bbox: Annotated[str, Query(description="minx,miny,maxx,maxy (EPSG:4326)")],
                          layanan: Kode = None, opd: Kode = None, status: Status = None,
-                         dari: Tanggal = None, sampai: Tanggal = None) -> Response:
+                         dari: Tanggal = None, sampai: Tanggal = None, kecamatan: Kode = None) -> Response:
     """The newest reports in view (at most maps_inline_reports); `terpotong` says whether more exist."""
-    box = _bbox(bbox)
+    box = parse_bbox_wgs84(bbox)
     limit = settings.maps_inline_reports
     async with _needs_schema():
-        f = await _laporan_filter(conn, layanan, opd, status, dari, sampai)
+        f = await _laporan_filter(conn, layanan, opd, status, dari, sampai, kecamatan)
         rows = await laporan_titik(conn, f, box, limit + 1)
     body = orjson.dumps({"titik": rows[:limit], "terpotong": len(rows) > limit}, default=str)
     return Response(body, media_type="application/json", headers={"Cache-Control": "no-cache"})
-
-
-def _bbox(text: str) -> tuple[float, float, float, float]:
-    try:
-        minx, miny, maxx, maxy = (float(v) for v in text.split(","))
-    except ValueError:
-        raise InvalidParameter("bbox", "bbox must be four numbers: minx,miny,maxx,maxy") from None
-    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        raise InvalidParameter("bbox", "bbox must be minx<=maxx, miny<=maxy within EPSG:4326 bounds")
-    return minx, miny, maxx, maxy
 
 
 @router.get("/armada", response_class=HTMLResponse, summary="Map of the Si Lacak fleet (live)")

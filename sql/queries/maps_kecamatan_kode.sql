@@ -1,0 +1,2 @@
+-- The kecamatan codes (to validate the laporan map's kecamatan filter against).
+SELECT kode FROM kecamatan ORDER BY kode;

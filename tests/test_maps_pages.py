@@ -271,3 +271,15 @@ def test_dasbor_says_who_is_late_where_and_each_cell_opens_the_laporan_map_filte
     assert client.get("/peta/laporan", params={"kecamatan": "99.99"}).status_code == 422
     empty = client.get("/peta/dasbor", params={"dari": "1990-01-01", "sampai": "1990-01-02"}).text
     assert "Tidak ada laporan terbuka pada periode ini." in empty
+
+
+def test_ogc_html_pages_speak_bahasa_page_on_in_html_and_lead_back_to_the_maps(client):
+    page = client.get("/ogc/collections/kelurahan/items", params={"f": "html", "limit": 2}).text
+    nxt = re.search(r"<a rel='next' href='([^']+)'>Berikutnya</a>", page)
+    assert nxt and "f=html" in nxt.group(1)
+    assert "href='/peta'" in page and "Halaman ini" in page
+    follow = client.get(nxt.group(1).replace("&amp;", "&"))
+    assert follow.status_code == 200 and follow.headers["content-type"].startswith("text/html")
+    assert "Sebelumnya" in follow.text
+    landing = client.get("/ogc", params={"f": "html"}).text
+    assert "Kesesuaian standar" in landing and "Deskripsi layanan (OpenAPI)" in landing

@@ -227,6 +227,17 @@ def _json_attributes(fix: Fix, location: dict[str, Any]) -> None:
             fix.batt = float(level) * 100.0 if level <= 1 else float(level)
         if "is_charging" in battery:
             fix.attributes["charge"] = bool(battery["is_charging"])
+    # As Traccar's decoder: `alarm` (Traccar Client's SOS) and every scalar member of `extras` are attributes.
+    alarm = location.get("alarm")
+    if isinstance(alarm, str):
+        fix.attributes["alarm"] = alarm
+    extras = location.get("extras")
+    if isinstance(extras, dict):
+        for key, value in extras.items():
+            if key == "alarm" and isinstance(alarm, str):
+                continue
+            if isinstance(value, str | bool) or (isinstance(value, int | float) and math.isfinite(value)):
+                fix.attributes[key] = value
 
 
 def split_query(query: str) -> list[tuple[str, str]]:

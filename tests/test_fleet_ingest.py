@@ -424,3 +424,26 @@ def test_two_writers_creating_the_same_new_day_both_commit(settings, db):
     results = asyncio.run(main())
     assert [r if isinstance(r, Exception) else "ok" for r in results] == ["ok", "ok"]
     assert all(len(_positions(db, u)) == 1 for u in uniques)
+
+
+def test_json_body_keeps_extras_and_the_sos_alarm(client, db):
+    """Traccar Client 9's SOS (`location.alarm`) and every scalar of `location.extras` are kept as attributes,
+    as Traccar's OsmAndProtocolDecoder keeps them (an `extras.alarm` yields to `location.alarm`)."""
+    unique = _register(db, "sos")
+    ts = datetime.fromtimestamp(int(time.time()) - 30, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+    body = {"device_id": unique, "location": {
+        "timestamp": ts, "coords": {"latitude": -6.19, "longitude": 106.62, "heading": -1},
+        "alarm": "sos", "extras": {"alarm": "other", "sopir": "Budi", "bbm": 42, "suhu": 31.5, "pintu": True,
+                                   "nested": {"x": 1}, "list": [1, 2]}}}
+    r = client.post("/osmand", json=body)
+    assert r.status_code == 200, r.text
+    (p,) = _positions(db, unique)
+    assert p["course"] is None
+    attrs = p["attributes"]
+    assert attrs["alarm"] == "sos"
+    assert (attrs["sopir"], attrs["bbm"], attrs["suhu"], attrs["pintu"]) == ("Budi", 42, 31.5, True)
+    assert "nested" not in attrs and "list" not in attrs  # Traccar keeps scalars only
+    only_extras = {"device_id": "t1", "location": {"timestamp": ts, "coords": {"latitude": -6.19, "longitude": 106.6},
+                                                   "extras": {"alarm": "sos"}}}
+    fix = osmand.decode_request("", orjson.dumps(only_extras), "application/json")
+    assert fix.attributes["alarm"] == "sos"

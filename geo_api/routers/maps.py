@@ -13,11 +13,12 @@ import orjson
 import psycopg
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, HTMLResponse, Response
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, BeforeValidator
 
 from geo_api.db import fetch_all
 from geo_api.deps import AppSettings, Catalog, ReadConn
 from geo_api.errors import InvalidParameter, NotFound, ServiceUnavailable
+from geo_api.params import in_date_bounds, parse_bbox_wgs84
 from maps.armada import build_armada_map, load_armada
 from maps.assets import static_root
 from maps.base import MapOptions
@@ -97,7 +98,8 @@ async def _laporan_filter(conn: ReadConn, layanan: str | None, opd: str | None, 
 Status = Annotated[Literal["open", "in_progress", "closed", "terbuka", ""] | None,
                    Query(description="Report status (terbuka: open or in progress)")]
 # an HTML form sends an empty date field as `dari=`: that means "no limit", not a bad date
-Tanggal = Annotated[date | None, BeforeValidator(lambda v: v or None), Query(description="YYYY-MM-DD (WIB)")]
+Tanggal = Annotated[date | None, BeforeValidator(lambda v: v or None), AfterValidator(in_date_bounds),
+                    Query(description="YYYY-MM-DD (WIB)")]
 Kode = Annotated[str | None, Query(max_length=40, description="Code from the filter choices")]
 
 
@@ -124,7 +126,7 @@ async def laporan_points(conn: ReadConn, settings: AppSettings,
                          layanan: Kode = None, opd: Kode = None, status: Status = None,
                          dari: Tanggal = None, sampai: Tanggal = None, kecamatan: Kode = None) -> Response:
     """The newest reports in view (at most maps_inline_reports); `terpotong` says whether more exist."""
-    box = _bbox(bbox)
+    box = parse_bbox_wgs84(bbox)
     limit = settings.maps_inline_reports
     async with _needs_schema():
         f = await _laporan_filter(conn, layanan, opd, status, dari, sampai, kecamatan)
@@ -133,18 +135,8 @@ async def laporan_points(conn: ReadConn, settings: AppSettings,
     return Response(body, media_type="application/json", headers={"Cache-Control": "no-cache"})
 
 
-def _bbox(text: str) -> tuple[float, float, float, float]:
-    try:
-        minx, miny, maxx, maxy = (float(v) for v in text.split(","))
-    except ValueError:
-        raise InvalidParameter("bbox", "bbox must be four numbers: minx,miny,maxx,maxy") from None
-    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        raise InvalidParameter("bbox", "bbox must be minx<=maxx, miny<=maxy within EPSG:4326 bounds")
-    return minx, miny, maxx, maxy
-
-
 @router.get("/armada", response_class=HTMLResponse, summary="Map of the Si Lacak fleet (live)")
-async def armada_map(conn: ReadConn, settings: AppSettings, tanggal: date | None = None,
+async def armada_map(conn: ReadConn, settings: AppSettings, tanggal: Tanggal = None,
                      refresh: Annotated[float | None, Query(ge=1, le=300, description="Seconds between "
                                                             "position refreshes (default maps_fleet_refresh_s)")] = None
                      ) -> HTMLResponse:

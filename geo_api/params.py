@@ -132,3 +132,10 @@ def day_bounds(d: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """The local day `d` as [midnight, next midnight) in `tz`."""
     lo = datetime(d.year, d.month, d.day, tzinfo=tz)
     return lo, lo + timedelta(days=1)
+
+
+def in_date_bounds(d: date | None) -> date | None:
+    """A pydantic AfterValidator for typed date parameters: outside [MIN_DATE, MAX_DATE] is a 422 naming it."""
+    if d is not None and not MIN_DATE <= d <= MAX_DATE:
+        raise ValueError(f"must be between {MIN_DATE} and {MAX_DATE}")
+    return d

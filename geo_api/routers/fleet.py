@@ -17,11 +17,13 @@ import psycopg
 import shapely
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel
 
 from geo_api.db import fetch_all, fetch_one, pooled
 from geo_api.deps import AppSettings, Conn, Fleet, ReadConn
 from geo_api.errors import InvalidParameter, NotFound, ServiceUnavailable
 from geo_api.fleet import analysis
+from geo_api.params import check_date, check_datetime, day_bounds
 from geo_api.settings import Settings
 from ingestion import trips as det
 
@@ -36,9 +38,8 @@ def _tz(settings: Settings) -> ZoneInfo:
 
 def _day_bounds(settings: Settings, day: date | None) -> tuple[date, datetime, datetime]:
     tz = _tz(settings)
-    d = day or datetime.now(tz).date()
-    lo = datetime(d.year, d.month, d.day, tzinfo=tz)
-    return d, lo, lo + timedelta(days=1)
+    d = check_date("date", day) or datetime.now(tz).date()
+    return d, *day_bounds(d, tz)
 
 
 def _json(content: Any, media_type: str = "application/json") -> Response:
@@ -57,14 +58,31 @@ async def _fixes(conn: psycopg.AsyncConnection, vehicle: dict[str, Any], lo: dat
     return await fetch_all(conn, "fleet_fixes", {"device_ids": vehicle["device_ids"], "lo": lo, "hi": hi})
 
 
+class LivePosition(BaseModel):
+    """A truck's position as anyone may read it: the vehicle, never its tracker's identifier (the OsmAnd `id` a
+    device sends, which is its only credential while tracker keys are off) nor anything the crew typed."""
+
+    vehicle_id: int
+    plat_nomor: str
+    jenis: str | None
+    kecamatan_kode: str | None
+    course: float | None
+    fix_time: datetime
+    received: datetime | None
+    speed_kmh: float | None
+    age_s: float
+    terakhir_terlihat: str
+
+
 def _live_feature(settings: Settings, r: dict[str, Any]) -> dict[str, Any]:
     age = r["age_s"]
-    props = {k: r[k] for k in ("vehicle_id", "plat_nomor", "jenis", "kecamatan_kode", "device", "course")}
-    props.update(fix_time=r["last_fix_time"], received=r["last_received"],
-                 speed_kmh=round(r["speed_kmh"], 1) if r["speed_kmh"] is not None else None,
-                 age_s=round(age, 1), terakhir_terlihat=_age_text(age))
+    props = LivePosition(vehicle_id=r["vehicle_id"], plat_nomor=r["plat_nomor"], jenis=r["jenis"],
+                         kecamatan_kode=r["kecamatan_kode"], course=r["course"], fix_time=r["last_fix_time"],
+                         received=r["last_received"],
+                         speed_kmh=round(r["speed_kmh"], 1) if r["speed_kmh"] is not None else None,
+                         age_s=round(age, 1), terakhir_terlihat=_age_text(age))
     geometry = {"type": "Point", "coordinates": [r["lon"], r["lat"]]}
-    return {"type": "Feature", "id": r["vehicle_id"], "geometry": geometry, "properties": props}
+    return {"type": "Feature", "id": r["vehicle_id"], "geometry": geometry, "properties": props.model_dump()}
 
 
 def _age_text(age_s: float) -> str:
@@ -123,8 +141,8 @@ def _range(settings: Settings, start: datetime | None, end: datetime | None, day
     if start is None or end is None:
         raise InvalidParameter("start" if start is None else "end", "give both start and end, or a date")
     tz = _tz(settings)
-    start = start if start.tzinfo else start.replace(tzinfo=tz)
-    end = end if end.tzinfo else end.replace(tzinfo=tz)
+    start = check_datetime("start", start if start.tzinfo else start.replace(tzinfo=tz))
+    end = check_datetime("end", end if end.tzinfo else end.replace(tzinfo=tz))
     if end <= start:
         raise InvalidParameter("end", "end must be after start")
     if end - start > timedelta(days=31):

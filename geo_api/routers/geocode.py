@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from typing import Annotated, Any
 
 import orjson
@@ -22,6 +21,7 @@ from geo_api.deps import AppSettings, GeocoderDep
 from geo_api.errors import BadRequest, InvalidParameter, PayloadTooLarge, problem
 from geo_api.geocoding import Geocoder
 from geo_api.geocoding import batch as batch_io
+from geo_api.params import parse_lat_lon
 from geo_api.settings import Settings
 
 router = APIRouter(prefix="/geocode", tags=["geocode"])
@@ -45,31 +45,6 @@ class GeoJSONResponse(JSONResponse):
 
 
 # ---- validation ------------------------------------------------------------------------------------------------
-def _number(name: str, raw: str | None) -> float:
-    if raw is None or raw.strip() == "":
-        raise InvalidParameter(name, f"`{name}` is required (decimal degrees, WGS 84).")
-    try:
-        value = float(raw)
-    except ValueError:
-        raise InvalidParameter(name, f"`{name}` must be a number in decimal degrees, got {raw[:40]!r}.") from None
-    if not math.isfinite(value):
-        raise InvalidParameter(name, f"`{name}` must be a finite number, got {raw[:40]!r}.")
-    return value
-
-
-def parse_lat_lon(lat_raw: str | None, lon_raw: str | None) -> tuple[float, float]:
-    """Validate lat/lon; out-of-range values name the parameter and suggest the swap when it fits."""
-    lat, lon = _number("lat", lat_raw), _number("lon", lon_raw)
-    swap = -90 <= lon <= 90 and -180 <= lat <= 180
-    if not -90 <= lat <= 90:
-        hint = f" It looks like lat and lon are swapped: try lat={lon}&lon={lat}." if swap else ""
-        raise InvalidParameter("lat", f"`lat` must be between -90 and 90, got {lat}.{hint}",
-                               extra={"suggestion": {"lat": lon, "lon": lat}} if swap else None)
-    if not -180 <= lon <= 180:
-        raise InvalidParameter("lon", f"`lon` must be between -180 and 180, got {lon}.")
-    return lat, lon
-
-
 def _format(f: str | None) -> str:
     f = (f or "json").lower()
     if f not in ("json", "geojson"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -36,6 +37,42 @@ class ExplainOut(BaseModel):
     rule_versi: int | None
     alasan_teks: str
     alasan: dict[str, Any]
+
+
+class StatusEntry(BaseModel):
+    """One step of a laporan's status history."""
+
+    status: str
+    catatan: str | None = None
+    oleh: str | None = None
+    pada: str
+
+
+class LaporanOpd(BaseModel):
+    """A laporan as the OPD handling it reads it: routing evidence and history, never the reporter's name,
+    phone, email or own address text (declared here once, so a column added to the query cannot leak)."""
+
+    id: int
+    layanan_kode: str
+    status: str
+    status_notes: str | None
+    opd_kode: str
+    opd_nama: str
+    rule_id: int | None
+    rule_versi: int | None
+    keputusan: str
+    alasan: dict[str, Any]
+    alasan_teks: str
+    kelurahan_kode: str | None
+    kecamatan_kode: str | None
+    kabkota_kode: str | None
+    kemungkinan_duplikat_dari: int | None
+    jarak_duplikat_m: float | None
+    requested_at: datetime
+    updated_at: datetime
+    expected_at: datetime | None
+    riwayat_status: list[StatusEntry]
+    duplikat: list[int]
 
 
 class StatusIn(BaseModel):
@@ -115,14 +152,14 @@ async def _own_laporan(conn: Conn, key: dict, laporan_id: int) -> None:
                         f"{row['key_opd']}")
 
 
-@router.get("/laporan/{laporan_id}")
+@router.get("/laporan/{laporan_id}", response_model=LaporanOpd)
 async def get_laporan(laporan_id: int, conn: Conn, key: OfficerKey) -> dict[str, Any]:
     """A laporan with its routing evidence, status history and likely duplicates (no reporter contact)."""
     await _own_laporan(conn, key, laporan_id)
     return await laporan.detail(conn, laporan_id)
 
 
-@router.post("/laporan/{laporan_id}/status")
+@router.post("/laporan/{laporan_id}/status", response_model=LaporanOpd)
 async def set_status(laporan_id: int, body: StatusIn, request: Request, conn: Conn,
                      key: OfficerKey) -> dict[str, Any]:
     """Move a laporan along open → in_progress → closed, with a note (Open311 shows in_progress as open)."""

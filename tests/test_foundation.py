@@ -61,10 +61,36 @@ def test_total_area_matches_kepmendagri(db):
     assert abs(km2 - 178.35) / 178.35 < 0.001, km2
 
 
-def test_reload_unchanged_is_skipped(settings):
+def _row_versions(db) -> dict:
+    """Each bundled table's row versions (ctid, xmin) and the data_layer rows: any rewrite changes them."""
+    out = {table: db.execute(f"SELECT array_agg(ctid::text || '/' || xmin::text ORDER BY ctid) AS v FROM {table}"
+                             ).fetchone()["v"] for table in EXPECTED}
+    out["data_layer"] = db.execute("SELECT array_agg(id || '/' || xmin::text || '/' || loaded_at::text ORDER BY id)"
+                                   " AS v FROM data_layer").fetchone()["v"]
+    db.rollback()
+    return out
+
+
+def test_city_outline_has_its_own_area(db):
+    """batas_kota is the city's one outline (README: 178.35 km²), not just the kelurahan added up."""
+    row = db.execute("SELECT count(*) AS n, sum(ST_Area(geom::geography)) / 1e6 AS a, "
+                     "bool_and(ST_GeometryType(geom) IN ('ST_Polygon', 'ST_MultiPolygon')) AS poly "
+                     "FROM batas_kota").fetchone()
+    assert row["n"] == 1 and row["poly"], row
+    assert abs(row["a"] - 178.35) / 178.35 < 0.001, row["a"]
+    # it covers the kelurahan it was made from (thin gaps and overlaps aside)
+    share = db.execute("SELECT sum(ST_Area(ST_Intersection(k.geom, b.geom)::geography)) / "
+                       "sum(ST_Area(k.geom::geography)) AS s FROM kelurahan k, batas_kota b").fetchone()["s"]
+    assert share > 0.995, share
+
+
+def test_reload_unchanged_is_skipped(settings, db):
+    before = _row_versions(db)
     proc = _cli(settings, "load")
     assert proc.returncode == 0, proc.stderr
     assert "0 layer(s), 8 unchanged" in proc.stderr
+    # nothing rewritten: every row of every layer (and its data_layer record) is the very same tuple
+    assert _row_versions(db) == before
 
 
 def _corrupt_copy(data_dir: Path, tmp_path: Path, name: str, how) -> Path:
@@ -76,14 +102,21 @@ def _corrupt_copy(data_dir: Path, tmp_path: Path, name: str, how) -> Path:
     return target
 
 
+def _first_geometry(path: Path, geometry: dict) -> None:
+    import json
+
+    doc = json.loads(path.read_text())
+    doc["features"][0]["geometry"] = geometry
+    path.write_text(json.dumps(doc))
+
+
 @pytest.mark.parametrize("name,how,needle", [
     ("kota_tangerang_kelurahan.geojson",
      lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]), "cannot be read"),
     ("gazetteer_wilayah_banten_dki.csv",
      lambda p: p.write_text("\n".join(p.read_text().splitlines()[:900])), "expected 2034 rows"),
     ("kota_tangerang_kecamatan.geojson",
-     lambda p: p.write_text(p.read_text().replace('"type": "Polygon"', '"type": "Point"', 1)
-                            .replace('"type":"Polygon"', '"type":"Point"', 1)), "kota_tangerang_kecamatan"),
+     lambda p: _first_geometry(p, {"type": "Point", "coordinates": [106.63, -6.18]}), "geometry type Point where"),
 ])
 def test_reload_of_corrupted_file_fails_and_keeps_rows(settings, db, data_dir, tmp_path, name, how, needle):
     before = db.execute("SELECT count(*) AS n, max(loaded_at) AS t FROM data_layer").fetchone()
@@ -166,9 +199,14 @@ def test_openapi_and_offline_docs(client):
     spec = client.get("/openapi.json").json()
     assert spec["openapi"].startswith("3.") and "/health" in spec["paths"]
     html = client.get("/docs").text
-    assert "/static/swagger-ui/swagger-ui-bundle.js" in html
+    import re
+
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert any(a.endswith("/swagger-ui-bundle.js") for a in assets), assets
     assert "cdn" not in html.lower()
-    assert client.get("/static/swagger-ui/swagger-ui-bundle.js").status_code == 200
+    for asset in assets:  # every asset the page loads is served from here, none from elsewhere
+        assert asset.startswith("/"), asset
+        assert client.get(asset).status_code == 200, asset
 
 
 def test_settings_overridden_by_environment(monkeypatch, tmp_path):
@@ -202,12 +240,16 @@ def test_reload_keeps_rows_that_other_tables_reference(settings, db, data_dir, t
 
         def drop_referenced(p: Path) -> None:
             doc = json.loads(p.read_text())
-            doc["features"] = [f for f in doc["features"] if f["properties"]["kode"] != "36.71.01"]
+            # same row count, so only the database's foreign key can notice the referenced code is gone
+            for f in doc["features"]:
+                if f["properties"]["kode"] == "36.71.01":
+                    f["properties"]["kode"] = "36.71.99"
             p.write_text(json.dumps(doc))
 
         bad = _corrupt_copy(data_dir, tmp_path, "kota_tangerang_kecamatan.geojson", drop_referenced)
         proc = _cli(settings, "load", "--force", "--layer", "kecamatan", "--data-dir", str(bad))
         assert proc.returncode != 0 and "kota_tangerang_kecamatan" in proc.stderr, proc.stderr
+        assert "rejected by the database" in proc.stderr and "test_ref_kecamatan" in proc.stderr, proc.stderr
         assert db.execute("SELECT count(*) AS n FROM kecamatan").fetchone()["n"] == 13
     finally:
         db.rollback()

@@ -42,14 +42,17 @@ def parse_number(name: str, raw: str | None, lo: float | None = None, hi: float 
     return value
 
 
-def parse_int(name: str, raw: str | None, default: int, lo: int, hi: int, *, error: Error = InvalidParameter) -> int:
-    """An integer in [lo, hi]; a value outside is an error, never silently clamped."""
+def parse_int(name: str, raw: str | None, default: int, lo: int, hi: int, *, cap: bool = False,
+              error: Error = InvalidParameter) -> int:
+    """An integer in [lo, hi]; outside is an error, except above hi with `cap` (OGC `limit`): then hi."""
     if raw is None or raw == "":
         return default
     try:
         n = int(raw)
     except ValueError:
         raise error(name, f"{name} must be an integer, got {_text(raw)}") from None
+    if cap and n > hi:
+        return hi
     if not lo <= n <= hi:
         raise error(name, f"{name} must be between {lo} and {hi}, got {n}")
     return n

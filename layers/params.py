@@ -1,29 +1,23 @@
-"""Parsing of the OGC query parameters into plain values; every failure names the parameter (400)."""
+"""Parsing of the OGC query parameters into plain values; every failure names the parameter (400).
+
+Numbers, bbox numbers and instants go through geo_api/params.py (the one parser, bounded dates); this module adds
+what only OGC has: bbox axis order by CRS, intervals, properties and sortby looked up in the catalog.
+"""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import datetime
 
+from geo_api import params
 from layers.catalog import GEOM, Collection, Column
 from layers.crs import OfferedCrs
 from layers.errors import QueryParameterError
 
 
 def parse_int(param: str, value: str | None, default: int, lo: int, hi: int, cap: bool = False) -> int:
-    """An integer in [lo, hi]; a value outside is a 400, except above hi with `cap` (OGC `limit`): then hi."""
-    if value is None or value == "":
-        return default
-    try:
-        n = int(value)
-    except ValueError:
-        raise QueryParameterError(param, f"{param} must be an integer, got {value[:40]!r}") from None
-    if cap and n > hi:
-        return hi
-    if not lo <= n <= hi:
-        raise QueryParameterError(param, f"{param} must be between {lo} and {hi}, got {n}")
-    return n
+    """An integer in [lo, hi] (400 outside), except above hi with `cap` (OGC `limit`): then hi."""
+    return params.parse_int(param, value, default, lo, hi, cap=cap, error=QueryParameterError)
 
 
 @dataclass(frozen=True)
@@ -40,15 +34,7 @@ def parse_bbox(value: str | None, crs: OfferedCrs, param: str = "bbox") -> BBox 
     """`bbox=minx,miny,maxx,maxy` (or 6 numbers with heights) in the bbox-crs axis order."""
     if value is None or value == "":
         return None
-    try:
-        nums = [float(p) for p in value.split(",")]
-    except ValueError:
-        raise QueryParameterError(param, "bbox must be 4 or 6 comma-separated numbers") from None
-    if len(nums) not in (4, 6) or not all(math.isfinite(n) for n in nums):
-        raise QueryParameterError(param, "bbox must be 4 or 6 comma-separated finite numbers")
-    if len(nums) == 6:
-        nums = [nums[0], nums[1], nums[3], nums[4]]
-    a0, a1, b0, b1 = nums
+    a0, a1, b0, b1 = params.parse_bbox_numbers(value, param, heights=True, error=QueryParameterError)
     if crs.lat_first:
         a0, a1, b0, b1 = a1, a0, b1, b0
     if a0 > b0 or a1 > b1:
@@ -60,14 +46,7 @@ def parse_bbox(value: str | None, crs: OfferedCrs, param: str = "bbox") -> BBox 
 def _instant(text: str, param: str) -> datetime | None:
     if text in ("..", ""):
         return None
-    try:
-        if len(text) == 10:
-            d = date.fromisoformat(text)
-            return datetime(d.year, d.month, d.day, tzinfo=timezone.utc)
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise QueryParameterError(param, f"{text[:40]!r} is not an RFC 3339 date-time") from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    return params.parse_instant(param, text, error=QueryParameterError)  # bounded: no overflow further in
 
 
 def parse_datetime(value: str | None, param: str = "datetime") -> tuple[datetime | None, datetime | None] | None:

@@ -68,3 +68,22 @@ def test_dates_are_bounded_so_arithmetic_cannot_overflow():
     assert _param(lambda: check_date("date", date(9999, 12, 31))) == "date"
     lo, hi = day_bounds(MAX_DATE, ZoneInfo("Asia/Jakarta"))  # the last allowed day still has an end
     assert (hi - lo).total_seconds() == 86400
+
+
+def test_ogc_parsing_goes_through_the_same_parser():
+    """layers/params.py answers OGC's 400 with the same rules: finite bbox numbers, bounded instants."""
+    from layers.crs import parse_crs
+    from layers.params import parse_bbox, parse_datetime
+    from layers.params import parse_int as ogc_int
+
+    crs = parse_crs("bbox-crs", None)
+    for bad in ("1,2,nan,4", "1,2,3", "a,b,c,d"):
+        with pytest.raises(QueryParameterError):
+            parse_bbox(bad, crs)
+    with pytest.raises(QueryParameterError) as e:
+        parse_datetime("0001-01-01T00:00:00+05:00/..")
+    assert e.value.extra["parameter"] == "datetime"
+    assert parse_datetime("2024-01-01/..")[1] is None
+    assert ogc_int("limit", "5000", 10, 1, 1000, cap=True) == 1000
+    with pytest.raises(QueryParameterError):
+        ogc_int("offset", "-1", 0, 0, 10)

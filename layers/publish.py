@@ -11,7 +11,7 @@ import unicodedata
 import zipfile
 import zlib
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 import numpy as np
@@ -405,7 +405,8 @@ def prepare(path: Path, filename: str, workdir: Path, limits: Limits, *, fmt: st
         "repaired_count": len(repaired), "repaired": repaired[:_REPORT_ITEMS],
         "rejected_count": len(rejected), "rejected": rejected[:_REPORT_ITEMS],
     }
-    return Prepared(list(zip(names, types, strict=True)), rows, geometry_type, PurePosixPath(filename).name[:200],
+    # the client's name is a label: its last part after / or \\ (a Windows client's path), never a path of ours
+    return Prepared(list(zip(names, types, strict=True)), rows, geometry_type, PureWindowsPath(filename).name[:200],
                     report)
 
 

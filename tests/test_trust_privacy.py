@@ -97,20 +97,46 @@ def test_injection_in_every_identifier_and_filter(client, db, katalog):
     assert db.execute("SELECT to_regclass('public.laporan') AS t").fetchone()["t"] == "laporan"
 
 
-def test_traversal_in_upload_names_writes_nothing(client, db, tmp_path):
+def test_traversal_in_upload_names_writes_nothing(client, db, live_server):
+    """A valid layer id with a hostile file name: the name only tells the format, it never names a path."""
+    import hashlib
+    import tempfile
+    from pathlib import Path
+
     from tests.test_trust_roles import make_key
 
     _, key = make_key(db, "gis_admin")
     fc = (b'{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"a":1},'
           b'"geometry":{"type":"Point","coordinates":[106.63,-6.17]}}]}')
-    before = _counts(db)
-    for name in ("../../../../tmp/satupeta_pwned.geojson", "..\\..\\pwned.geojson", "/etc/passwd",
-                 "a/../../b.geojson\x00.csv"):
-        r = client.post("/layers", params={"id": "../pwned", "title": "x", "opd": "x", "filename": name},
+    tag = uuid.uuid4().hex[:8]
+    tmp = Path(tempfile.gettempdir())
+    passwd = hashlib.sha256(Path("/etc/passwd").read_bytes()).hexdigest()
+    # where a server that joined the name to its upload directory (tmp/satupeta-layer-*/) would write it
+    hostile = {f"../../../../tmp/pwned_{tag}.geojson": [tmp / f"pwned_{tag}.geojson"],
+               f"../pwned_{tag}.geojson": [tmp / f"pwned_{tag}.geojson"],
+               f"..\\..\\pwned_{tag}.geojson": [tmp / f"pwned_{tag}.geojson", Path.cwd() / f"pwned_{tag}.geojson"],
+               f"/tmp/abs_{tag}.geojson": [tmp / f"abs_{tag}.geojson"]}
+    for i, (name, landing) in enumerate(hostile.items()):
+        layer_id = f"trav_{tag}_{i}"
+        r = client.post("/layers", params={"id": layer_id, "title": "x", "opd": "x", "filename": name},
                         content=fc, headers={"X-API-Key": key})
-        assert 400 <= r.status_code < 500, (name, r.status_code)
-    assert not list(tmp_path.parent.glob("satupeta_pwned*")) and not (tmp_path / "pwned.geojson").exists()
+        assert r.status_code == 201, (name, r.status_code, r.text[:300])  # published: the name told the format
+        for path in landing:
+            assert not path.exists(), (name, path)
+        stored = db.execute("SELECT source_file FROM layer_version WHERE layer_id = %s", (layer_id,)).fetchone()
+        assert stored["source_file"] and not set("/\\") & set(stored["source_file"]), stored  # a bare name
+        assert stored["source_file"].endswith(f"_{tag}.geojson")
+    assert not list(tmp.glob(f"*{tag}*")) and not list(tmp.glob(f"satupeta-layer-*/*{tag}*"))
+    assert not list(Path.cwd().glob(f"*{tag}*")) and not list(Path.cwd().parent.glob(f"*{tag}*"))
+    assert hashlib.sha256(Path("/etc/passwd").read_bytes()).hexdigest() == passwd
+    # /etc/passwd as a name: no format, a 400 naming the parameter, nothing written
+    before = _counts(db)
+    r = client.post("/layers", params={"id": f"trav_{tag}_x", "title": "x", "opd": "x", "filename": "/etc/passwd"},
+                    content=fc, headers={"X-API-Key": key})
+    assert r.status_code == 400 and "format" in r.json()["detail"], r.text
+    assert hashlib.sha256(Path("/etc/passwd").read_bytes()).hexdigest() == passwd
     assert _counts(db)[:2] == before[:2]
+    assert not db.execute("SELECT 1 FROM layer_version WHERE layer_id = %s", (f"trav_{tag}_x",)).fetchone()
 
 
 def test_oversized_bodies_are_refused(client, db):

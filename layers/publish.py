@@ -405,7 +405,7 @@ def prepare(path: Path, filename: str, workdir: Path, limits: Limits, *, fmt: st
         "repaired_count": len(repaired), "repaired": repaired[:_REPORT_ITEMS],
         "rejected_count": len(rejected), "rejected": rejected[:_REPORT_ITEMS],
     }
-    # the client's name is a label: its last part after / or \\ (a Windows client's path), never a path of ours
+    # the client's name is a label: its last part after / or a backslash (a Windows client's path), never a path of ours
     return Prepared(list(zip(names, types, strict=True)), rows, geometry_type, PureWindowsPath(filename).name[:200],
                     report)
 

@@ -103,6 +103,25 @@ class Attribution(MacroElement):
         self.js = js_value
 
 
+class Script(MacroElement):
+    """A line of the page's script with {map} (and named folium elements) replaced by their JS names."""
+
+    _template = Template("""{% macro script(this, kwargs) %}
+        {{ this.code() }}
+    {% endmacro %}""")
+
+    def __init__(self, code: str, **elements: Any):
+        super().__init__()
+        self._name = "SatuPetaScript"
+        self._code, self._elements = code, elements
+
+    def code(self) -> str:
+        """The script with the map's and the elements' JavaScript names filled in."""
+        names = {k: e.get_name() for k, e in self._elements.items()}
+        return self._code.replace("{map}", self._parent.get_name()).format(**names) if names else \
+            self._code.replace("{map}", self._parent.get_name())
+
+
 class HtmlBox(Element):
     """A fixed block of HTML in the page body (title, legend, filter form); callers escape the content."""
 
@@ -161,6 +180,8 @@ def base_map(data: BaseData, opts: MapOptions, *, title: str, subtitle: str = ""
 def finish(m: folium.Map, data: BaseData, opts: MapOptions, *, extra_attribution: Iterable[str] = ()) -> str:
     """Add the attribution and layer control, point assets at local copies, and render the page."""
     m.add_child(Attribution(attribution_texts(data, extra_attribution)))
+    if opts.api_base:  # a served page: the platform's geocoder answers the place search box
+        m.add_child(Script("SP.cari({map}, '/geocode/search');"))
     folium.LayerControl(collapsed=True).add_to(m)
     localise(m.get_root(), opts.asset_base)
     return page_markup(m.get_root().render())
@@ -216,3 +237,12 @@ def _add_kelurahan_kecamatan(m: folium.Map, data: BaseData) -> None:
                                           html=f'<span>{esc(r["nama"])}</span><small>{esc(r["kode"])}</small>'),
                       ).add_to(labels)
     labels.add_to(m)
+    kel_labels = folium.FeatureGroup(name="Nama kelurahan (dari zoom 14)", control=False)
+    for r in data.kelurahan:
+        if r.get("label_lat") is None:
+            continue
+        folium.Marker([r["label_lat"], r["label_lon"]], interactive=False, pane=LABEL_PANE, keyboard=False,
+                      icon=folium.DivIcon(class_name="sp-label-kel", icon_size=(120, 16), icon_anchor=(60, 8),
+                                          html=f'<span>{esc(r["nama"])}</span>')).add_to(kel_labels)
+    kel_labels.add_to(m)
+    m.add_child(Script("SP.labelKelurahan({map}, " + "{group});", group=kel_labels))

@@ -20,7 +20,7 @@ PAGES = ("/peta", *MAPS, "/peta/dasbor", "/docs")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (make system installs it)")
 
 # Controls that must each be the topmost element at their own centre (nothing laid over them).
-CONTROLS = (".leaflet-control-zoom-in", ".leaflet-control-zoom-out", ".leaflet-control-layers-toggle",
+CONTROLS = ("#sp-cari-q", ".leaflet-control-zoom-in", ".leaflet-control-zoom-out", ".leaflet-control-layers-toggle",
             ".sp-title h1", "#sp-tombol-filter", "#sp-tombol-legenda", "#periode button")
 _COVERED = """(sels) => {
   const out = [];
@@ -110,6 +110,8 @@ def test_page_at_desk_and_phone(browser, live_server, seeded, layar, path, size)
             assert page.is_visible("#legenda") and not page.is_visible("#filter")
             page.screenshot(path=str(layar / "peta_laporan_phone_legenda.png"))
         if path in MAPS:
+            assert page.is_visible("#sp-cari-q")  # the place search box on every served map
+            assert page.locator(".sp-label-kel").count() == 0  # kelurahan names only from zoom 14
             assert page.get_attribute(".leaflet-control-zoom-in", "title") == "Perbesar"
             assert page.get_attribute(".leaflet-control-zoom-out", "title") == "Perkecil"
     finally:
@@ -169,7 +171,26 @@ def test_armada_truck_opens_a_popup_and_the_clock_says_wib(browser, live_server,
         page.evaluate("(() => { const m = Object.values(SP.fleet.markers)[0]; m.openPopup(); })()")
         text = page.inner_text(".leaflet-popup-content")
         assert "Posisi terakhir" in text and "WIB" in text and "Kunjungan TPS/TPA hari ini" in text
+        page.wait_for_timeout(400)  # the popup fades in
         page.screenshot(path=str(layar / "armada_popup.png"))
+        assert not problems, problems
+    finally:
+        ctx.close()
+
+
+def test_place_search_box_finds_a_kelurahan_and_kelurahan_names_show_from_zoom_14(browser, live_server, seeded, layar):
+    ctx, page, problems = _visit(browser, live_server, layar, "/peta/laporan", "desk", shot="cari")
+    try:
+        page.fill("#sp-cari-q", "Cibodas Sari")
+        page.press("#sp-cari-q", "Enter")
+        page.wait_for_selector(".sp-cari-hasil li", timeout=60_000)  # the first search may build the index
+        assert page.locator(".sp-cari-hasil li button").count(), page.inner_text(".sp-cari-hasil")
+        assert "Cibodas" in page.inner_text(".sp-cari-hasil")
+        page.click(".sp-cari-hasil li button")
+        page.wait_for_function("SP.map.getZoom() >= 15", timeout=10_000)
+        page.wait_for_timeout(500)
+        assert page.locator(".sp-label-kel").count() > 0
+        page.screenshot(path=str(layar / "cari_hasil.png"))
         assert not problems, problems
     finally:
         ctx.close()

@@ -160,6 +160,56 @@
       });
     }
   };
+  /* Place search (the platform's own geocoder, /geocode/search): a box under the zoom buttons on every map. */
+  SP.cari = function (map, api) {
+    var Ctl = L.Control.extend({
+      options: {position: "topleft"},
+      onAdd: function () {
+        var box = L.DomUtil.create("div", "leaflet-bar sp-cari");
+        box.innerHTML = '<form role="search"><label class="sp-sr" for="sp-cari-q">Cari tempat</label>' +
+          '<input id="sp-cari-q" type="search" name="q" placeholder="Cari tempat…" autocomplete="off" maxlength="200">' +
+          '<button type="submit">Cari</button></form><ul class="sp-cari-hasil" aria-live="polite"></ul>';
+        L.DomEvent.disableClickPropagation(box); L.DomEvent.disableScrollPropagation(box);
+        var list = box.querySelector("ul"), pin = null;
+        box.querySelector("form").addEventListener("submit", function (ev) {
+          ev.preventDefault();
+          var q = box.querySelector("input").value.trim();
+          if (!q) { return; }
+          fetch(api + "?" + new URLSearchParams({q: q, limit: "5"}))
+            .then(function (r) { return r.ok ? r.json() : {candidates: []}; })
+            .then(function (res) {
+              var c = (res.candidates || []).filter(function (x) { return x.point; });
+              list.innerHTML = c.length ? "" : "<li>Tidak ditemukan.</li>";
+              c.forEach(function (x) {
+                var name = [x.kelurahan && ("Kel. " + x.kelurahan.nama), x.kecamatan && ("Kec. " + x.kecamatan.nama),
+                            x.kabkota && x.kabkota.nama].filter(Boolean).join(", ");
+                var li = document.createElement("li"), b = document.createElement("button");
+                b.type = "button"; b.textContent = name || q;
+                b.addEventListener("click", function () {
+                  var ll = [x.point.lat, x.point.lon];
+                  if (pin) { map.removeLayer(pin); }
+                  pin = L.marker(ll, {title: name}).addTo(map).bindPopup(SP.esc(name)).openPopup();
+                  map.setView(ll, Math.max(map.getZoom(), 15));
+                  list.innerHTML = "";
+                });
+                li.appendChild(b); list.appendChild(li);
+              });
+            })
+            .catch(function () { list.innerHTML = "<li>Pencarian gagal; coba lagi.</li>"; });
+        });
+        return box;
+      }
+    });
+    new Ctl().addTo(map);
+  };
+  /* Kelurahan names from zoom 14 (below that they would cover each other). */
+  SP.labelKelurahan = function (map, group) {
+    function sync() {
+      var on = map.getZoom() >= 14;
+      if (on && !map.hasLayer(group)) { group.addTo(map); } else if (!on && map.hasLayer(group)) { map.removeLayer(group); }
+    }
+    map.on("zoomend", sync); sync();
+  };
   /* Armada Si Lacak: one marker per truck, moved in place from the fleet's live GeoJSON. */
   function ageText(s) {
     if (s === null || s === undefined) { return ""; }

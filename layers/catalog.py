@@ -58,7 +58,7 @@ class Collection:
     opd: str | None
     updated_at: datetime
     stamp: str  # changes whenever the data changes: cache keys and ETags hang on it
-    geometry_type: str
+    geometry_type: str | None  # None: a table without a geometry column (features with null geometry)
     pk: str
     columns: tuple[Column, ...]
     extent: tuple[float, float, float, float] | None = None
@@ -72,6 +72,11 @@ class Collection:
     def table(self) -> sql.Composable:
         """The quoted schema-qualified relation."""
         return sql.Identifier(self.schema, self.relation)
+
+    @property
+    def has_geometry(self) -> bool:
+        """Whether the collection has a geometry column (bbox, spatial filters, extent and tiles need one)."""
+        return self.geometry_type is not None
 
     @property
     def datetime_column(self) -> Column | None:
@@ -143,7 +148,7 @@ class Catalog:
 
     async def _reload(self, conn: psycopg.AsyncConnection) -> None:
         rows = await fetch_all(conn, "layers_catalog")
-        missing = [r for r in rows if (r["id"], r["stamp"]) not in self._extents]
+        missing = [r for r in rows if r["geometry_type"] and (r["id"], r["stamp"]) not in self._extents]
         for cid, ext in (await _extents(conn, missing)).items():
             stamp = next(r["stamp"] for r in missing if r["id"] == cid)
             self._extents[(cid, stamp)] = ext

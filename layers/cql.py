@@ -159,11 +159,16 @@ class _ToSql:
             return sql.Literal(v) if v is None or isinstance(v, bool) else _Bound(v)
         raise QueryParameterError("filter", f"unsupported value {type(v).__name__}")
 
+    def _geom_column(self) -> sql.Composable:
+        if not self.coll.has_geometry:
+            raise QueryParameterError("filter", f"collection {self.coll.id!r} has no geometry")
+        return sql.Identifier(GEOM)
+
     def attribute(self, name: str) -> sql.Composable:
         if not isinstance(name, str):
             raise QueryParameterError("filter", "a property name must be a string")
         if name == GEOM:
-            return sql.Identifier(GEOM)
+            return self._geom_column()
         col = self.coll.column(name)
         if col is None:
             raise QueryParameterError("filter", f"unknown property {name[:60]!r}; "
@@ -174,7 +179,7 @@ class _ToSql:
         if isinstance(node, ast.Attribute):
             if node.name != GEOM:
                 raise QueryParameterError("filter", f"{node.name[:60]!r} is not the geometry property (geom)")
-            return sql.Identifier(GEOM)
+            return self._geom_column()
         if isinstance(node, ast.Function) and node.name.lower() == "bbox":
             return self._function(node)
         if isinstance(node, values.Geometry | values.Envelope):

@@ -76,25 +76,31 @@ def landing(base: str) -> dict[str, Any]:
 
 
 def collection_doc(base: str, c: Collection) -> dict[str, Any]:
-    """One collection's description, with attribution, extent, CRSs and its items, queryables and tiles."""
+    """One collection's description, with attribution, extent, CRSs and its items, queryables and tiles.
+
+    A table without a geometry is a collection too (features with a null geometry): no extent, no tiles.
+    """
     href = f"{base}/collections/{c.id}"
     extent: dict[str, Any] = {}
     if c.extent:
         extent["spatial"] = {"bbox": [list(c.extent)], "crs": CRS84}
+    links = [
+        link(href, "self", _J, c.title),
+        link(f"{href}?f=html", "alternate", _HTML, c.title),
+        link(f"{href}/items", "items", _GJ, "Items"),
+        link(f"{href}/items?f=html", "items", _HTML, "Items (HTML)"),
+        link(f"{href}/queryables", "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+             "application/schema+json", "Queryables"),
+    ]
+    if c.has_geometry:
+        links += [link(f"{href}/tiles", "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", _J,
+                       "Vector tilesets"),
+                  link(f"{href}/tiles/{TMS_ID}/tilejson.json", "tilejson", _J, "TileJSON")]
     return {
         "id": c.id, "title": c.title, "description": c.description or c.title, "attribution": c.attribution,
         "license": c.licence, "itemType": "feature", "opd": c.opd, "updated": c.updated_at.isoformat(),
         "geometryType": c.geometry_type, "extent": extent, "crs": offered_uris(), "storageCrs": CRS84,
-        "links": [
-            link(href, "self", _J, c.title),
-            link(f"{href}?f=html", "alternate", _HTML, c.title),
-            link(f"{href}/items", "items", _GJ, "Items"),
-            link(f"{href}/items?f=html", "items", _HTML, "Items (HTML)"),
-            link(f"{href}/queryables", "http://www.opengis.net/def/rel/ogc/1.0/queryables",
-                 "application/schema+json", "Queryables"),
-            link(f"{href}/tiles", "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", _J, "Vector tilesets"),
-            link(f"{href}/tiles/{TMS_ID}/tilejson.json", "tilejson", _J, "TileJSON"),
-        ],
+        "links": links,
     }
 
 
@@ -109,7 +115,9 @@ def collections_doc(base: str, colls: list[Collection]) -> dict[str, Any]:
 
 def queryables_doc(base: str, c: Collection) -> dict[str, Any]:
     """JSON Schema of the properties a filter may name (Part 3)."""
-    props: dict[str, Any] = {"geom": {"$ref": "https://geojson.org/schema/Geometry.json", "title": "geom"}}
+    props: dict[str, Any] = {}
+    if c.has_geometry:
+        props["geom"] = {"$ref": "https://geojson.org/schema/Geometry.json", "title": "geom"}
     for col in c.columns:
         schema: dict[str, Any] = {"title": col.name, "type": col.json_type}
         if col.temporal:

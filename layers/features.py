@@ -60,13 +60,17 @@ def properties_expr(columns: list[Column] | tuple[Column, ...]) -> sql.Composabl
 def feature_expr(coll: Collection, crs: OfferedCrs, columns: list[Column] | tuple[Column, ...]) -> sql.Composable:
     """One GeoJSON Feature as text; the geometry's JSON is spliced in, not re-parsed."""
     digits = 7 if crs.srid == 4326 else 3
+    geometry = sql.SQL("coalesce(ST_AsGeoJSON({}, {}), 'null')").format(geometry_expr(crs), sql.Literal(digits)) \
+        if coll.has_geometry else sql.SQL("'null'")
     return sql.SQL("'{{\"type\":\"Feature\",\"id\":' || to_json({pk})::text || ',\"geometry\":' || "
-                   "coalesce(ST_AsGeoJSON({g}, {d}), 'null') || ',\"properties\":' || {props} || '}}'").format(
-        pk=sql.Identifier(coll.pk), g=geometry_expr(crs), d=sql.Literal(digits), props=properties_expr(columns))
+                   "{g} || ',\"properties\":' || {props} || '}}'").format(
+        pk=sql.Identifier(coll.pk), g=geometry, props=properties_expr(columns))
 
 
 def _where(coll: Collection, q: ItemsQuery) -> sql.Composable:
     conds: list[sql.Composable] = []
+    if q.bbox is not None and not coll.has_geometry:
+        raise QueryParameterError("bbox", f"collection {coll.id!r} has no geometry")
     if q.bbox is not None:
         crs = q.bbox_crs
         env = sql.SQL("ST_MakeEnvelope({}, {}, {}, {}, {})").format(

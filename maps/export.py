@@ -47,7 +47,8 @@ async def export_all(settings: Settings, out_dir: Path, *, only_layers: list[str
     written: list[tuple[Path, str]] = []
     async with conn:
         base = await load_base(conn)
-        collections = list((await Catalog(ttl=0).all(conn)).values())
+        # a table without a geometry (crosswalk_bps) is an OGC collection but has nothing to map
+        collections = [c for c in (await Catalog(ttl=0).all(conn)).values() if c.has_geometry]
         if only_layers:
             collections = [c for c in collections if c.id in only_layers]
         from maps.pages import REQUIRES

@@ -36,7 +36,7 @@ def build_index(collections: Sequence[Any], *, served: bool) -> str:
         f'<li><a href="{esc(href("layer", c.id, served))}">{esc(c.title)}</a> '
         f'<span class="small">({esc(c.id)}{" · OPD " + esc(c.opd) if c.opd else ""}'
         f'{" · " + esc(c.attribution) if c.attribution else ""})</span></li>'
-        for c in collections)
+        for c in collections if c.has_geometry)
     return ("<!DOCTYPE html><html lang=\"id\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><link rel=\"icon\" href=\"data:,\">"
             f"<title>Satu Peta Kota Tangerang — Peta</title><style>{_STYLE}</style></head><body>"

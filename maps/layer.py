@@ -13,6 +13,7 @@ from folium.elements import JSCSSMixin
 from jinja2 import Template
 from psycopg import sql
 
+from geo_api.errors import NotFound
 from maps.base import PALETTE, BaseData, HtmlBox, MapOptions, base_map, esc, finish, js_value, legend_html
 from sql import query
 
@@ -40,6 +41,8 @@ async def load_layer(conn: psycopg.AsyncConnection, collection: Any, *, tiles_ur
                      force_tiles: bool = False) -> LayerData:
     """A catalog collection's features (at most MAX_FEATURES; identifiers from the catalog), or, when there are
     more (or force_tiles) and a tiles URL is given, none: the page then draws the collection's vector tiles."""
+    if not collection.has_geometry:
+        raise NotFound(f"Collection {collection.id!r} has no geometry to map", extra={"parameter": "collection_id"})
     rows: list[dict[str, Any]] = []
     if not (force_tiles and tiles_url):
         stmt = sql.SQL(query("maps_layer_features")).format(table=collection.table,

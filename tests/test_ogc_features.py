@@ -8,7 +8,7 @@ import json
 import geopandas as gpd
 import pytest
 
-BUNDLED = ["batas_kota", "gazetteer", "kabkota_sekitar", "kecamatan", "kelurahan", "poi",
+BUNDLED = ["batas_kota", "crosswalk_bps", "gazetteer", "kabkota_sekitar", "kecamatan", "kelurahan", "poi",
            "tetangga_desa_kelurahan"]
 UTM = "http://www.opengis.net/def/crs/EPSG/0/32748"
 EPSG4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"
@@ -36,7 +36,7 @@ def test_landing_conformance_api(client):
 def test_collections_have_attribution(client):
     colls = client.get("/ogc/collections").json()["collections"]
     ids = {c["id"] for c in colls}
-    assert set(BUNDLED) <= ids and "crosswalk_bps" not in ids
+    assert set(BUNDLED) <= ids
     for c in colls:
         assert c["attribution"], c["id"]
         assert UTM in c["crs"]
@@ -155,6 +155,27 @@ def test_bad_input_is_400_naming_the_parameter(client, path, params, param):
     assert r.status_code == 400, r.text
     assert r.headers["content-type"] == "application/problem+json"
     assert r.json()["parameter"] == param
+
+
+def test_table_without_geometry_is_a_collection(client):
+    c = client.get("/ogc/collections/crosswalk_bps").json()
+    assert c["itemType"] == "feature" and c["geometryType"] is None and c["extent"] == {}
+    assert not any("tiles" in li["href"] for li in c["links"])
+    doc = client.get("/ogc/collections/crosswalk_bps/items", params={"kode_bps": "3671010", "limit": 5}).json()
+    assert doc["numberMatched"] == 1 and doc["features"][0]["geometry"] is None
+    assert doc["features"][0]["properties"]["nama_kemendagri"] == "Ciledug"
+    cql = client.get("/ogc/collections/crosswalk_bps/items", params={"filter": "nama_kemendagri = 'Kreo'"}).json()
+    assert cql["numberMatched"] >= 1
+    assert "geom" not in client.get("/ogc/collections/crosswalk_bps/queryables").json()["properties"]
+    for path, params, param in [("items", {"bbox": "106.6,-6.2,106.7,-6.1"}, "bbox"),
+                                ("items", {"filter": "S_INTERSECTS(geom, POINT(106.6 -6.2))"}, "filter")]:
+        r = client.get(f"/ogc/collections/crosswalk_bps/{path}", params=params)
+        assert r.status_code == 400 and r.json()["parameter"] == param, r.text
+    for tail in ("tiles", "tiles/WebMercatorQuad", "tiles/WebMercatorQuad/tilejson.json",
+                 "tiles/WebMercatorQuad/0/0/0"):
+        assert client.get(f"/ogc/collections/crosswalk_bps/{tail}").status_code == 404, tail
+    assert "crosswalk_bps" not in client.get("/peta").text
+    assert client.get("/peta/layer/crosswalk_bps").status_code == 404
 
 
 def test_unknown_collection_404(client):

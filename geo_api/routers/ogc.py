@@ -61,6 +61,13 @@ async def _collection(layers: Layers, conn: ReadConn, cid: str) -> Collection:
     return await layers.catalog.get(conn, cid)
 
 
+def _tiled(c: Collection) -> Collection:
+    """The collection, if it has vector tiles (a table without a geometry has none: 404)."""
+    if not c.has_geometry:
+        raise NotFound(f"Collection {c.id!r} has no geometry, so no tiles", extra={"parameter": "collectionId"})
+    return c
+
+
 async def _fresh(layers: Layers, conn: ReadConn, cid: str, job):
     """Run job(collection); if the layer changed in another process meanwhile, reload the catalog once."""
     try:
@@ -239,7 +246,7 @@ async def tile_matrix_set(tms_id: str) -> Response:
 @router.get("/collections/{cid}/tiles", summary="Vector tilesets of a collection")
 async def tilesets(request: Request, conn: ReadConn, settings: AppSettings, layers: Layers, cid: Cid) -> Response:
     """The tilesets of a collection."""
-    c = await _collection(layers, conn, cid)
+    c = _tiled(await _collection(layers, conn, cid))
     return _json(docs.tilesets_doc(_base(request), c))
 
 
@@ -247,7 +254,7 @@ async def tilesets(request: Request, conn: ReadConn, settings: AppSettings, laye
 async def tileset(request: Request, conn: ReadConn, settings: AppSettings, layers: Layers, cid: Cid,
                   tms_id: str) -> Response:
     """OGC API – Tiles tileset metadata."""
-    c = await _collection(layers, conn, cid)
+    c = _tiled(await _collection(layers, conn, cid))
     check_tile(tms_id, 0, 0, 0)
     return _json(docs.tileset_doc(_base(request), c))
 
@@ -256,7 +263,7 @@ async def tileset(request: Request, conn: ReadConn, settings: AppSettings, layer
 async def tilejson(request: Request, conn: ReadConn, settings: AppSettings, layers: Layers, cid: Cid,
                    tms_id: str) -> Response:
     """TileJSON 3.0.0 for map clients (MapLibre, Leaflet plugins, QGIS)."""
-    c = await _collection(layers, conn, cid)
+    c = _tiled(await _collection(layers, conn, cid))
     check_tile(tms_id, 0, 0, 0)
     return _json(docs.tilejson_doc(_base(request), c, 0, MAX_ZOOM))
 
@@ -270,6 +277,7 @@ async def tile(request: Request, conn: ReadConn, settings: AppSettings, layers: 
     check_tile(tms_id, z, x, y)
 
     async def job(coll: Collection):
+        _tiled(coll)
         key = (coll.id, coll.stamp, z, x, y)
         if tile_etag(coll, z, x, y) in request.headers.get("if-none-match", ""):
             return coll, None

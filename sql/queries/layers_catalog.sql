@@ -1,5 +1,5 @@
--- Every collection: bundled layers with a geometry (table public.<id>, listed in data_layer) and the
--- live published layers (view published.<id>). Columns come from the catalog, in table order.
+-- Every collection: bundled layers (table public.<id>, listed in data_layer; a table without a geometry
+-- column, such as crosswalk_bps, has a NULL geometry_type) and the live published layers (view published.<id>). Columns come from the catalog, in table order.
 WITH src AS (
     SELECT d.id, d.title, '' AS description, d.attribution, d.licence, 'bundled' AS kind,
            'public' AS schema_name, d.id AS rel_name, NULL::text AS opd,
@@ -23,6 +23,6 @@ SELECT s.*,
 FROM src AS s
 JOIN pg_namespace AS n ON n.nspname = s.schema_name
 JOIN pg_class AS c ON c.relnamespace = n.oid AND c.relname = s.rel_name AND c.relkind IN ('r', 'v', 'm')
-JOIN geometry_columns AS gc
+LEFT JOIN geometry_columns AS gc
   ON gc.f_table_schema = s.schema_name AND gc.f_table_name = s.rel_name AND gc.f_geometry_column = 'geom'
 ORDER BY s.kind, s.id;

@@ -177,10 +177,18 @@ def serve(
     logging.basicConfig(level=settings.log_level.upper())
     install_log_redaction(settings)
     workers, why = _worker_count(settings, settings.workers if workers is None else workers)
+    if "fleet_osmand_listen" not in settings.model_fields_set:
+        # Traccar Client's default port: `serve` listens there too unless SATUPETA_FLEET_OSMAND_LISTEN says
+        # otherwise (the workers read their settings from this environment).
+        os.environ["SATUPETA_FLEET_OSMAND_LISTEN"] = "true"
+        settings = load_settings()
     replica = " + replica for reads" if settings.replica_dsn else ""
     console.print(f"Satu Peta serving at http://{host or settings.host}:{port or settings.port} with {workers} "
                   f"worker process{'es' if workers > 1 else ''} ({why}; database: "
                   f"{'embedded' if settings.embedded else 'DATABASE_URL'}{replica})")
+    if settings.fleet_osmand_listen:
+        console.print(f"OsmAnd / Traccar Client listener on port {settings.fleet_osmand_port} "
+                      "(SATUPETA_FLEET_OSMAND_LISTEN=false turns it off)")
     uvicorn.run("geo_api.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
                 workers=workers, **uvicorn_options(settings))
 

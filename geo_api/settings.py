@@ -91,7 +91,8 @@ class Settings(BaseSettings):
     fleet_osmand_port: int = Field(default=5055, ge=1, le=65535, description="Port of the separate OsmAnd "
                                    "listener (Traccar's default for the protocol is 5055).")
     fleet_osmand_listen: bool = Field(default=False, description="Also serve the OsmAnd listener on "
-                                      "fleet_osmand_port from `satupeta serve` (it is always under /osmand too).")
+                                      "fleet_osmand_port. `satupeta serve` (so `make run`) turns it on unless this "
+                                      "is set (false: off); elsewhere off. It is always under /osmand too.")
     fleet_unknown_device: str = Field(default="reject", pattern="^(reject|hold)$", description="Fixes from an "
                                       "unregistered device: reject (400/404, as Traccar) or hold for registration.")
     fleet_max_speed_kmh: float = Field(default=150.0, gt=0, description="Implied speed above which a fix is a jump.")

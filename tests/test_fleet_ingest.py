@@ -447,3 +447,41 @@ def test_json_body_keeps_extras_and_the_sos_alarm(client, db):
                                                    "extras": {"alarm": "sos"}}}
     fix = osmand.decode_request("", orjson.dumps(only_extras), "application/json")
     assert fix.attributes["alarm"] == "sos"
+
+
+@pytest.mark.parametrize("listen", [None, "false"])
+def test_serve_listens_on_the_traccar_port_unless_turned_off(test_dsn, db, listen):
+    """`satupeta serve` (what `make run` starts) also listens on fleet_osmand_port (5055 by default, a free
+    port here) unless SATUPETA_FLEET_OSMAND_LISTEN turns it off."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from tests._scale import ROOT, free_port, wait_port
+
+    port, osmand_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SATUPETA_") and k != "DATABASE_URL"}
+    env.update({"DATABASE_URL": test_dsn, "SATUPETA_LOG_LEVEL": "warning",
+                "SATUPETA_FLEET_OSMAND_PORT": str(osmand_port)})
+    if listen is not None:
+        env["SATUPETA_FLEET_OSMAND_LISTEN"] = listen
+    unique = _register(db, "port")
+    proc = subprocess.Popen([sys.executable, "-m", "geo_api.cli", "serve", "--workers", "1", "--port", str(port)],
+                            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        wait_port(port, proc, "satupeta serve")
+        assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=30).status_code == 200
+        if listen is None:
+            wait_port(osmand_port, proc, "the OsmAnd listener")
+            r = httpx.get(f"http://127.0.0.1:{osmand_port}/", timeout=30, params={
+                "id": unique, "lat": -6.2, "lon": 106.63, "timestamp": int(time.time()) - 60})
+            assert r.status_code == 200, r.text
+            assert len(_positions(db, unique)) == 1
+        else:
+            with pytest.raises(OSError), socket.create_connection(("127.0.0.1", osmand_port), timeout=2):
+                pass
+    finally:
+        proc.terminate()  # uvicorn stops on SIGTERM
+        proc.wait(timeout=30)

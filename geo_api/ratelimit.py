@@ -1,7 +1,14 @@
-"""Rate limits on write endpoints, per client address and per API key: in-process token buckets.
+"""Rate limits on write endpoints, per client address and per API key: token buckets shared in PostgreSQL.
 
-One process keeps its own buckets (a restart forgets them; several workers each allow the configured rate):
-enough to stop one client or one leaked key from flooding the intake. Reads are not limited here. OsmAnd
+With `ratelimit_shared` (the default) the buckets are rows of the UNLOGGED table ratelimit_bucket, taken by
+one atomic upsert per write (sql/queries/ratelimit_take.sql) on the server's clock: the configured rate holds
+for the whole deployment (N workers on M machines together allow `ratelimit_key_per_s` per key, not N×M
+times it), and an app restart keeps the buckets (a PostgreSQL crash empties the UNLOGGED table: every client
+starts again with a full burst). While the database is unreachable each process falls back to its own
+in-process buckets (then N processes allow up to N times the rate), as does `ratelimit_shared=false`.
+The OsmAnd per-device bucket (`TokenBuckets`, fleet_device_rate) stays per process: with N processes a device
+may send N × fleet_device_rate fixes/s at most, and the fix filters (PostgreSQL-backed) flag duplicates anyway.
+Reads are not limited here. OsmAnd
 ingest (/osmand) is exempt by default: it has its own per-device bucket, and many trucks share a carrier NAT.
 Over the limit: 429 with Retry-After, as problem+json (Open311 paths: the spec's error array).
 """
@@ -9,6 +16,7 @@ Over the limit: 429 with Retry-After, as problem+json (Open311 paths: the spec's
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import time
 from urllib.parse import parse_qs
@@ -17,6 +25,9 @@ import orjson
 
 from geo_api.errors import PROBLEM_TYPE_BASE
 from geo_api.settings import Settings
+from sql import query
+
+log = logging.getLogger("satupeta.ratelimit")
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _FORM = b"application/x-www-form-urlencoded"
@@ -57,27 +68,85 @@ def key_bucket_name(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode("utf-8", "replace")).hexdigest()[:32]
 
 
+class SharedBuckets:
+    """Token buckets in PostgreSQL (ratelimit_bucket), one atomic upsert per take; see the module docstring."""
+
+    PRUNE_EVERY_S = 60.0
+
+    def __init__(self, kind: str, rate: float, burst: int):
+        # The limits are part of the bucket's name: processes configured alike share buckets, and a changed
+        # limit starts from full buckets instead of inheriting tokens counted under another rate.
+        self.prefix, self.rate, self.burst = f"{kind}/{rate:g}/{burst}", rate, burst
+        self._pruned = 0.0
+
+    async def take(self, conn, name: str) -> float | None:
+        """Take one token: None when allowed, else the seconds until one is back."""
+        cur = await conn.execute(query("ratelimit_take"),
+                                 {"name": f"{self.prefix}:{name}", "rate": self.rate, "burst": self.burst})
+        row = await cur.fetchone()
+        tokens, ok = (row["tokens"], row["ok"]) if isinstance(row, dict) else row
+        if ok:
+            return None
+        return max(0.0, 1.0 - tokens) / self.rate
+
+    async def prune(self, conn) -> None:
+        """Drop buckets that have refilled (they would start full anyway), at most once a minute per process."""
+        now = time.monotonic()
+        if now - self._pruned < self.PRUNE_EVERY_S:
+            return
+        self._pruned = now
+        await conn.execute(query("ratelimit_prune"),
+                           {"prefix": self.prefix + ":", "full_after_s": self.burst / self.rate})
+
+
 class RateLimiter:
-    """The app's buckets (per address, per key), built from Settings."""
+    """The app's buckets (per address, per key), built from Settings: shared in PostgreSQL, or in-process."""
 
     def __init__(self, settings: Settings):
         self.enabled = settings.ratelimit_enabled
+        self.shared = settings.ratelimit_shared
         self.exempt = tuple(settings.ratelimit_exempt_paths)
         self.by_address = TokenBuckets(settings.ratelimit_address_per_s, settings.ratelimit_address_burst)
         self.by_key = TokenBuckets(settings.ratelimit_key_per_s, settings.ratelimit_key_burst)
+        self.shared_address = SharedBuckets("address", settings.ratelimit_address_per_s,
+                                            settings.ratelimit_address_burst)
+        self.shared_key = SharedBuckets("key", settings.ratelimit_key_per_s, settings.ratelimit_key_burst)
+        self._warned = False
 
     def applies(self, method: str, path: str) -> bool:
         """Only writes are limited, and not on exempt paths."""
         return self.enabled and method in WRITE_METHODS and not path.startswith(self.exempt)
 
     def check(self, address: str | None, raw_key: str | None) -> tuple[float, str] | None:
-        """None when allowed, else (seconds to wait, which limit)."""
+        """In-process buckets: None when allowed, else (seconds to wait, which limit)."""
         if raw_key:
             wait = self.by_key.take(key_bucket_name(raw_key))
             if wait is not None:
                 return wait, "key"
         wait = self.by_address.take(address or "-")
         return (wait, "address") if wait is not None else None
+
+    async def check_shared(self, pool, address: str | None, raw_key: str | None) -> tuple[float, str] | None:
+        """The deployment's buckets in PostgreSQL; the in-process ones while the database is unreachable."""
+        if not self.shared or pool is None:
+            return self.check(address, raw_key)
+        try:
+            async with pool.connection(timeout=2) as conn:
+                if raw_key:
+                    wait = await self.shared_key.take(conn, key_bucket_name(raw_key))
+                    if wait is not None:
+                        return wait, "key"
+                wait = await self.shared_address.take(conn, address or "-")
+                await self.shared_address.prune(conn)
+                await self.shared_key.prune(conn)
+                self._warned = False
+                return (wait, "address") if wait is not None else None
+        except Exception as exc:  # the database is away: the process's own buckets stand in
+            if not self._warned:
+                log.warning("shared rate limits unavailable (%s); in-process buckets until it is back",
+                            (str(exc).splitlines() or [type(exc).__name__])[0])
+                self._warned = True
+            return self.check(address, raw_key)
 
 
 def _header(scope, name: bytes) -> str | None:
@@ -159,7 +228,9 @@ class RateLimitMiddleware:
                 key = (parse_qs(body.decode("latin-1")).get("api_key") or [None])[0]
             receive = _replay(body, complete, receive)
         client = scope.get("client")
-        verdict = self.limiter.check(client[0] if client else None, key)
+        app = scope.get("app")
+        pool = getattr(getattr(app, "state", None), "pool", None)
+        verdict = await self.limiter.check_shared(pool, client[0] if client else None, key)
         if verdict is None:
             await self.app(scope, receive, send)
             return

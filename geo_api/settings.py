@@ -146,7 +146,8 @@ class Settings(BaseSettings):
 
     # Trust: rate limits on writes, tracker keys
     ratelimit_enabled: bool = Field(default=True, description="Limit writes (POST/PUT/PATCH/DELETE) per client "
-                                    "address and per API key (in-process token buckets; 429 with Retry-After).")
+                                    "address and per API key (token buckets, shared in PostgreSQL unless "
+                                    "ratelimit_shared is off; 429 with Retry-After).")
     ratelimit_address_per_s: float = Field(default=50.0, gt=0, description="Sustained writes/s per client address.")
     ratelimit_address_burst: int = Field(default=500, ge=1, description="Burst of writes per client address.")
     ratelimit_key_per_s: float = Field(default=100.0, gt=0, description="Sustained writes/s per API key.")
@@ -154,6 +155,11 @@ class Settings(BaseSettings):
     ratelimit_exempt_paths: tuple[str, ...] = Field(
         default=("/osmand",), description="Path prefixes without these limits (OsmAnd ingest has its own "
         "per-device bucket, and many trucks share one carrier address).")
+    ratelimit_shared: bool = Field(
+        default=True, description="Keep the write buckets in PostgreSQL (UNLOGGED ratelimit_bucket, one atomic "
+        "upsert per write), so the limits hold for the whole deployment (every worker, every machine) and "
+        "survive an app restart. Off: in-process buckets, so N processes allow N times the rate and a restart "
+        "refills them. While the database is unreachable the in-process buckets stand in.")
     fleet_tracker_auth: str = Field(
         default="bound", pattern="^(off|bound|required)$", description="OsmAnd has no credentials, so a tracker "
         "key goes in an extra `key` parameter of the device's URL: off = never checked (plain Traccar); bound = "

@@ -123,3 +123,20 @@ def test_layer_published_through_one_is_served_by_the_other(two, test_dsn):
     t2 = b.get(tile)
     assert {f["properties"]["status"] for f in mapbox_vector_tile.decode(t2.content)["jalan_bersama"]["features"]} \
         == {"rusak"}
+
+
+def test_write_limits_hold_for_both_processes_and_survive_a_restart(test_dsn):
+    """Address burst 3, then 1 write per 1000 s: three writes in all, whichever process gets them."""
+    env = {"DATABASE_URL": test_dsn, "SATUPETA_RATELIMIT_ADDRESS_BURST": "3",
+           "SATUPETA_RATELIMIT_ADDRESS_PER_S": "0.001"}
+    explain = {"category": "sampah_menumpuk", "lat": -6.19, "lon": 106.62}
+    codes = []
+    with served(env, workers=1) as (a, _):
+        with served(env, workers=1) as (b, _):
+            for k in range(4):
+                with httpx.Client(base_url=(a, b)[k % 2], timeout=60) as c:
+                    codes.append(c.post("/routing/explain", json=explain).status_code)
+    assert codes == [200, 200, 200, 429]
+    with served(env, workers=1) as (a2, _), httpx.Client(base_url=a2, timeout=60) as c:  # a restarted process
+        r = c.post("/routing/explain", json=explain)
+    assert r.status_code == 429 and r.json()["limit"] == "address"

@@ -66,7 +66,8 @@ class Settings(BaseSettings):
         default=5.0, ge=0, description="Seconds between checks of the street layer's version by each process: "
                                        "a publish elsewhere re-indexes the streets after at most this long.")
     layers_items_default_limit: int = Field(default=10, ge=1, description="OGC items page size when no limit.")
-    layers_items_max_limit: int = Field(default=10_000, ge=1, description="Largest OGC items `limit` accepted.")
+    layers_items_max_limit: int = Field(default=10_000, ge=1, description="Largest OGC items page; a larger `limit` is "
+                                        "capped to it (with a next link), as OGC API Features asks.")
     layers_catalog_ttl_s: float = Field(default=5.0, ge=0, description="Seconds the OGC collection catalog is "
                                         "cached; a publish in another process shows after at most this long.")
     layers_tile_cache_mb: int = Field(default=64, ge=0, description="In-process vector tile cache budget (MB).")

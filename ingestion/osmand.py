@@ -240,6 +240,12 @@ def _json_attributes(fix: Fix, location: dict[str, Any]) -> None:
                 fix.attributes[key] = value
 
 
+def _json_key(body: bytes) -> str | None:
+    """A top-level string `key` of a JSON body that decode_json accepted."""
+    value = orjson.loads(body).get("key")
+    return value if isinstance(value, str) else None
+
+
 def split_query(query: str) -> list[tuple[str, str]]:
     """Query-string pairs, as parse_qsl(keep_blank_values=True) but without unquoting what needs none."""
     if not query:
@@ -303,7 +309,16 @@ def _no_nul(fix: Fix) -> Fix:
 
 def _decode_request(query: str, body: bytes, content_type: str | None, now: float | None) -> Fix:
     if is_json(content_type):
-        return decode_json(body, now)
+        fix = decode_json(body, now)
+        # The tracker key (geo_api/tracker_auth.py) may ride on the URL (`?key=`, as Traccar Client's server URL
+        # carries it), top-level in the body, or in location.extras (already an attribute).
+        for key, value in split_query(query):
+            if key == "key":
+                fix.attributes["key"] = value
+        given = _json_key(body)
+        if given is not None:
+            fix.attributes["key"] = given
+        return fix
     pairs = split_query(query)
     if pairs:
         return decode_form(pairs, now)

@@ -485,3 +485,32 @@ def test_serve_listens_on_the_traccar_port_unless_turned_off(test_dsn, db, liste
     finally:
         proc.terminate()  # uvicorn stops on SIGTERM
         proc.wait(timeout=30)
+
+
+def test_json_body_carries_the_tracker_key(settings, db):
+    """Traccar Client's JSON form can send its tracker key: `?key=` on the POST URL, top-level `key`, or
+    `location.extras.key`; without it a bound device is refused (401), and the key is never stored."""
+    from tests.conftest import LiveServer
+    from tests.test_trust_roles import make_key
+
+    unique = _register(db, "jsonkey")
+    _, key = make_key(db, "tracker", device=unique)
+    t = int(time.time()) - 600
+
+    def body(k: int, **extra) -> dict:
+        ts = datetime.fromtimestamp(t + 10 * k, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+        loc = {"timestamp": ts, "coords": {"latitude": -6.19, "longitude": 106.62 + k * 1e-4}}
+        if "extras" in extra:
+            loc["extras"] = extra.pop("extras")
+        return {"device_id": unique, "location": loc, **extra}
+
+    with LiveServer(settings.model_copy(update={"fleet_tracker_keys_ttl_s": 0.0})) as server, \
+            httpx.Client(base_url=server.url, timeout=30) as c:
+        assert c.post("/osmand", json=body(0)).status_code == 401
+        assert c.post("/osmand", json=body(1, key="sp_wrong")).status_code == 403
+        assert c.post("/osmand", params={"key": key}, json=body(2)).status_code == 200
+        assert c.post("/osmand", json=body(3, key=key)).status_code == 200
+        assert c.post("/osmand", json=body(4, extras={"key": key, "sopir": "Budi"})).status_code == 200
+    stored = _positions(db, unique)
+    assert len(stored) == 3 and key not in str(stored)
+    assert stored[-1]["attributes"]["sopir"] == "Budi"

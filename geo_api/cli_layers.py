@@ -120,41 +120,20 @@ def unpublish_cmd(layer_id: Annotated[str, typer.Argument(help="Layer id")]) -> 
 @keys_app.command("create")
 @guard
 def key_create(name: Annotated[str, typer.Argument(help="Who or what uses the key")],
-               role: Annotated[str, typer.Option(help="Role: citizen_app, opd_officer, gis_admin, tracker")]
-               = "gis_admin",
+               role: Annotated[str, typer.Option(help="Role: citizen_app, opd_officer, gis_admin, tracker")],
                opd: Annotated[str | None, typer.Option(help="opd_officer keys: the OPD kode they act for")] = None,
+               semua_opd: Annotated[bool, typer.Option("--semua-opd", help="opd_officer keys: act for every OPD "
+                                                       "(e.g. the LAKSA desk), instead of --opd")] = False,
                device: Annotated[str | None, typer.Option(help="tracker keys: the device identifier")] = None,
                ) -> None:
-    """Create a key and print it once (only its hash is stored)."""
-    from geo_api.apikeys import ROLE, key_hash, new_key
-    from geo_api.audit import record_sync
+    """Create a key and print it once (only its hash is stored); the role is required, and an opd_officer key
+    needs --opd or --semua-opd."""
+    from geo_api import apikeys
+    from geo_api.audit import Actor
     from geo_api.db import connect
-    from geo_api.errors import InvalidParameter
-    from sql import query
-
-    if not ROLE.match(role):
-        raise InvalidParameter("role", "role must be lowercase letters, digits, _")
-    if (device is not None) != (role == "tracker"):
-        raise InvalidParameter("device", "tracker keys need --device, and only tracker keys take it")
-    if opd is not None and role != "opd_officer":
-        raise InvalidParameter("opd", "only opd_officer keys are bound to an OPD")
-    key = new_key()
-    import psycopg
 
     with connect(load_settings()) as conn:
-        try:
-            row = conn.execute(query("layers_api_key_insert"),
-                               {"name": name, "role": role, "key_hash": key_hash(key)}).fetchone()
-            if opd is not None or device is not None:
-                conn.execute(query("trust_key_bind"), {"id": row["id"], "opd_kode": opd, "device": device})
-            record_sync(conn, action="key.create", target=f"key:{name}",
-                        after={"name": name, "role": role, "opd_kode": opd, "device_unique_id": device})
-        except psycopg.errors.ForeignKeyViolation:
-            raise InvalidParameter("opd", f"unknown OPD {opd!r}") from None
-        except psycopg.errors.UniqueViolation:
-            raise InvalidParameter("name", f"a key named {name!r} exists already") from None
-        except psycopg.errors.CheckViolation:
-            raise InvalidParameter("name", "name must be 1-100 characters") from None
+        key, _ = apikeys.create(conn, Actor.cli(), name, role, opd=opd, device=device, semua_opd=semua_opd)
     console.print(f"key {name!r} ({role}) created; it is shown only now:")
     out.print(key, markup=False, highlight=False)
 
@@ -162,30 +141,34 @@ def key_create(name: Annotated[str, typer.Argument(help="Who or what uses the ke
 @keys_app.command("list")
 @guard
 def key_list() -> None:
-    """The keys (names, roles, dates; never the keys)."""
+    """The keys (names, roles, bindings, dates; never the keys)."""
     from geo_api.db import connect
     from sql import query
 
     with connect(load_settings()) as conn:
         rows = conn.execute(query("layers_api_key_list")).fetchall()
-    table = Table("id", "name", "role", "created", "revoked")
+    table = Table("id", "name", "role", "bound to", "created", "revoked")
     for r in rows:
-        table.add_row(str(r["id"]), r["name"], r["role"], str(r["created_at"])[:19], str(r["revoked_at"] or "")[:19])
+        table.add_row(str(r["id"]), r["name"], r["role"], _binding(r), str(r["created_at"])[:19],
+                      str(r["revoked_at"] or "")[:19])
     out.print(table)
+
+
+def _binding(r: dict[str, Any]) -> str:
+    if r["role"] == "opd_officer":
+        return (f"opd {r['opd_kode']}" if r["opd_kode"] else "semua OPD" if r["semua_opd"]
+                else "tidak ada OPD (keys bind)")
+    return f"device {r['device_unique_id']}" if r["device_unique_id"] else ""
 
 
 @keys_app.command("revoke")
 @guard
 def key_revoke(name: Annotated[str, typer.Argument(help="Key name")]) -> None:
-    """Revoke a key by name."""
-    from geo_api.audit import record_sync
+    """Revoke a key by name (it stops working at once)."""
+    from geo_api import apikeys
+    from geo_api.audit import Actor
     from geo_api.db import connect
-    from geo_api.errors import NotFound
-    from sql import query
 
     with connect(load_settings()) as conn:
-        if conn.execute(query("layers_api_key_revoke"), {"name": name}).fetchone() is None:
-            raise NotFound(f"no live key named {name!r}")
-        record_sync(conn, action="key.revoke", target=f"key:{name}", before={"name": name, "revoked": False},
-                    after={"name": name, "revoked": True})
+        apikeys.revoke(conn, Actor.cli(), name)
     console.print(f"key {name!r} revoked")

@@ -56,13 +56,15 @@ def load_catalogue(
     timpa: Annotated[bool, typer.Option(help="Also change existing rules to match the file (new versions)")] = False,
     jalan_sintetis: Annotated[bool, typer.Option(help="Publish the SYNTHETIC demo roads layer first")] = True,
 ) -> None:
-    """Load OPDs, categories and rules from the catalogue file (idempotent)."""
+    """Load OPDs, categories and rules from the catalogue file (idempotent; every change audited as you)."""
     from geo_api import catalogue
+    from geo_api.audit import Actor
 
     async def job(conn, settings):
         if path is not None:
             settings = settings.model_copy(update={"routing_katalog_path": path})
-        return await catalogue.setup(conn, settings, synthetic_roads=jalan_sintetis, overwrite_rules=timpa)
+        return await catalogue.setup(conn, settings, synthetic_roads=jalan_sintetis, overwrite_rules=timpa,
+                                     actor=Actor.cli())
     counts = _run(job)
     console.print("katalog dimuat: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
@@ -70,23 +72,23 @@ def load_catalogue(
 @app.command("demo")
 @guard
 def demo(key_file: Annotated[Path, typer.Option(help="Where the local demo key is written")] = DEMO_KEY_FILE) -> None:
-    """Catalogue + synthetic roads, and a local citizen_app API key for POST requests (printed, written to a file)."""
-    from geo_api import catalogue
-    from geo_api.apikeys import key_hash, new_key
-    from geo_api.db import fetch_one
+    """Catalogue + synthetic roads, and a local citizen_app API key for POST requests (printed, written to a file);
+    every write audited as you."""
+    from geo_api import apikeys, catalogue
+    from geo_api.audit import Actor
+    from geo_api.db import connect
+    from sql import query
 
-    async def job(conn, settings):
-        await catalogue.setup(conn, settings)
-        old = key_file.read_text().strip() if key_file.is_file() else ""
-        if old and await fetch_one(conn, "layers_api_key_lookup", {"key_hash": key_hash(old)}):
-            return old
-        key = new_key()
-        name = f"laksa-demo-{os.urandom(3).hex()}"
-        await fetch_one(conn, "layers_api_key_insert", {"name": name, "role": "citizen_app", "key_hash": key_hash(key)})
-        key_file.write_text(key + "\n")
-        key_file.chmod(0o600)
-        return key
-    key = _run(job)
+    actor = Actor.cli()
+    _run(lambda conn, settings: catalogue.setup(conn, settings, actor=actor))
+    old = key_file.read_text().strip() if key_file.is_file() else ""
+    with connect(load_settings()) as conn:
+        if old and conn.execute(query("layers_api_key_lookup"), {"key_hash": apikeys.key_hash(old)}).fetchone():
+            key = old
+        else:
+            key, _ = apikeys.create(conn, actor, f"laksa-demo-{os.urandom(3).hex()}", "citizen_app")
+            key_file.write_text(key + "\n")
+            key_file.chmod(0o600)
     console.print(f"demo API key (role citizen_app) in {key_file}; POST /open311/v2/requests.json with api_key=")
     out.print(key, markup=False, highlight=False)
 
@@ -153,6 +155,7 @@ def rules_add(
     """Add a rule."""
     from pydantic import ValidationError
 
+    from geo_api.audit import Actor
     from geo_api.errors import InvalidParameter
     from geo_api.routing import store
 
@@ -163,7 +166,7 @@ def rules_add(
                               ke_kantor=ke_kantor, alasan=alasan)
     except ValidationError as exc:
         raise InvalidParameter("rule", exc.errors()[0]["msg"]) from None
-    r = _run(lambda conn, _s: store.add(conn, spec, f"cli:{os.environ.get('USER', '')}"))
+    r = _run(lambda conn, _s: store.add(conn, spec, Actor.cli()))
     console.print(f"aturan {r['id']} versi {r['versi']} ditambahkan")
 
 
@@ -171,13 +174,14 @@ def rules_add(
 @guard
 def rules_change(rule_id: int, changes: Annotated[str, typer.Argument(help='JSON, e.g. {"opd_kode": "dlh"}')]) -> None:
     """Change a rule (a new version; laporan already routed keep theirs)."""
+    from geo_api.audit import Actor
     from geo_api.errors import InvalidParameter
     from geo_api.routing import store
 
     data = _json_arg("changes", changes)
     if not isinstance(data, dict):
         raise InvalidParameter("changes", "changes must be a JSON object")
-    r = _run(lambda conn, _s: store.change(conn, rule_id, data, f"cli:{os.environ.get('USER', '')}"))
+    r = _run(lambda conn, _s: store.change(conn, rule_id, data, Actor.cli()))
     console.print(f"aturan {r['id']} sekarang versi {r['versi']}")
 
 

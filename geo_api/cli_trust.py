@@ -1,4 +1,4 @@
-"""`satupeta keys rotate NAME` and `satupeta audit list`: key rotation and the audit log from the shell."""
+"""`satupeta keys rotate|bind NAME` and `satupeta audit list`: key rotation, bindings and the audit log."""
 
 from __future__ import annotations
 
@@ -18,20 +18,32 @@ audit_app = typer.Typer(help="The audit log: every write, who, when, before/afte
 @guard
 def key_rotate(name: Annotated[str, typer.Argument(help="Key name")]) -> None:
     """Replace a key's secret (the old one stops working at once); name, role and bindings stay."""
-    from geo_api.apikeys import key_hash, new_key
-    from geo_api.audit import record_sync
+    from geo_api import apikeys
+    from geo_api.audit import Actor
     from geo_api.db import connect
-    from geo_api.errors import NotFound
-    from sql import query
 
-    key = new_key()
     with connect(load_settings()) as conn:
-        row = conn.execute(query("trust_key_rotate"), {"name": name, "key_hash": key_hash(key)}).fetchone()
-        if row is None:
-            raise NotFound(f"no live key named {name!r}")
-        record_sync(conn, action="key.rotate", target=f"key:{name}", after=row)
+        key, row = apikeys.rotate(conn, Actor.cli(), name)
     console.print(f"key {name!r} ({row['role']}) rotated; the new key is shown only now:")
     out.print(key, markup=False, highlight=False)
+
+
+@keys_app.command("bind")
+@guard
+def key_bind(name: Annotated[str, typer.Argument(help="Key name")],
+             opd: Annotated[str | None, typer.Option(help="opd_officer keys: the OPD kode they act for")] = None,
+             semua_opd: Annotated[bool, typer.Option("--semua-opd", help="opd_officer keys: act for every OPD "
+                                                     "(e.g. the LAKSA desk)")] = False,
+             device: Annotated[str | None, typer.Option(help="tracker keys: the device identifier")] = None) -> None:
+    """Change what a live key is bound to: an officer key's OPD (or, explicitly, every OPD), a tracker's device."""
+    from geo_api import apikeys
+    from geo_api.audit import Actor
+    from geo_api.db import connect
+
+    with connect(load_settings()) as conn:
+        row = apikeys.bind(conn, Actor.cli(), name, opd=opd, device=device, semua_opd=semua_opd)
+    scope = row["opd_kode"] or ("semua OPD" if row["semua_opd"] else row["device_unique_id"])
+    console.print(f"key {name!r} ({row['role']}) now bound to {scope}")
 
 
 @audit_app.command("list")

@@ -56,16 +56,19 @@ def wait_for_server(url: str, timeout_s: float = 120) -> None:
 
 
 def officer_key(conn: psycopg.Connection, key_file: Path = OFFICER_KEY_FILE) -> str:
-    """A local opd_officer API key for the demo's status changes (kept in a 0600 file, reused)."""
-    from geo_api.apikeys import key_hash, new_key
+    """A local opd_officer API key for every OPD (the demo moves any laporan), kept in a 0600 file and reused;
+    created by the CLI user, audited."""
+    from geo_api import apikeys
+    from geo_api.audit import Actor
     from sql import query
 
     old = key_file.read_text().strip() if key_file.is_file() else ""
-    if old and conn.execute(query("layers_api_key_lookup"), {"key_hash": key_hash(old)}).fetchone():
+    row = old and conn.execute(query("layers_api_key_lookup"), {"key_hash": apikeys.key_hash(old)}).fetchone()
+    conn.commit()
+    if row and row["semua_opd"]:
         return old
-    key = new_key()
-    conn.execute(query("layers_api_key_insert"),
-                 {"name": f"peta-demo-{random.randrange(16**6):06x}", "role": "opd_officer", "key_hash": key_hash(key)})
+    key, _ = apikeys.create(conn, Actor.cli(), f"peta-demo-{random.randrange(16**6):06x}", "opd_officer",
+                            semua_opd=True)
     conn.commit()
     key_file.write_text(key + "\n")
     key_file.chmod(0o600)

@@ -15,10 +15,10 @@ POINT = {"lat": "-6.18994", "long": "106.62483"}  # Kelurahan Karawaci
 
 
 
-def _key(db, role: str, opd: str | None = None) -> str:
+def _key(db, role: str, opd: str | None = None, *, semua_opd: bool = False) -> str:
     key = new_key()
-    db.execute("INSERT INTO api_key (name, role, key_hash, opd_kode) VALUES (%s, %s, %s, %s)",
-               (f"test-{role}-{uuid.uuid4().hex[:6]}", role, key_hash(key), opd))
+    db.execute("INSERT INTO api_key (name, role, key_hash, opd_kode, semua_opd) VALUES (%s, %s, %s, %s, %s)",
+               (f"test-{role}-{uuid.uuid4().hex[:6]}", role, key_hash(key), opd, semua_opd))
     db.commit()
     return key
 
@@ -152,8 +152,11 @@ def test_status_follows_the_report(client, api_key, settings):
     assert [s["status"] for s in detail["riwayat_status"]] == ["open", "in_progress", "closed"]
     assert client.post(f"/routing/laporan/{rid}/status", json={"status": "closed"}).status_code == 401
     with connect(settings) as db:
-        desk = _key(db, "opd_officer")  # not bound to an OPD: the LAKSA desk
+        desk = _key(db, "opd_officer", semua_opd=True)  # every OPD, chosen explicitly: the LAKSA desk
+        unbound = _key(db, "opd_officer")  # an officer key bound to nothing acts on no OPD
     assert client.get(f"/routing/laporan/{rid}", headers={"X-API-Key": desk}).status_code == 200
+    r = client.get(f"/routing/laporan/{rid}", headers={"X-API-Key": unbound})
+    assert r.status_code == 403 and "keys bind" in r.json()["detail"]
 
 
 BAD = [

@@ -5,10 +5,13 @@ from __future__ import annotations
 import pytest
 
 from geo_api import catalogue
+from geo_api.audit import Actor
 from geo_api.routing import store
 from geo_api.routing.lokasi import load_reverse_index
 from geo_api.routing.service import load, route
 from tests.conftest import run_async as run
+
+TESTER = Actor("cli", "test")
 
 
 @pytest.fixture(scope="module")
@@ -80,9 +83,9 @@ def test_rule_change_makes_new_version_and_routes_new_reports(settings, katalog,
         rules = await store.list_rules(conn, "banjir")
         base = next(r for r in rules if r["kunci"] == "dasar-banjir")
         before = await route(conn, await load(conn, "diskominfo"), reverse, "banjir", -6.14490, 106.66323)
-        changed = await store.change(conn, base["id"], {"opd_kode": "dpupr"}, "test")
+        changed = await store.change(conn, base["id"], {"opd_kode": "dpupr"}, TESTER)
         after = await route(conn, await load(conn, "diskominfo"), reverse, "banjir", -6.14490, 106.66323)
-        restored = await store.change(conn, base["id"], {"opd_kode": "bpbd"}, "test")
+        restored = await store.change(conn, base["id"], {"opd_kode": "bpbd"}, TESTER)
         return base, before, changed, after, restored
     base, before, changed, after, restored = run(settings, go)
     assert before.opd_kode == "bpbd" and after.opd_kode == "dpupr"
@@ -93,7 +96,7 @@ def test_rule_change_makes_new_version_and_routes_new_reports(settings, katalog,
 
 def test_rule_validation(settings, katalog):
     async def go(conn, spec):
-        return await store.add(conn, store.RuleSpec.model_validate(spec), "test")
+        return await store.add(conn, store.RuleSpec.model_validate(spec), TESTER)
     base = {"nama": "x", "layanan_kode": "banjir", "prioritas": 5, "opd_kode": "bpbd"}
     from geo_api.errors import InvalidParameter
     with pytest.raises(InvalidParameter, match="No published layer"):

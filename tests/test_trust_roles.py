@@ -115,8 +115,10 @@ def test_admin_edits_rules_and_publishes_with_audit(client, keys, db):
     rule = rules.json()[0]
     r = client.patch(f"/routing/rules/{rule['id']}", json={"nama": rule["nama"] + " (diubah)"}, headers=h)
     assert r.status_code == 200, r.text
-    [row] = audit_rows(db, f"rule:{rule['id']}")
+    added, row = audit_rows(db, f"rule:{rule['id']}")  # added by the catalogue load, then changed here
+    assert added["aksi"] == "rule.add" and added["oleh"].startswith("cli:")
     assert row["aksi"] == "rule.change" and row["sebelum"]["nama"] == rule["nama"]
+    assert row["oleh"].startswith("api_key:trust-gis_admin") and row["alamat"] == "127.0.0.1"
     assert row["sesudah"]["nama"] == rule["nama"] + " (diubah)"
 
     fc = (b'{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"nama":"pos"},'
@@ -245,3 +247,116 @@ def test_rate_limits_per_address_and_per_key(tight_server, db):
         r = c.post("/routing/explain", json=explain)
         assert r.status_code == 429 and r.headers["content-type"] == "application/problem+json"
         assert r.json()["limit"] == "address" and int(r.headers["retry-after"]) >= 1
+
+
+# ---------------------------------------------------------------- keys: role required, OPD scope explicit (issue 12)
+
+def test_keys_create_needs_a_role_and_an_explicit_opd_scope(client, settings, db, katalog):
+    tag = uuid.uuid4().hex[:6]
+    refused = [("keys", "create", f"k-norole-{tag}"),
+               ("keys", "create", f"k-noscope-{tag}", "--role", "opd_officer"),
+               ("keys", "create", f"k-both-{tag}", "--role", "opd_officer", "--opd", "dlh", "--semua-opd"),
+               ("keys", "create", f"k-citizen-{tag}", "--role", "citizen_app", "--semua-opd"),
+               ("keys", "create", f"k-bad-{tag}", "--role", "Gis Admin")]
+    for args in refused:
+        r = _cli(settings, *args)
+        assert r.returncode != 0 and "Traceback" not in r.stderr, (args, r.stdout, r.stderr)
+        assert db.execute("SELECT 1 FROM api_key WHERE name = %s", (args[2],)).fetchone() is None, args
+    assert "--role" in _cli(settings, *refused[0]).stderr
+    assert "--semua-opd" in (lambda r: r.stdout + r.stderr)(_cli(settings, *refused[1]))
+
+    lid = post_laporan(client, _citizen(db)).json()[0]["service_request_id"]
+    made = _cli(settings, "keys", "create", f"k-desk-{tag}", "--role", "opd_officer", "--semua-opd")
+    assert made.returncode == 0, made.stderr
+    desk = made.stdout.strip().splitlines()[-1]
+    assert client.get(f"/routing/laporan/{lid}", headers={"X-API-Key": desk}).status_code == 200
+    assert audit_rows(db, f"key:k-desk-{tag}")[-1]["sesudah"]["semua_opd"] is True
+
+
+def test_unbound_officer_keys_act_on_no_opd_until_bound(client, settings, db, katalog):
+    # a key as it was made before 0007 (no opd_kode): it used to act on every OPD
+    name, key = make_key(db, "opd_officer")
+    lid = post_laporan(client, _citizen(db)).json()[0]["service_request_id"]
+    opd = db.execute("SELECT opd_kode FROM laporan WHERE id = %s", (int(lid),)).fetchone()["opd_kode"]
+    h = {"X-API-Key": key}
+    r = client.post(f"/routing/laporan/{lid}/status", json={"status": "closed"}, headers=h)
+    assert r.status_code == 403 and "bound to no OPD" in r.json()["detail"]
+    assert db.execute("SELECT status FROM laporan WHERE id = %s", (int(lid),)).fetchone()["status"] == "open"
+    assert client.get(f"/routing/laporan/{lid}", headers=h).status_code == 403
+
+    bound = _cli(settings, "keys", "bind", name, "--opd", opd)
+    assert bound.returncode == 0, bound.stderr
+    assert client.get(f"/routing/laporan/{lid}", headers=h).status_code == 200
+    [row] = [a for a in audit_rows(db, f"key:{name}") if a["aksi"] == "key.bind"]
+    assert row["sebelum"]["opd_kode"] is None and row["sesudah"]["opd_kode"] == opd
+    assert row["oleh"].startswith("cli:")
+    bad = _cli(settings, "keys", "bind", name, "--device", "x")
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr
+
+
+# ---------------------------------------------------------------- every CLI write audited with who (issue 12)
+
+def _catalogue_with(path, kontak: str) -> None:
+    import yaml
+
+    from geo_api.catalogue import DEFAULT_PATH
+    doc = yaml.safe_load(DEFAULT_PATH.read_text(encoding="utf-8"))
+    doc["opd"][0]["kontak"] = kontak
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+
+
+def test_every_cli_write_is_audited_with_who(settings, db, katalog, tmp_path):
+    import getpass
+
+    from geo_api.db import connect
+    from maps import demo
+
+    me = f"cli:{getpass.getuser()}"
+    tag = uuid.uuid4().hex[:6]
+    start = db.execute("SELECT coalesce(max(id), 0) AS n FROM audit_log").fetchone()["n"]
+
+    def ok(*args: str) -> str:
+        r = _cli(settings, *args)
+        assert r.returncode == 0, (args, r.stdout, r.stderr)
+        return r.stdout
+
+    ok("routing", "aturan", "add", "--nama", f"uji audit {tag}", "--wilayah", "kota", "--prioritas", "1",
+       "--layanan", "banjir", "--opd", "bpbd")
+    rule_id = db.execute("SELECT rule_id FROM routing_rule_versi WHERE nama = %s", (f"uji audit {tag}",)
+                         ).fetchone()["rule_id"]
+    ok("routing", "aturan", "change", str(rule_id), '{"aktif": false}')
+    changed = tmp_path / "katalog.yaml"
+    _catalogue_with(changed, f"uji {tag}")
+    ok("routing", "muat-katalog", "--path", str(changed), "--no-jalan-sintetis")
+    ok("routing", "muat-katalog", "--no-jalan-sintetis")  # back to the bundled file: a second change
+    ok("routing", "demo", "--key-file", str(tmp_path / "demo_key"))
+    demo_key = (tmp_path / "demo_key").read_text().strip()
+    demo_name = db.execute("SELECT name FROM api_key WHERE key_hash = %s", (key_hash(demo_key),)).fetchone()["name"]
+    with connect(settings) as conn:
+        officer = demo.officer_key(conn, tmp_path / "officer_key")
+    officer_row = db.execute("SELECT name, semua_opd FROM api_key WHERE key_hash = %s", (key_hash(officer),)
+                             ).fetchone()
+    assert officer_row["semua_opd"] is True
+    name = f"audit-{tag}"
+    ok("keys", "create", name, "--role", "opd_officer", "--opd", "dlh")
+    ok("keys", "bind", name, "--semua-opd")
+    ok("keys", "rotate", name)
+    ok("keys", "revoke", name)
+
+    rows = db.execute("SELECT oleh, aksi, objek, sesudah FROM audit_log WHERE id > %s ORDER BY id", (start,)
+                      ).fetchall()
+    seen = {(r["aksi"], r["objek"]) for r in rows}
+    expected = {("rule.add", f"rule:{rule_id}"), ("rule.change", f"rule:{rule_id}"),
+                ("katalog.load", "katalog:katalog.yaml"), ("katalog.load", "katalog:katalog_opd.yaml"),
+                ("key.create", f"key:{demo_name}"), ("key.create", f"key:{officer_row['name']}"),
+                ("key.create", f"key:{name}"), ("key.bind", f"key:{name}"), ("key.rotate", f"key:{name}"),
+                ("key.revoke", f"key:{name}")}
+    assert expected <= seen, expected - seen
+    assert {r["oleh"] for r in rows if (r["aksi"], r["objek"]) in expected} == {me}
+    versi = db.execute("SELECT diubah_oleh FROM routing_rule_versi WHERE rule_id = %s", (rule_id,)).fetchall()
+    assert {v["diubah_oleh"] for v in versi} == {me}
+    assert not [r for r in rows if demo_key in str(r) or officer in str(r)]
+    # an idempotent reload changes nothing and audits nothing
+    before = db.execute("SELECT count(*) AS n FROM audit_log").fetchone()["n"]
+    ok("routing", "muat-katalog", "--no-jalan-sintetis")
+    assert db.execute("SELECT count(*) AS n FROM audit_log").fetchone()["n"] == before

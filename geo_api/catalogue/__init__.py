@@ -11,6 +11,7 @@ import yaml
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from geo_api.audit import Actor, record_by
 from geo_api.db import fetch_all, fetch_one
 from geo_api.errors import DataError
 from geo_api.routing import store
@@ -140,27 +141,34 @@ def _base_rule(e: LayananEntry) -> AturanEntry:
                        alasan="OPD penanggung jawab kategori ini di seluruh kota", perlu_konfirmasi=e.perlu_konfirmasi)
 
 
-async def load(conn: psycopg.AsyncConnection, kat: Katalog, *, overwrite_rules: bool = False,
-               oleh: str = "katalog") -> dict[str, int]:
-    """Upsert OPDs and categories; add missing rules (and change existing ones only with overwrite_rules)."""
+async def load(conn: psycopg.AsyncConnection, kat: Katalog, actor: Actor, *, overwrite_rules: bool = False,
+               source: str = "katalog") -> dict[str, int]:
+    """Upsert OPDs and categories (one audit row, katalog.load); add missing rules (and change existing ones only
+    with overwrite_rules), each audited by the rule store."""
     counts = {"opd": 0, "layanan": 0, "aturan_baru": 0, "aturan_diubah": 0, "aturan_dilewati": 0}
     wilayah = await fetch_all(conn, "routing_wilayah_kantor")
     known_opd = {e.kode for e in kat.opd} | {kantor_kode(w["jenis"], w["kode"]) for w in wilayah}
     for e in kat.layanan:
         if e.opd not in known_opd:
             raise DataError(f"layanan {e.kode}: unknown opd {e.opd!r}")
+    changed: dict[str, list[str]] = {"opd": [], "layanan": []}
     async with conn.transaction():
         for row in _opd_rows(kat, wilayah):
-            counts["opd"] += (await fetch_one(conn, "routing_opd_upsert", row)) is not None
+            if (up := await fetch_one(conn, "routing_opd_upsert", row)) is not None:
+                changed["opd"].append(up["kode"])
         for e in kat.layanan:
             row = {**e.model_dump(exclude={"opd"}), "atribut": Jsonb(e.atribut)}
-            counts["layanan"] += (await fetch_one(conn, "routing_layanan_upsert", row)) is not None
+            if (up := await fetch_one(conn, "routing_layanan_upsert", row)) is not None:
+                changed["layanan"].append(up["kode"])
+        if changed["opd"] or changed["layanan"]:  # an idempotent reload writes nothing, and audits nothing
+            await record_by(conn, actor, action="katalog.load", target=f"katalog:{source}"[:200], after=changed)
+    counts["opd"], counts["layanan"] = len(changed["opd"]), len(changed["layanan"])
     for a in [_base_rule(e) for e in kat.layanan] + kat.aturan:
-        await _load_rule(conn, a, overwrite_rules, oleh, counts)
+        await _load_rule(conn, a, overwrite_rules, actor, counts)
     return counts
 
 
-async def _load_rule(conn: psycopg.AsyncConnection, a: AturanEntry, overwrite: bool, oleh: str,
+async def _load_rule(conn: psycopg.AsyncConnection, a: AturanEntry, overwrite: bool, actor: Actor,
                      counts: dict[str, int]) -> None:
     try:
         spec = a.spec()
@@ -174,11 +182,11 @@ async def _load_rule(conn: psycopg.AsyncConnection, a: AturanEntry, overwrite: b
     existing = await fetch_one(conn, "routing_rule_by_kunci", {"kunci": a.kunci})
     try:
         if existing is None:
-            await store.add(conn, spec, oleh, kunci=a.kunci)
+            await store.add(conn, spec, actor, kunci=a.kunci)
             counts["aturan_baru"] += 1
         elif overwrite:
             before = existing["versi"]
-            after = (await store.change(conn, existing["rule_id"], spec.model_dump(), oleh))["versi"]
+            after = (await store.change(conn, existing["rule_id"], spec.model_dump(), actor))["versi"]
             counts["aturan_diubah"] += after != before
     except Exception as exc:  # InvalidParameter from validation: name the rule
         detail = getattr(exc, "detail", None)
@@ -187,8 +195,10 @@ async def _load_rule(conn: psycopg.AsyncConnection, a: AturanEntry, overwrite: b
         raise DataError(f"aturan {a.kunci}: {detail}") from exc
 
 
-async def publish_synthetic_roads(conn: psycopg.AsyncConnection, settings: Any, workdir: Path) -> dict[str, Any]:
-    """Publish the hand-made SYNTHETIC roads layer `jalan_sintetis` through the layers publish function."""
+async def publish_synthetic_roads(conn: psycopg.AsyncConnection, settings: Any, workdir: Path,
+                                  actor: Actor | None = None) -> dict[str, Any]:
+    """Publish the hand-made SYNTHETIC roads layer `jalan_sintetis` through the layers publish function (audited
+    as layer.publish by `actor`, default the CLI user)."""
     from layers.publish import LayerMeta, Limits, prepare, publish
 
     prep = prepare(SYNTHETIC_ROADS, SYNTHETIC_ROADS.name, workdir, Limits.from_settings(settings))
@@ -196,7 +206,7 @@ async def publish_synthetic_roads(conn: psycopg.AsyncConnection, settings: Any, 
                      description="Empat ruas jalan buatan tangan dengan status nasional/provinsi/kota/lingkungan, "
                                  "untuk menguji dan memperagakan aturan routing sampai jaringan jalan kota tersedia.",
                      licence="CC0-1.0", attribution="Satu Peta (data sintetis)", published_by="katalog")
-    return await publish(conn, prep, meta)
+    return await publish(conn, prep, meta, actor or Actor.cli())
 
 
 async def synthetic_roads_published(conn: psycopg.AsyncConnection) -> bool:
@@ -205,13 +215,16 @@ async def synthetic_roads_published(conn: psycopg.AsyncConnection) -> bool:
 
 
 async def setup(conn: psycopg.AsyncConnection, settings: Any, *, synthetic_roads: bool = True,
-                overwrite_rules: bool = False) -> dict[str, Any]:
-    """Publish the synthetic roads (if asked and absent), then load the catalogue: the demo and test set-up."""
+                overwrite_rules: bool = False, actor: Actor | None = None) -> dict[str, Any]:
+    """Publish the synthetic roads (if asked and absent), then load the catalogue: the demo and test set-up.
+    Every write is audited with `actor` (default: the CLI user)."""
     import tempfile
 
+    actor = actor or Actor.cli()
     out: dict[str, Any] = {}
     if synthetic_roads and not await synthetic_roads_published(conn):
         with tempfile.TemporaryDirectory(prefix="satupeta-katalog-") as tmp:
-            out["jalan_sintetis"] = (await publish_synthetic_roads(conn, settings, Path(tmp)))["version"]
-    out.update(await load(conn, read(settings.routing_katalog_path), overwrite_rules=overwrite_rules))
+            out["jalan_sintetis"] = (await publish_synthetic_roads(conn, settings, Path(tmp), actor))["version"]
+    path = Path(settings.routing_katalog_path)
+    out.update(await load(conn, read(path), actor, overwrite_rules=overwrite_rules, source=path.name))
     return out

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from geo_api.apikeys import key_hash
-from geo_api.audit import audited
+from geo_api.audit import Actor
 from geo_api.db import fetch_all, fetch_one
 from geo_api.deps import AppSettings, Conn, GeocoderDep, RoutingRules, read_conn_unless
 from geo_api.errors import Open311Error, PayloadTooLarge
@@ -171,13 +171,7 @@ async def create_request(request: Request, fmt: str, conn: Conn, settings: AppSe
                              max_attributes=settings.open311_max_attributes, bbox=settings.open311_bbox,
                              forward=geo.forward)
     routing = await rules.get(conn)
-    async with audited(conn, action="laporan.create", target="laporan:?", key=key, request=request) as entry:
-        row, keputusan = await laporan.create(conn, routing, geo.reverse, baru, api_key_id=key["id"],
-                                              oleh=f"api_key:{key['name']}")
-        entry.target = f"laporan:{row['id']}"
-        entry.after = {"id": row["id"], "layanan": code, "opd_kode": keputusan.opd_kode,
-                       "keputusan": keputusan.keputusan, "rule_id": keputusan.rule_id,
-                       "rule_versi": keputusan.rule_versi}
+    row, keputusan = await laporan.create(conn, routing, geo.reverse, baru, Actor.from_key(key, request))
     notice = layanan["service_notice"] or None
     if row["kemungkinan_duplikat_dari"]:
         notice = ((notice + " ") if notice else "") + (

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from geo_api.audit import audited
+from geo_api.audit import Actor
 from geo_api.db import fetch_one
 from geo_api.deps import AdminKey, Conn, CurrentKey, GeocoderDep, RoutingRules
 from geo_api.errors import Forbidden, NotFound
@@ -113,41 +113,33 @@ async def get_rule(rule_id: int, conn: Conn, _key: AdminKey) -> dict[str, Any]:
     return await store.get(conn, rule_id)
 
 
-def _current(rule: dict[str, Any]) -> dict[str, Any]:
-    """A rule as the audit log keeps it: the current version, without the history it already holds."""
-    return {k: v for k, v in rule.items() if k != "riwayat"}
-
-
 @router.post("/rules", status_code=201)
 async def add_rule(spec: store.RuleSpec, request: Request, conn: Conn, key: AdminKey) -> dict[str, Any]:
     """Add a rule (version 1)."""
-    async with audited(conn, action="rule.add", target="rule:?", key=key, request=request) as entry:
-        result = await store.add(conn, spec, f"api_key:{key['name']}")
-        entry.after, entry.target = _current(result), f"rule:{result.get('id', '?')}"
-    return result
+    return await store.add(conn, spec, Actor.from_key(key, request))
 
 
 @router.patch("/rules/{rule_id}")
 async def change_rule(rule_id: int, changes: dict[str, Any], request: Request, conn: Conn,
                       key: AdminKey) -> dict[str, Any]:
     """Change a rule: a new version; laporan already routed keep the version that routed them."""
-    before = _current(await store.get(conn, rule_id))
-    async with audited(conn, action="rule.change", target=f"rule:{rule_id}", key=key, request=request,
-                       before=before) as entry:
-        result = await store.change(conn, rule_id, changes, f"api_key:{key['name']}")
-        entry.after = _current(result)
-    return result
+    return await store.change(conn, rule_id, changes, Actor.from_key(key, request))
 
 
 async def _own_laporan(conn: Conn, key: dict, laporan_id: int) -> None:
-    """A key bound to an OPD may only act on that OPD's laporan; unbound officer keys (the LAKSA desk) and
-    gis_admin keys act on any."""
+    """An officer key acts on the laporan of the OPD it is bound to, or of every OPD when that was chosen
+    explicitly (semua_opd: the LAKSA desk); bound to neither, on none. gis_admin keys act on any."""
     if key["role"] == "gis_admin":
         return
     row = await fetch_one(conn, "routing_key_opd", {"key_id": key["id"], "laporan_id": laporan_id})
     if row["laporan_opd"] is None:
         raise NotFound(f"No laporan {laporan_id}")
-    if row["key_opd"] is not None and row["key_opd"] != row["laporan_opd"]:
+    if row["key_semua_opd"]:
+        return
+    if row["key_opd"] is None:
+        raise Forbidden(f"Key {key['name']!r} is bound to no OPD: bind it with `satupeta keys bind` (--opd KODE, "
+                        f"or --semua-opd for every OPD)")
+    if row["key_opd"] != row["laporan_opd"]:
         raise Forbidden(f"Laporan {laporan_id} is handled by {row['laporan_opd']}; key {key['name']!r} acts for "
                         f"{row['key_opd']}")
 
@@ -164,9 +156,4 @@ async def set_status(laporan_id: int, body: StatusIn, request: Request, conn: Co
                      key: OfficerKey) -> dict[str, Any]:
     """Move a laporan along open → in_progress → closed, with a note (Open311 shows in_progress as open)."""
     await _own_laporan(conn, key, laporan_id)
-    async with audited(conn, action="laporan.status", target=f"laporan:{laporan_id}", key=key,
-                       request=request) as entry:
-        entry.before = await fetch_one(conn, "trust_laporan_state", {"id": laporan_id})
-        result = await laporan.set_status(conn, laporan_id, body.status, body.catatan, f"api_key:{key['name']}")
-        entry.after = await fetch_one(conn, "trust_laporan_state", {"id": laporan_id})
-    return result
+    return await laporan.set_status(conn, laporan_id, body.status, body.catatan, Actor.from_key(key, request))

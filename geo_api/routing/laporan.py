@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from geo_api.audit import Actor, record_by
 from geo_api.db import fetch_all, fetch_one
 from geo_api.errors import BadRequest, InvalidParameter, NotFound, PayloadTooLarge
 from geo_api.params import MAX_DATE, MIN_DATE, parse_instant
@@ -145,9 +146,10 @@ def parse_new(form: Mapping[str, str], layanan: dict[str, Any], *, max_descripti
                        dari_alamat=dari_alamat)
 
 
-async def create(conn: psycopg.AsyncConnection, routing: Routing, reverse: ReverseIndex, baru: LaporanBaru, *,
-                 api_key_id: int | None, oleh: str) -> tuple[dict[str, Any], Keputusan]:
-    """Route and store a laporan (one statement: laporan, duplicate link and first status row together)."""
+async def create(conn: psycopg.AsyncConnection, routing: Routing, reverse: ReverseIndex, baru: LaporanBaru,
+                 actor: Actor) -> tuple[dict[str, Any], Keputusan]:
+    """Route and store a laporan (one statement: laporan, duplicate link and first status row together) with
+    its audit row in the same transaction."""
     kasar = ""
     if baru.dari_alamat:
         src = baru.dari_alamat["point"]["source"]
@@ -161,13 +163,17 @@ async def create(conn: psycopg.AsyncConnection, routing: Routing, reverse: Rever
     params = {
         "layanan_kode": baru.layanan_kode, "deskripsi": baru.deskripsi, "lat": baru.lat, "lon": baru.lon,
         "address_string": baru.address_string, "address_id": baru.address_id, "zipcode": baru.zipcode,
-        "media_url": baru.media_url, "atribut": Jsonb(baru.atribut), **baru.kontak, "api_key_id": api_key_id,
+        "media_url": baru.media_url, "atribut": Jsonb(baru.atribut), **baru.kontak, "api_key_id": actor.key_id,
         "opd_kode": k.opd_kode, "rule_id": k.rule_id, "rule_versi": k.rule_versi, "keputusan": k.keputusan,
         "alasan": Jsonb(k.alasan), "alasan_teks": k.teks,
         "kelurahan_kode": lok.kelurahan_kode if lok else None, "kecamatan_kode": lok.kecamatan_kode if lok else None,
-        "kabkota_kode": lok.kabkota_kode if lok else None, "oleh": oleh[:200],
+        "kabkota_kode": lok.kabkota_kode if lok else None, "oleh": actor.label[:200],
     }
-    row = await fetch_one(conn, "open311_laporan_insert", params)
+    async with conn.transaction():
+        row = await fetch_one(conn, "open311_laporan_insert", params)
+        await record_by(conn, actor, action="laporan.create", target=f"laporan:{row['id']}",
+                        after={"id": row["id"], "layanan": baru.layanan_kode, "opd_kode": k.opd_kode,
+                               "keputusan": k.keputusan, "rule_id": k.rule_id, "rule_versi": k.rule_versi})
     return row, k
 
 
@@ -247,13 +253,19 @@ async def detail(conn: psycopg.AsyncConnection, laporan_id: int) -> dict[str, An
 
 
 async def set_status(conn: psycopg.AsyncConnection, laporan_id: int, status: str, catatan: str,
-                     oleh: str) -> dict[str, Any]:
-    """Move a laporan to open / in_progress / closed with a note (kept in its history)."""
+                     actor: Actor) -> dict[str, Any]:
+    """Move a laporan to open / in_progress / closed with a note (kept in its history), audited with the state
+    before and after in the same transaction."""
     if status not in ("open", "in_progress", "closed"):
         raise InvalidParameter("status", "status must be open, in_progress or closed")
     if len(catatan) > 2000:
         raise InvalidParameter("catatan", "catatan is longer than 2000 characters")
-    if await fetch_one(conn, "routing_laporan_status", {"id": laporan_id, "status": status, "catatan": catatan,
-                                                        "oleh": oleh[:200]}) is None:
-        raise NotFound(f"No laporan {laporan_id}")
+    async with conn.transaction():
+        before = await fetch_one(conn, "trust_laporan_state", {"id": laporan_id})
+        if before is None or await fetch_one(conn, "routing_laporan_status", {
+                "id": laporan_id, "status": status, "catatan": catatan, "oleh": actor.label[:200]}) is None:
+            raise NotFound(f"No laporan {laporan_id}")
+        after = await fetch_one(conn, "trust_laporan_state", {"id": laporan_id})
+        await record_by(conn, actor, action="laporan.status", target=f"laporan:{laporan_id}", before=before,
+                        after=after)
     return await detail(conn, laporan_id)

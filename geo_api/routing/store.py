@@ -1,4 +1,5 @@
-"""Routing rules in the database: list, add, change (a new immutable version each time), history."""
+"""Routing rules in the database: list, add, change (a new immutable version each time, audited with the actor
+in its transaction), history."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from geo_api.audit import Actor, record_by
 from geo_api.db import fetch_all, fetch_one
 from geo_api.errors import InvalidParameter, NotFound
 
@@ -78,36 +80,50 @@ async def validate(conn: psycopg.AsyncConnection, spec: RuleSpec) -> None:
             raise InvalidParameter("atribut_filter", f"Layer {spec.layer_id!r} has no column(s) {', '.join(missing)}")
 
 
-async def add(conn: psycopg.AsyncConnection, spec: RuleSpec, oleh: str, kunci: str | None = None) -> dict[str, Any]:
-    """Create a rule (version 1); returns it."""
+async def add(conn: psycopg.AsyncConnection, spec: RuleSpec, actor: Actor, kunci: str | None = None
+              ) -> dict[str, Any]:
+    """Create a rule (version 1) with its audit row in one transaction; returns it."""
     await validate(conn, spec)
     async with conn.transaction():
         rule_id = (await fetch_one(conn, "routing_rule_head_insert", {"kunci": kunci}))["id"]
-        await fetch_one(conn, "routing_rule_versi_insert", _params(spec, rule_id, 1, oleh))
-    return await get(conn, rule_id)
+        await fetch_one(conn, "routing_rule_versi_insert", _params(spec, rule_id, 1, actor.label))
+        rule = await get(conn, rule_id)
+        await record_by(conn, actor, action="rule.add", target=f"rule:{rule_id}", after=current(rule))
+    return rule
 
 
-async def change(conn: psycopg.AsyncConnection, rule_id: int, changes: dict[str, Any], oleh: str) -> dict[str, Any]:
-    """Write a new version with these fields changed; laporan keep pointing at the version that routed them."""
+async def change(conn: psycopg.AsyncConnection, rule_id: int, changes: dict[str, Any], actor: Actor
+                 ) -> dict[str, Any]:
+    """Write a new version with these fields changed, audited in the same transaction; laporan keep pointing at
+    the version that routed them. Nothing changed: no version, no audit row."""
     unknown = set(changes) - set(_FIELDS)
     if unknown:
         raise InvalidParameter(sorted(unknown)[0], f"Unknown rule field(s): {', '.join(sorted(unknown))}")
     async with conn.transaction():
-        current = await fetch_one(conn, "routing_rule_get", {"rule_id": rule_id})
-        if current is None:
+        current_row = await fetch_one(conn, "routing_rule_get", {"rule_id": rule_id})
+        if current_row is None:
             raise NotFound(f"No routing rule {rule_id}")
-        merged = {k: current[k] for k in _FIELDS} | changes
+        merged = {k: current_row[k] for k in _FIELDS} | changes
         try:
             spec = RuleSpec.model_validate(merged)
         except ValueError as exc:
             raise InvalidParameter("rule", str(exc).splitlines()[-1] if str(exc) else "invalid rule") from exc
         await validate(conn, spec)
-        if spec.model_dump() == RuleSpec.model_validate({k: current[k] for k in _FIELDS}).model_dump():
+        if spec.model_dump() == RuleSpec.model_validate({k: current_row[k] for k in _FIELDS}).model_dump():
             return await get(conn, rule_id)  # nothing changed: no new version
+        before = current(await get(conn, rule_id))
         versi = (await fetch_one(conn, "routing_rule_next_versi", {"rule_id": rule_id}))["versi"]
-        await fetch_one(conn, "routing_rule_versi_insert", _params(spec, rule_id, versi, oleh))
+        await fetch_one(conn, "routing_rule_versi_insert", _params(spec, rule_id, versi, actor.label))
         await fetch_one(conn, "routing_rule_set_versi", {"rule_id": rule_id, "versi": versi})
-    return await get(conn, rule_id)
+        rule = await get(conn, rule_id)
+        await record_by(conn, actor, action="rule.change", target=f"rule:{rule_id}", before=before,
+                        after=current(rule))
+    return rule
+
+
+def current(rule: dict[str, Any]) -> dict[str, Any]:
+    """A rule as the audit log keeps it: the current version, without the history it already holds."""
+    return {k: v for k, v in rule.items() if k != "riwayat"}
 
 
 async def get(conn: psycopg.AsyncConnection, rule_id: int) -> dict[str, Any]:

@@ -38,8 +38,12 @@ def vehicle_add(
 
     if jenis not in JENIS:
         raise SatuPetaError(f"jenis must be one of {', '.join(JENIS)}")
+    from geo_api.audit import Actor, record_sync
+
     with connect(load_settings()) as conn:
         vid = add_vehicle(conn, plat_nomor, jenis, kecamatan, depot)
+        record_sync(conn, action="vehicle.add", target=f"vehicle:{vid}", actor=Actor.cli(),
+                    after={"plat_nomor": plat_nomor, "jenis": jenis, "kecamatan_kode": kecamatan, "depot": depot})
         conn.commit()
     out.print(f"vehicle {vid}: {plat_nomor}")
 
@@ -65,6 +69,7 @@ def device_add(
     vehicle: Annotated[str, typer.Option(help="Vehicle id or plate")],
 ) -> None:
     """Register a device on a vehicle; fixes held for it are moved into its positions."""
+    from geo_api.audit import Actor, record_sync
     from geo_api.db import connect
     from ingestion.fleet_registry import add_device
     from sql import query
@@ -75,6 +80,8 @@ def device_add(
         if row is None:
             raise SatuPetaError(f"no vehicle {vehicle!r}")
         did, claimed = add_device(conn, unique_id, row["id"], settings.fleet_retention_days)
+        record_sync(conn, action="device.add", target=f"device:{did}", actor=Actor.cli(),
+                    after={"vehicle_id": row["id"], "held_fixes_claimed": claimed})
         conn.commit()
     out.print(f"device {did}: {unique_id}" + (f" ({claimed} held fixes claimed)" if claimed else ""))
 

@@ -514,3 +514,26 @@ def test_json_body_carries_the_tracker_key(settings, db):
     stored = _positions(db, unique)
     assert len(stored) == 3 and key not in str(stored)
     assert stored[-1]["attributes"]["sopir"] == "Budi"
+
+
+def test_cli_vehicle_and_device_writes_are_audited(settings, db):
+    """`satupeta fleet vehicle add` / `fleet device add` write their audit row (cli:<os user>) with the write."""
+    import os
+    import subprocess
+    import sys
+
+    exe = os.path.join(os.path.dirname(sys.executable), "satupeta")
+    env = {**os.environ, "DATABASE_URL": settings.dsn}
+    plate, unique = f"B {uuid.uuid4().hex[:5].upper()} AUD", f"aud-{uuid.uuid4().hex[:8]}"
+    for args in (["fleet", "vehicle", "add", plate, "--jenis", "pickup"],
+                 ["fleet", "device", "add", unique, "--vehicle", plate]):
+        done = subprocess.run([exe, *args], capture_output=True, text=True, env=env, timeout=120)
+        assert done.returncode == 0, done.stderr
+    vid = db.execute("SELECT id FROM fleet.vehicle WHERE plat_nomor = %s", (plate,)).fetchone()["id"]
+    did = db.execute("SELECT id FROM fleet.device WHERE unique_id = %s", (unique,)).fetchone()["id"]
+    rows = db.execute("SELECT oleh, aksi, objek, sesudah FROM audit_log WHERE objek = ANY(%s) ORDER BY id",
+                      ([f"vehicle:{vid}", f"device:{did}"],)).fetchall()
+    assert [(r["aksi"], r["objek"]) for r in rows] == [("vehicle.add", f"vehicle:{vid}"),
+                                                       ("device.add", f"device:{did}")]
+    assert all(r["oleh"].startswith("cli:") for r in rows)
+    assert rows[0]["sesudah"]["plat_nomor"] == plate and rows[1]["sesudah"]["vehicle_id"] == vid

@@ -360,3 +360,19 @@ def test_every_cli_write_is_audited_with_who(settings, db, katalog, tmp_path):
     before = db.execute("SELECT count(*) AS n FROM audit_log").fetchone()["n"]
     ok("routing", "muat-katalog", "--no-jalan-sintetis")
     assert db.execute("SELECT count(*) AS n FROM audit_log").fetchone()["n"] == before
+
+
+def test_rotated_and_revoked_api_keys_stop_at_once_on_open311_too(client, settings, db, katalog):
+    """API keys are read per request, nothing caches them: the very next POST after rotate/revoke is refused."""
+    name = f"trust-citizen-rot-{uuid.uuid4().hex[:6]}"
+    made = _cli(settings, "keys", "create", name, "--role", "citizen_app")
+    assert made.returncode == 0, made.stderr
+    old = made.stdout.strip().splitlines()[-1]
+    assert post_laporan(client, old).status_code == 200
+    rotated = _cli(settings, "keys", "rotate", name)
+    new = rotated.stdout.strip().splitlines()[-1]
+    assert post_laporan(client, old).status_code == 403
+    assert post_laporan(client, new).status_code == 200
+    assert _cli(settings, "keys", "revoke", name).returncode == 0
+    assert post_laporan(client, new).status_code == 403
+    assert client.get("/routing/rules", headers={"X-API-Key": new}).status_code == 401

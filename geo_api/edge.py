@@ -22,6 +22,7 @@ import logging
 import re
 import tempfile
 import time
+from urllib.parse import unquote_to_bytes
 
 import orjson
 
@@ -112,6 +113,17 @@ async def _send_error(send, path: str, status: int, title: str, detail: str, ext
     await send({"type": "http.response.body", "body": body})
 
 
+def _nul_parameter(query: bytes) -> str | None:
+    """The name of the first query parameter whose name or value holds a NUL, or None."""
+    if b"%00" not in query and b"\x00" not in query:
+        return None
+    for pair in query.split(b"&"):
+        name, _, value = pair.partition(b"=")
+        if b"\x00" in unquote_to_bytes(name) + unquote_to_bytes(value):
+            return unquote_to_bytes(name).replace(b"\x00", b"").decode("utf-8", "replace")[:100] or "query"
+    return "query"
+
+
 class _BodyError(Exception):
     def __init__(self, status: int, title: str, detail: str, extra: dict):
         super().__init__(detail)
@@ -153,6 +165,11 @@ class EdgeMiddleware:
                                   {"parameter": "Origin"})
                 return
             send = self._cors_send(scope, send, method, origin)
+        nul = _nul_parameter(scope.get("query_string") or b"")
+        if nul is not None:  # PostgreSQL text cannot hold NUL: a 400 naming it, not a database error without one
+            await _send_error(send, path, 400, "Bad Request", f"{nul}: a NUL character (%00) is not allowed",
+                              {"parameter": nul})
+            return
         if method in BODY_METHODS:
             try:
                 receive = await self._bounded_body(scope, receive)

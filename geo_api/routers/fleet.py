@@ -20,7 +20,7 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
 from geo_api.db import fetch_all, fetch_one, pooled
-from geo_api.deps import AppSettings, Conn, Fleet, ReadConn
+from geo_api.deps import AppSettings, Conn, Fleet, Heavy, ReadConn
 from geo_api.errors import InvalidParameter, NotFound, ServiceUnavailable
 from geo_api.fleet import analysis
 from geo_api.params import check_date, check_datetime, day_bounds
@@ -182,31 +182,34 @@ async def track(conn: ReadConn, settings: AppSettings, vehicle_id: int,
     return _json({"type": "Feature", "geometry": geom, "properties": props}, "application/geo+json")
 
 
-async def _summary(fleet: Fleet, conn: psycopg.AsyncConnection, settings: Settings, v: dict[str, Any],
-                   lo: datetime, hi: datetime, dwell_s: float | None) -> dict[str, Any]:
+async def _summary(fleet: Fleet, heavy: Heavy, conn: psycopg.AsyncConnection, settings: Settings,
+                   v: dict[str, Any], lo: datetime, hi: datetime, dwell_s: float | None) -> dict[str, Any]:
     rows = await _fixes(conn, v, lo, hi)
     sites = await fleet.sites(conn)
-    return analysis.vehicle_summary(_tz(settings), analysis.detection_config(settings, dwell_s), v, rows, sites, lo, hi)
+    # detection is CPU work: a worker thread, so the loop keeps acknowledging GPS fixes meanwhile
+    return await heavy.run(analysis.vehicle_summary, _tz(settings), analysis.detection_config(settings, dwell_s),
+                           v, rows, sites, lo, hi)
 
 
 @router.get("/fleet/vehicles/{vehicle_id}/summary",
             summary="A truck's trips, stops, site visits and totals for a day or a time range")
-async def vehicle_summary(fleet: Fleet, conn: ReadConn, settings: AppSettings, vehicle_id: int,
+async def vehicle_summary(fleet: Fleet, heavy: Heavy, conn: ReadConn, settings: AppSettings, vehicle_id: int,
                           start: datetime | None = None, end: datetime | None = None, date: date | None = None,
                           dwell_s: Annotated[float | None, Query(ge=0, le=86400)] = None) -> Response:
     """Distance, driving and stopped time, trips, stops and visits (Traccar's stop/trip parameters)."""
     v = await _vehicle(conn, vehicle_id)
     lo, hi = _range(settings, start, end, date)
-    return _json(await _summary(fleet, conn, settings, v, lo, hi, dwell_s))
+    return _json(await _summary(fleet, heavy, conn, settings, v, lo, hi, dwell_s))
 
 
 @router.get("/fleet/summary", summary="Per-day summary of every truck")
-async def fleet_summary(fleet: Fleet, conn: ReadConn, settings: AppSettings, date: date | None = None) -> Response:
+async def fleet_summary(fleet: Fleet, heavy: Heavy, conn: ReadConn, settings: AppSettings,
+                        date: date | None = None) -> Response:
     """One row per vehicle for the day: distance, driving and stopped time, sites visited."""
     d, lo, hi = _day_bounds(settings, date)
     out = []
     for v in await fetch_all(conn, "fleet_vehicles_list"):
-        s = await _summary(fleet, conn, settings, v, lo, hi, None)
+        s = await _summary(fleet, heavy, conn, settings, v, lo, hi, None)
         for k in ("trips", "stops", "visits"):
             s[f"{k}_count"] = len(s.pop(k))
         out.append(s)
@@ -214,7 +217,7 @@ async def fleet_summary(fleet: Fleet, conn: ReadConn, settings: AppSettings, dat
 
 
 @router.get("/fleet/visits", summary="Visits to disposal sites (TPS/TPA) for a day")
-async def visits(fleet: Fleet, conn: ReadConn, settings: AppSettings, date: date | None = None,
+async def visits(fleet: Fleet, heavy: Heavy, conn: ReadConn, settings: AppSettings, date: date | None = None,
                  dwell_s: Annotated[float | None, Query(ge=0, le=86400)] = None) -> Response:
     """Geofence enter/exit paired into visits with arrival, departure and dwell time, for every truck."""
     d, lo, hi = _day_bounds(settings, date)
@@ -222,7 +225,8 @@ async def visits(fleet: Fleet, conn: ReadConn, settings: AppSettings, date: date
     cfg = analysis.detection_config(settings, dwell_s)
     out = []
     for v in await fetch_all(conn, "fleet_vehicles_list"):
-        out.extend(analysis.vehicle_visits(_tz(settings), cfg, v, await _fixes(conn, v, lo, hi), sites))
+        out.extend(await heavy.run(analysis.vehicle_visits, _tz(settings), cfg, v, await _fixes(conn, v, lo, hi),
+                                   sites))
     out.sort(key=lambda x: x["arrival"])
     return _json({"date": d, "sites_layer": settings.fleet_sites_layer, "sites_layer_published": sites is not None,
                   "visits": out})

@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import AfterValidator, BeforeValidator
 
 from geo_api.db import fetch_all
-from geo_api.deps import AppSettings, Catalog, ReadConn
+from geo_api.deps import AppSettings, Catalog, Heavy, ReadConn
 from geo_api.errors import InvalidParameter, NotFound, ServiceUnavailable
 from geo_api.params import in_date_bounds, parse_bbox_wgs84
 from maps.armada import build_armada_map, load_armada
@@ -60,14 +60,14 @@ def _bad_period(action: str, title: str, typed: dict[str, str | None]) -> HTMLRe
 
 
 @router.get("", response_class=HTMLResponse, summary="Index of the maps")
-async def index(conn: ReadConn, catalog: Catalog) -> HTMLResponse:
+async def index(conn: ReadConn, catalog: Catalog, heavy: Heavy) -> HTMLResponse:
     """The list of maps and of every collection that has a Layer map."""
     collections = await catalog.all(conn)
-    return _page(build_index(list(collections.values()), served=True))
+    return _page(await heavy.run(build_index, list(collections.values()), served=True))
 
 
 @router.get("/layer/{collection_id}", response_class=HTMLResponse, summary="Map of one collection")
-async def layer_map(collection_id: str, conn: ReadConn, catalog: Catalog, settings: AppSettings,
+async def layer_map(collection_id: str, conn: ReadConn, catalog: Catalog, settings: AppSettings, heavy: Heavy,
                     sumber: Annotated[Literal["auto", "geojson", "tiles"], Query(
                         description="auto: GeoJSON up to 20,000 features, /ogc vector tiles beyond")] = "auto",
                     ) -> HTMLResponse:
@@ -76,7 +76,7 @@ async def layer_map(collection_id: str, conn: ReadConn, catalog: Catalog, settin
     base = await load_base(conn)
     tiles = None if sumber == "geojson" else f"/ogc/collections/{collection.id}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}"
     layer = await load_layer(conn, collection, tiles_url=tiles, force_tiles=sumber == "tiles")
-    return _page(build_layer_map(base, layer, _options(settings)))
+    return _page(await heavy.run(build_layer_map, base, layer, _options(settings)))
 
 
 async def _laporan_filter(conn: ReadConn, layanan: str | None, opd: str | None, status: str | None,
@@ -104,7 +104,7 @@ Kode = Annotated[str | None, Query(max_length=40, description="Code from the fil
 
 
 @router.get("/laporan", response_class=HTMLResponse, summary="Map of citizen reports (Laporan warga)")
-async def laporan_map(conn: ReadConn, settings: AppSettings, layanan: Kode = None, opd: Kode = None,
+async def laporan_map(conn: ReadConn, settings: AppSettings, heavy: Heavy, layanan: Kode = None, opd: Kode = None,
                       status: Status = None, dari: Tanggal = None, sampai: Tanggal = None,
                       kecamatan: Kode = None) -> HTMLResponse:
     """Reports coloured by OPD, clustered or aggregated, with choropleth, hand-offs and the filter form."""
@@ -117,7 +117,7 @@ async def laporan_map(conn: ReadConn, settings: AppSettings, layanan: Kode = Non
         base = await load_base(conn)
         data = await load_laporan(conn, f, settings.maps_inline_reports)
         sintetis = await data_sintetis(conn)
-    return _page(build_laporan_map(base, data, f, _options(settings, sintetis)))
+    return _page(await heavy.run(build_laporan_map, base, data, f, _options(settings, sintetis)))
 
 
 @router.get("/laporan/titik.json", summary="Reports in a bounding box")
@@ -136,7 +136,7 @@ async def laporan_points(conn: ReadConn, settings: AppSettings,
 
 
 @router.get("/armada", response_class=HTMLResponse, summary="Map of the Si Lacak fleet (live)")
-async def armada_map(conn: ReadConn, settings: AppSettings, tanggal: Tanggal = None,
+async def armada_map(conn: ReadConn, settings: AppSettings, heavy: Heavy, tanggal: Tanggal = None,
                      refresh: Annotated[float | None, Query(ge=1, le=300, description="Seconds between "
                                                             "position refreshes (default maps_fleet_refresh_s)")] = None
                      ) -> HTMLResponse:
@@ -145,11 +145,13 @@ async def armada_map(conn: ReadConn, settings: AppSettings, tanggal: Tanggal = N
         base = await load_base(conn)
         data = await load_armada(conn, settings, tanggal)
         sintetis = await data_sintetis(conn)
-    return _page(build_armada_map(base, data, _options(settings, sintetis), refresh or settings.maps_fleet_refresh_s))
+    return _page(await heavy.run(build_armada_map, base, data, _options(settings, sintetis),
+                                 refresh or settings.maps_fleet_refresh_s))
 
 
 @router.get("/dasbor", response_class=HTMLResponse, summary="OPD performance dashboard")
-async def dasbor(conn: ReadConn, settings: AppSettings, dari: Tanggal = None, sampai: Tanggal = None) -> HTMLResponse:
+async def dasbor(conn: ReadConn, settings: AppSettings, heavy: Heavy, dari: Tanggal = None,
+                 sampai: Tanggal = None) -> HTMLResponse:
     """Received, open, closed, median/p90 time to close, overdue per OPD and kecamatan; plots; open-laporan map."""
     periode = Periode.default(dari, sampai)
     if periode.sampai < periode.dari:
@@ -160,7 +162,7 @@ async def dasbor(conn: ReadConn, settings: AppSettings, dari: Tanggal = None, sa
         base = await load_base(conn)
         data = await load_dasbor(conn, periode, min(500, max(1, settings.maps_inline_reports)))
         sintetis = await data_sintetis(conn)
-    return _page(build_dasbor(base, data, _options(settings, sintetis)))
+    return _page(await heavy.run(build_dasbor, base, data, _options(settings, sintetis)))
 
 
 @router.get("/static/{path:path}", include_in_schema=False)

@@ -32,11 +32,14 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535, description="Port the HTTP server listens on.")
     workers: int = Field(default=1, ge=0, description="Worker processes of `satupeta serve` (0: one per CPU "
                          "core; `make run` passes 0). Each has its own pools of up to pool_max_size connections.")
-    pool_min_size: int = Field(default=2, ge=1)
-    pool_max_size: int = Field(default=10, ge=1)
+    pool_min_size: int = Field(default=2, ge=1, description="Connections each pool (primary, replica) keeps "
+                               "open per process, even when idle.")
+    pool_max_size: int = Field(default=10, ge=1, description="Most connections one pool opens per process: "
+                               "workers x instances x this must fit the server's max_connections.")
     statement_timeout_ms: int = Field(default=30_000, ge=100,
                                       description="Server-side limit for one statement from the API.")
-    log_level: str = Field(default="info")
+    log_level: str = Field(default="info", description="Log level of the server and the CLI: debug, info, "
+                           "warning or error.")
     geocode_gap_tolerance_m: float = Field(
         default=30.0, ge=0, le=1000,
         description="Reverse geocoding: a point in a sliver between kelurahan polygons goes to the nearest one "

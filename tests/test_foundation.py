@@ -255,3 +255,18 @@ def test_reload_keeps_rows_that_other_tables_reference(settings, db, data_dir, t
         db.rollback()
         db.execute("DROP TABLE test_ref_kecamatan")
         db.commit()
+
+
+def test_config_gives_every_setting_its_meaning(settings):
+    """README: `satupeta config` lists every setting, its environment variable, the value and its meaning."""
+    proc = _cli(settings, "config", env={"COLUMNS": "1000"})
+    assert proc.returncode == 0, proc.stderr
+    rows = {}
+    for line in proc.stdout.splitlines():
+        cells = [c.strip() for c in line.strip("│┃ ").split("│")]
+        if len(cells) == 3 and (cells[0].startswith("SATUPETA_") or cells[0] == "DATABASE_URL"):
+            rows[cells[0]] = cells[2]
+    for name in Settings.model_fields:
+        env = "DATABASE_URL" if name == "database_url" else f"SATUPETA_{name.upper()}"
+        assert env in rows, f"{env} missing from `satupeta config`"
+        assert len(rows[env]) >= 10, f"{env} has no meaning in `satupeta config` (add a description)"

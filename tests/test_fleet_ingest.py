@@ -537,3 +537,24 @@ def test_cli_vehicle_and_device_writes_are_audited(settings, db):
                                                        ("device.add", f"device:{did}")]
     assert all(r["oleh"].startswith("cli:") for r in rows)
     assert rows[0]["sesudah"]["plat_nomor"] == plate and rows[1]["sesudah"]["vehicle_id"] == vid
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
+def test_dates_at_the_ends_of_time_name_the_parameter_on_every_fleet_read(client, db, day):
+    unique = _register(db, "dates")
+    vid = db.execute("SELECT vehicle_id FROM fleet.device WHERE unique_id = %s", (unique,)).fetchone()["vehicle_id"]
+    for path, params, parameter in [
+        ("/fleet/summary", {"date": day}, "date"),
+        ("/fleet/visits", {"date": day}, "date"),
+        ("/fleet/coverage", {"date": day}, "date"),
+        ("/fleet/coverage/last", {"lon": "106.63", "lat": "-6.18", "date": day}, "date"),
+        (f"/fleet/vehicles/{vid}/summary", {"date": day}, "date"),
+        (f"/fleet/vehicles/{vid}/track", {"date": day}, "date"),
+        ("/peta/armada", {"tanggal": day}, "tanggal"),
+    ]:
+        r = client.get(path, params=params)
+        assert 400 <= r.status_code < 500, (path, day, r.status_code, r.text[:200])
+        if r.headers["content-type"].startswith("application/problem+json"):
+            assert r.json()["parameter"] == parameter, (path, day)
+        else:  # the map page answers in Bahasa, naming the field
+            assert "tanggal" in r.text.lower(), (path, day)

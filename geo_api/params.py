@@ -29,16 +29,17 @@ def parse_number(name: str, raw: str | None, lo: float | None = None, hi: float 
     """A finite float within [lo, hi]; None when absent and not required."""
     if raw is None or raw.strip() == "":
         if required:
-            raise error(name, f"`{name}` is required.")
+            raise error(name, f"{name} is required.")
         return None
     try:
         value = float(raw)
     except ValueError:
-        raise error(name, f"`{name}` must be a number, got {_text(raw)}.") from None
-    if not math.isfinite(value):
-        raise error(name, f"`{name}` must be a finite number, got {_text(raw)}.")
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise error(name, f"`{name}` must be between {lo} and {hi}, got {value}.")
+        raise error(name, f"{name} must be a number, got {_text(raw)}.") from None
+    bounded = lo is not None or hi is not None
+    if not math.isfinite(value) and not bounded:
+        raise error(name, f"{name} must be a finite number, got {_text(raw)}.")
+    if not math.isfinite(value) or (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise error(name, f"{name} must be between {lo} and {hi}, got {_text(raw)}.")
     return value
 
 

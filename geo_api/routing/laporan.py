@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from psycopg.types.json import Jsonb
 from geo_api.audit import Actor, record_by
 from geo_api.db import fetch_all, fetch_one
 from geo_api.errors import BadRequest, InvalidParameter, NotFound, PayloadTooLarge
-from geo_api.params import MAX_DATE, MIN_DATE, parse_instant
+from geo_api.params import MAX_DATE, MIN_DATE, parse_instant, parse_number
 from geo_api.routing.model import Keputusan
 from geo_api.routing.service import Routing, route
 
@@ -50,16 +49,8 @@ class LaporanBaru:
 
 
 def parse_float(name: str, value: str | None, lo: float, hi: float) -> float | None:
-    """A finite float within [lo, hi], or None when absent; 400 otherwise."""
-    if value is None or value == "":
-        return None
-    try:
-        x = float(value)
-    except ValueError:
-        raise InvalidParameter(name, f"{name} must be a number, got {value[:40]!r}") from None
-    if not math.isfinite(x) or not lo <= x <= hi:
-        raise InvalidParameter(name, f"{name} must be between {lo} and {hi}")
-    return x
+    """A finite float within [lo, hi], or None when absent; 400 otherwise (geo_api.params, the one parser)."""
+    return parse_number(name, value, lo, hi)
 
 
 def _short(form: Mapping[str, str], name: str, limit: int = _SHORT_MAX) -> str:

@@ -19,7 +19,7 @@ from geo_api.fleet.listener import embedded_listener
 from geo_api.fleet.osmand_asgi import OsmAndFastPath
 from geo_api.notify import listening
 from geo_api.ratelimit import RateLimitMiddleware
-from geo_api.routers import fleet, geocode, health, layers_admin, ogc, open311, routing
+from geo_api.routers import fleet, geocode, health, layers_admin, ogc, open311, osmand_doc, routing
 from geo_api.routers import maps as maps_routes
 from geo_api.services import build_services
 from geo_api.settings import Settings, get_settings
@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(open311.router)
     app.include_router(routing.router)
     app.include_router(fleet.router)
+    app.include_router(osmand_doc.router)  # documentation only: OsmAndFastPath answers /osmand
     app.add_middleware(OsmAndFastPath)  # /osmand answered before routing: the GPS hot path
     app.add_middleware(RateLimitMiddleware, settings=settings)
     # outermost: client address, CORS, bodies read and capped before any router or pooled connection

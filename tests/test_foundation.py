@@ -198,6 +198,9 @@ def test_problem_json_on_unknown_path(client):
 def test_openapi_and_offline_docs(client):
     spec = client.get("/openapi.json").json()
     assert spec["openapi"].startswith("3.") and "/health" in spec["paths"]
+    # /osmand is answered before routing, but documented, so /docs and the fuzzing (test_fuzz_openapi) reach it
+    assert {"get", "post"} <= spec["paths"]["/osmand"].keys()
+    assert {"id", "lat", "lon"} <= {p["name"] for p in spec["paths"]["/osmand"]["get"]["parameters"]}
     html = client.get("/docs").text
     import re
 

@@ -558,3 +558,25 @@ def test_dates_at_the_ends_of_time_name_the_parameter_on_every_fleet_read(client
             assert r.json()["parameter"] == parameter, (path, day)
         else:  # the map page answers in Bahasa, naming the field
             assert "tanggal" in r.text.lower(), (path, day)
+
+
+def test_sos_shows_in_the_live_view_and_its_stream(client, db):
+    """An SOS from Traccar Client (JSON `location.alarm`) is in /fleet/live and its SSE snapshot."""
+    unique = _register(db, "sos-live")
+    vid = db.execute("SELECT vehicle_id FROM fleet.device WHERE unique_id = %s", (unique,)).fetchone()["vehicle_id"]
+    ts = datetime.fromtimestamp(int(time.time()) - 20, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+    body = {"device_id": unique, "location": {"timestamp": ts, "alarm": "sos",
+                                              "coords": {"latitude": -6.19, "longitude": 106.62}}}
+    assert client.post("/osmand", json=body).status_code == 200
+    live = {f["id"]: f["properties"] for f in client.get("/fleet/live").json()["features"]}
+    assert live[vid]["alarm"] == "sos" and live[vid]["alarm_time"]
+    stream = client.get("/fleet/live/stream", params={"once": "true"}).text
+    snap = orjson.loads(stream.split("data: ", 1)[1].split("\n", 1)[0])
+    props = {f["id"]: f["properties"] for f in snap["features"]}
+    assert props[vid]["alarm"] == "sos"
+    quiet = _register(db, "quiet")
+    qid = db.execute("SELECT vehicle_id FROM fleet.device WHERE unique_id = %s", (quiet,)).fetchone()["vehicle_id"]
+    assert client.get("/osmand", params={"id": quiet, "lat": -6.2, "lon": 106.6,
+                                         "timestamp": int(time.time()) - 20}).status_code == 200
+    live = {f["id"]: f["properties"] for f in client.get("/fleet/live").json()["features"]}
+    assert live[qid]["alarm"] is None

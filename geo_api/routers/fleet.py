@@ -72,6 +72,8 @@ class LivePosition(BaseModel):
     speed_kmh: float | None
     age_s: float
     terakhir_terlihat: str
+    alarm: str | None = None  # the newest alarm of the last hour (Traccar Client's SOS is "sos")
+    alarm_time: datetime | None = None
 
 
 def _live_feature(settings: Settings, r: dict[str, Any]) -> dict[str, Any]:
@@ -80,7 +82,8 @@ def _live_feature(settings: Settings, r: dict[str, Any]) -> dict[str, Any]:
                          kecamatan_kode=r["kecamatan_kode"], course=r["course"], fix_time=r["last_fix_time"],
                          received=r["last_received"],
                          speed_kmh=round(r["speed_kmh"], 1) if r["speed_kmh"] is not None else None,
-                         age_s=round(age, 1), terakhir_terlihat=_age_text(age))
+                         age_s=round(age, 1), terakhir_terlihat=_age_text(age),
+                         alarm=r.get("alarm"), alarm_time=r.get("alarm_time"))
     geometry = {"type": "Point", "coordinates": [r["lon"], r["lat"]]}
     return {"type": "Feature", "id": r["vehicle_id"], "geometry": geometry, "properties": props.model_dump()}
 

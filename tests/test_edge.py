@@ -130,14 +130,15 @@ def test_batch_geocoding_is_gated(edge_server, edge):
     app = edge_server.server.config.app
     held = asyncio.Semaphore(1)
     held._value = 0  # noqa: SLF001 — the gate as another batch holds it
-    app.state.geocode_batch_gate = held
+    gate = app.state.services.geocoder.batch_gate
+    app.state.services.geocoder.batch_gate = held
     try:
         r = edge.post("/geocode/reverse/batch", content=b"lat,lon\n-6.18994,106.62483\n",
                       headers={"content-type": "text/csv"})
         assert r.status_code == 503 and r.headers["retry-after"] == "5"
         assert r.headers["content-type"] == "application/problem+json"
     finally:
-        app.state.geocode_batch_gate = asyncio.Semaphore(1)
+        app.state.services.geocoder.batch_gate = gate
     r = edge.post("/geocode/reverse/batch", content=b"lat,lon\n-6.18994,106.62483\n",
                   headers={"content-type": "text/csv"})
     assert r.status_code == 200

@@ -35,6 +35,8 @@ class GeocoderService:
         self.street_lock = asyncio.Lock()
         self.checked = 0.0
         self.tasks: set[asyncio.Task] = set()
+        # batch geocoding holds a whole body and its answer in memory: at most this many at once per process
+        self.batch_gate = asyncio.Semaphore(settings.geocode_batch_concurrency)
 
     async def get(self) -> Geocoder:
         """The built Geocoder, loading its rows the first time; a street version check at most every interval."""

@@ -17,7 +17,7 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from geo_api.deps import AppSettings, GeocoderDep
+from geo_api.deps import AppSettings, GeocoderDep, ServicesDep
 from geo_api.errors import BadRequest, InvalidParameter, PayloadTooLarge, problem
 from geo_api.geocoding import Geocoder
 from geo_api.geocoding import batch as batch_io
@@ -85,14 +85,15 @@ def reverse_answer(geo: Geocoder, lon: float, lat: float) -> dict[str, Any]:
 
 
 @router.post("/reverse/batch", summary="Reverse-geocode many points (GeoJSON FeatureCollection or CSV)")
-async def reverse_batch(request: Request, settings: AppSettings, geo: GeocoderDep) -> Response:
+async def reverse_batch(request: Request, settings: AppSettings, services: ServicesDep, geo: GeocoderDep
+                        ) -> Response:
     """Answer a CSV (columns lat, lon; others kept) or a GeoJSON FeatureCollection of Points, in the same format.
 
     Malformed rows do not fail the batch: the good rows are answered and each bad row carries an `error`
     (CSV column / Feature property), and the response header `X-Geocode-Errors` counts them. At most
     `geocode_batch_max_points` points and `geocode_batch_max_bytes` bytes (413 beyond).
     """
-    gate = _batch_gate(request, settings)
+    gate = services.geocoder.batch_gate
     if gate.locked():  # every slot busy: the client retries, memory stays bounded by the slots
         retry = "5"
         resp = problem(503, "Service Unavailable", f"{settings.geocode_batch_concurrency} batch(es) are being "
@@ -102,13 +103,6 @@ async def reverse_batch(request: Request, settings: AppSettings, geo: GeocoderDe
         return resp
     async with gate:
         return await _reverse_batch(request, settings, geo)
-
-
-def _batch_gate(request: Request, settings: Settings) -> asyncio.Semaphore:
-    gate = getattr(request.app.state, "geocode_batch_gate", None)
-    if gate is None:
-        gate = request.app.state.geocode_batch_gate = asyncio.Semaphore(settings.geocode_batch_concurrency)
-    return gate
 
 
 async def _reverse_batch(request: Request, settings: Settings, geo: Geocoder) -> Response:

@@ -99,8 +99,13 @@ async def _start_listener(settings: Settings, rt: FleetRuntime):
         def capture_signals(self):
             yield
 
+    # uvicorn.Config with access_log=False empties the "uvicorn.access" logger for the whole process, which is the
+    # main server's (redacting) access log too: keep what the main server configured
+    access = logging.getLogger("uvicorn.access")
+    handlers, propagate = list(access.handlers), access.propagate
     config = uvicorn.Config(create_listener_app(settings, rt), host=settings.host, port=settings.fleet_osmand_port,
                             log_level=settings.log_level.lower(), access_log=False)
+    access.handlers, access.propagate = handlers, propagate
     server = _Embedded(config)
     # SO_REUSEPORT: with `serve --workers N` every worker listens on the same port and the kernel spreads the
     # devices' connections over them (without it the second worker cannot bind and stops).

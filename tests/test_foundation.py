@@ -273,3 +273,15 @@ def test_config_gives_every_setting_its_meaning(settings):
         env = "DATABASE_URL" if name == "database_url" else f"SATUPETA_{name.upper()}"
         assert env in rows, f"{env} missing from `satupeta config`"
         assert len(rows[env]) >= 10, f"{env} has no meaning in `satupeta config` (add a description)"
+
+
+@pytest.mark.parametrize("method,path,kw,parameter", [
+    ("GET", "/geocode/search", {"params": {"q": "cibodas", "limit": "0"}}, "limit"),
+    ("POST", "/routing/explain", {"json": {"category": "banjir", "lat": 95, "lon": 106.62}}, "lat"),
+    ("GET", "/geocode/reverse", {"params": {"lat": "x", "lon": "106.6"}}, "lat"),
+])
+def test_framework_validation_errors_name_the_parameter(client, method, path, kw, parameter):
+    """README: errors name the parameter at fault, framework (FastAPI) validation errors included."""
+    r = client.request(method, path, **kw)
+    assert 400 <= r.status_code < 500 and r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["parameter"] == parameter, r.text

@@ -83,7 +83,8 @@ def _server(settings: Settings, target: str, workers: int):
     port = _free_port()
     env = dict(os.environ, DATABASE_URL=settings.dsn, SATUPETA_LOG_LEVEL="warning",
                SATUPETA_FLEET_DEVICE_RATE="100000", SATUPETA_FLEET_DEVICE_BURST="100000",
-               SATUPETA_POOL_MAX_SIZE="20")
+               SATUPETA_POOL_MAX_SIZE="20",
+               SATUPETA_FLEET_TRACKER_AUTH="off")  # ingest throughput, keyless bench devices: auth off, explicitly
     cmd = [sys.executable, "-m", "uvicorn", target, "--factory", "--host", "127.0.0.1", "--port", str(port),
            "--workers", str(workers), "--http", "httptools", "--loop", "uvloop", "--no-access-log",
            "--log-level", "warning"]

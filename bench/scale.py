@@ -164,7 +164,8 @@ def served(s: Settings, workers: int):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SATUPETA_")}
     env.update(DATABASE_URL=s.dsn, SATUPETA_LOG_LEVEL="warning", SATUPETA_RATELIMIT_ENABLED="false",
                SATUPETA_FLEET_DEVICE_RATE="100000", SATUPETA_FLEET_DEVICE_BURST="100000",
-               SATUPETA_POOL_MAX_SIZE="16", SATUPETA_FLEET_OSMAND_LISTEN="false")
+               SATUPETA_POOL_MAX_SIZE="16", SATUPETA_FLEET_OSMAND_LISTEN="false",
+               SATUPETA_FLEET_TRACKER_AUTH="off")  # keyless bench devices: tracker auth off, explicitly
     proc = subprocess.Popen([sys.executable, "-m", "geo_api.cli", "serve", "--workers", str(workers),
                              "--port", str(port)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)

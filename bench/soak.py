@@ -98,7 +98,8 @@ def served(s: Settings):
     """The real app in a uvicorn child process on a free port (write limits off: all load is one address)."""
     port = _free_port()
     env = dict(os.environ, DATABASE_URL=s.dsn, SATUPETA_LOG_LEVEL="warning", SATUPETA_RATELIMIT_ENABLED="false",
-               SATUPETA_FLEET_DEVICE_RATE="1000", SATUPETA_FLEET_DEVICE_BURST="1000", SATUPETA_POOL_MAX_SIZE="20")
+               SATUPETA_FLEET_DEVICE_RATE="1000", SATUPETA_FLEET_DEVICE_BURST="1000", SATUPETA_POOL_MAX_SIZE="20",
+               SATUPETA_FLEET_TRACKER_AUTH="off")  # keyless soak devices: tracker auth off, explicitly
     cmd = [sys.executable, "-m", "uvicorn", "geo_api.app:create_app", "--factory", "--host", "127.0.0.1",
            "--port", str(port), "--no-access-log", "--log-level", "critical"]
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stderr=subprocess.DEVNULL)

@@ -202,11 +202,13 @@ def simulate(
     register: Annotated[bool, typer.Option(help="Register the simulated vehicles and devices first")] = True,
     publish: Annotated[bool, typer.Option(help="Publish the synthetic sites layer if it is not published")] = True,
     plan_out: Annotated[Path | None, typer.Option(help="Write the plan (ground truth) as JSON here")] = None,
+    tracker_keys: Annotated[bool, typer.Option(help="Give each simulated device a tracker key (created, or "
+                                               "rotated if it exists) and send it as `key`; never printed")] = True,
 ) -> None:
     """Drive plausible trucks (depot, TPS, TPA Rawa Kucing, back) through the real OsmAnd endpoint."""
     from geo_api.db import connect
     from ingestion.fleet_registry import add_device, add_vehicle
-    from ingestion.fleet_sim import drive_fleet, plan_fleet, synthetic_sites, write_plan
+    from ingestion.fleet_sim import drive_fleet, plan_fleet, sim_tracker_keys, synthetic_sites, write_plan
     from sql import query
 
     settings = load_settings()
@@ -229,6 +231,8 @@ def simulate(
                                   p.depot[1], p.depot[0])
                 add_device(conn, p.unique_id, vid, settings.fleet_retention_days)
             conn.commit()
+        # Tracker keys are required by default (fleet_tracker_auth): one per simulated device, in memory only.
+        keys = sim_tracker_keys(conn, [p.unique_id for p in plans]) if tracker_keys else None
         published = conn.execute(query("fleet_layer_exists"), {"layer": settings.fleet_sites_layer}).fetchone()[
             "present"]
     if publish and not published:
@@ -239,7 +243,7 @@ def simulate(
     console.print(f"{trucks} trucks, {total} fixes, shift from "
                   f"{datetime.fromtimestamp(t0s, tz=timezone.utc).isoformat(timespec='seconds')} → {url}{path}")
     t1 = time.perf_counter()
-    counts = asyncio.run(drive_fleet(plans, url, speedup, path=path, sim_start=t0s,
+    counts = asyncio.run(drive_fleet(plans, url, speedup, path=path, sim_start=t0s, keys=keys,
                                      progress=lambda n: console.print(f"  {n} fixes sent")))
     dt = time.perf_counter() - t1
     out.print(f"sent {counts['sent']} fixes in {dt:.1f} s ({counts['sent'] / max(dt, 1e-9):,.0f}/s), "

@@ -165,10 +165,12 @@ class Settings(BaseSettings):
         "survive an app restart. Off: in-process buckets, so N processes allow N times the rate and a restart "
         "refills them. While the database is unreachable the in-process buckets stand in.")
     fleet_tracker_auth: str = Field(
-        default="bound", pattern="^(off|bound|required)$", description="OsmAnd has no credentials, so a tracker "
-        "key goes in an extra `key` parameter of the device's URL: off = never checked (plain Traccar); bound = "
-        "devices that have a live tracker key (satupeta keys create NAME --role tracker --device ID) must send "
-        "it, others are accepted unchanged; required = every device must send its own key.")
+        default="required", pattern="^(off|bound|required)$", description="OsmAnd has no credentials, so a "
+        "tracker key (satupeta keys create NAME --role tracker --device ID) goes in an extra `key` parameter of "
+        "the device's URL (Traccar Client server URL `http://host:5055/?key=sp_...`) or the JSON body's `key`: "
+        "required (default) = every device must send a live key bound to it (401 without, 403 for another "
+        "device's), so nobody can post positions for a keyless device; bound = only devices that have a live "
+        "tracker key must send it, keyless devices are accepted unchanged; off = never checked (plain Traccar).")
     fleet_tracker_keys_ttl_s: float = Field(default=10.0, ge=0, description="Seconds the tracker keys are "
                                             "cached by the ingest (a new or revoked key shows after this long).")
 

@@ -3,9 +3,9 @@
 The OsmAnd protocol (and Traccar) carries no credentials, only the device identifier `id`. A tracker key
 (`satupeta keys create NAME --role tracker --device ID`) is sent as one extra parameter, `key`, in the
 device's server URL (OsmAnd's online tracking URL template, or the Traccar Client's server URL:
-`http://host:5055/?key=sp_...`). Settings.fleet_tracker_auth chooses the policy: `off` (plain Traccar),
-`bound` (the default: devices with a live tracker key must present it; other devices are unchanged), or
-`required` (every device needs its own key). The parameter is removed from the fix before it is stored.
+`http://host:5055/?key=sp_...`). Settings.fleet_tracker_auth chooses the policy: `required`
+(the default: every device needs its own key), `bound` (devices with a live tracker key must present it; other
+devices are unchanged) or `off` (plain Traccar). The parameter is removed from the fix before it is stored.
 """
 
 from __future__ import annotations

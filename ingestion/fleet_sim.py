@@ -198,13 +198,39 @@ def write_plan(plans: Sequence[TruckPlan], path: Path) -> None:
     path.write_text(json.dumps([p.to_json() for p in plans], indent=1), encoding="utf-8")
 
 
+def sim_tracker_keys(conn: Any, unique_ids: Sequence[str]) -> dict[str, str]:
+    """A tracker key bound to each simulated device (the ingest requires one by default), by device identifier.
+
+    Each device has one key named `sim-tracker-<id>`: created on the first run, given a fresh secret (rotated)
+    on later runs, so no secret is ever written to disk or a log; the keys live in memory for this run only.
+    Created by the CLI user, audited; the connection is committed."""
+    from geo_api import apikeys
+    from geo_api.audit import Actor
+    from sql import query
+
+    keys: dict[str, str] = {}
+    for uid in unique_ids:
+        name = f"sim-tracker-{uid}"[:100]
+        row = conn.execute(query("trust_key_get"), {"name": name}).fetchone()
+        if row is not None and row["revoked_at"] is None and row["device_unique_id"] == uid:
+            keys[uid], _ = apikeys.rotate(conn, Actor.cli(), name)
+        else:
+            if row is not None:  # revoked or bound elsewhere by someone: leave it, use a new name
+                name = f"sim-tracker-{uid}-{random.randrange(16**6):06x}"[:100]
+            keys[uid], _ = apikeys.create(conn, Actor.cli(), name, "tracker", device=uid)
+    conn.commit()
+    return keys
+
+
 async def drive_fleet(plans: Sequence[TruckPlan], base_url: str, speedup: float, *, path: str = "/osmand",
                       sim_start: float | None = None, max_retries: int = 50,
-                      progress: Callable[[int], None] | None = None) -> dict[str, int]:
+                      progress: Callable[[int], None] | None = None,
+                      keys: dict[str, str] | None = None) -> dict[str, int]:
     """Send every truck's fixes as OsmAnd GET requests, paced by `speedup` (≤0: as fast as possible).
 
-    Like Traccar Client, a fix that is not answered 200 is retried (after a pause) before the next one,
-    so a restart of the server or database loses nothing."""
+    `keys` (device identifier → tracker key, see sim_tracker_keys) adds each device's `key` parameter, as a
+    Traccar Client with `?key=` in its server URL does. Like Traccar Client, a fix that is not answered 200 is
+    retried (after a pause) before the next one, so a restart of the server or database loses nothing."""
     import httpx
 
     counts = {"sent": 0, "retries": 0, "failed": 0}
@@ -221,6 +247,8 @@ async def drive_fleet(plans: Sequence[TruckPlan], base_url: str, speedup: float,
                         await asyncio.sleep(delay)
                 params = {"id": plan.unique_id, "lat": f"{lat:.7f}", "lon": f"{lon:.7f}", "timestamp": f"{t:.0f}",
                           "speed": speed, "bearing": course}
+                if keys and plan.unique_id in keys:
+                    params["key"] = keys[plan.unique_id]
                 for attempt in range(max_retries):
                     try:
                         r = await client.get(path, params=params)

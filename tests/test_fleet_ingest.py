@@ -16,6 +16,22 @@ from ingestion.fix_filters import FilterConfig, FixFilter
 from ingestion.fleet_registry import add_device, add_vehicle
 
 
+@pytest.fixture(scope="module")
+def settings(settings):
+    """This module tests the OsmAnd plumbing (decoding, filters, batching, the listener) with keyless devices,
+    so its servers run with tracker auth explicitly OFF; the default (`required`) is tested below
+    (test_default_refuses_a_keyless_fix_and_keeps_it_out_of_the_live_view) and in tests/test_trust_roles.py."""
+    return settings.model_copy(update={"fleet_tracker_auth": "off"})
+
+
+@pytest.fixture(scope="module")
+def live_server(settings):
+    from tests.conftest import LiveServer
+
+    with LiveServer(settings) as server:
+        yield server
+
+
 def _register(db, prefix: str = "dev") -> str:
     unique = f"{prefix}-{uuid.uuid4().hex[:8]}"
     vid = add_vehicle(db, f"B {uuid.uuid4().hex[:6].upper()}", "compactor", "36.71.01", "Depot uji")
@@ -463,7 +479,7 @@ def test_serve_listens_on_the_traccar_port_unless_turned_off(test_dsn, db, liste
     port, osmand_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SATUPETA_") and k != "DATABASE_URL"}
     env.update({"DATABASE_URL": test_dsn, "SATUPETA_LOG_LEVEL": "warning",
-                "SATUPETA_FLEET_OSMAND_PORT": str(osmand_port)})
+                "SATUPETA_FLEET_OSMAND_PORT": str(osmand_port), "SATUPETA_FLEET_TRACKER_AUTH": "off"})
     if listen is not None:
         env["SATUPETA_FLEET_OSMAND_LISTEN"] = listen
     unique = _register(db, "port")
@@ -504,7 +520,8 @@ def test_json_body_carries_the_tracker_key(settings, db):
             loc["extras"] = extra.pop("extras")
         return {"device_id": unique, "location": loc, **extra}
 
-    with LiveServer(settings.model_copy(update={"fleet_tracker_keys_ttl_s": 0.0})) as server, \
+    with LiveServer(settings.model_copy(update={"fleet_tracker_keys_ttl_s": 0.0,
+                                                "fleet_tracker_auth": "required"})) as server, \
             httpx.Client(base_url=server.url, timeout=30) as c:
         assert c.post("/osmand", json=body(0)).status_code == 401
         assert c.post("/osmand", json=body(1, key="sp_wrong")).status_code == 403
@@ -580,3 +597,33 @@ def test_sos_shows_in_the_live_view_and_its_stream(client, db):
                                          "timestamp": int(time.time()) - 20}).status_code == 200
     live = {f["id"]: f["properties"] for f in client.get("/fleet/live").json()["features"]}
     assert live[qid]["alarm"] is None
+
+
+def test_default_refuses_a_keyless_fix_and_keeps_it_out_of_the_live_view(base_settings, test_dsn, db):
+    """With the default settings (fleet_tracker_auth = required) a registered device without a tracker key is
+    refused (401 without a key, 403 with a key of another device), nothing is stored, and the device never shows
+    in /fleet/live; its own bound key is accepted (the JSON body's `key` too)."""
+    from geo_api.settings import Settings
+    from tests.conftest import LiveServer
+    from tests.test_trust_roles import make_key
+
+    assert Settings.model_fields["fleet_tracker_auth"].default == "required"
+    default = base_settings.model_copy(update={"database_url": test_dsn, "fleet_tracker_keys_ttl_s": 0.0})
+    assert default.fleet_tracker_auth == "required"
+    keyless, keyed = _register(db, "keyless"), _register(db, "keyed")
+    _, key = make_key(db, "tracker", device=keyed)
+    vids = {u: db.execute("SELECT vehicle_id FROM fleet.device WHERE unique_id = %s", (u,)).fetchone()["vehicle_id"]
+            for u in (keyless, keyed)}
+    t = int(time.time()) - 30
+    fix = {"lat": "-6.19", "lon": "106.62", "timestamp": str(t)}
+    with LiveServer(default) as server, httpx.Client(base_url=server.url, timeout=30) as c:
+        assert c.get("/osmand", params={"id": keyless, **fix}).status_code == 401
+        r = c.post("/osmand", json={"device_id": keyless, "location": {
+            "timestamp": datetime.fromtimestamp(t + 5, tz=timezone.utc).isoformat(),
+            "coords": {"latitude": -6.19, "longitude": 106.62}}})
+        assert r.status_code == 401 and r.headers["content-type"].startswith("application/problem+json")
+        assert c.get("/osmand", params={"id": keyless, "key": key, **fix}).status_code == 403
+        assert c.get("/osmand", params={"id": keyed, "key": key, **fix}).status_code == 200
+        live = {f["id"] for f in c.get("/fleet/live").json()["features"]}
+    assert vids[keyless] not in live and vids[keyed] in live
+    assert _positions(db, keyless) == [] and len(_positions(db, keyed)) == 1

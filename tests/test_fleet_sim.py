@@ -15,7 +15,14 @@ import pytest
 from psycopg.rows import dict_row
 
 from ingestion.fleet_registry import add_device, add_vehicle
-from ingestion.fleet_sim import TPA_RAWA_KUCING, drive_fleet, plan_fleet, sites_geojson, synthetic_sites
+from ingestion.fleet_sim import (
+    TPA_RAWA_KUCING,
+    drive_fleet,
+    plan_fleet,
+    sim_tracker_keys,
+    sites_geojson,
+    synthetic_sites,
+)
 from ingestion.fleet_sites import publish_synthetic_sites
 from tests.conftest import LiveServer
 
@@ -27,6 +34,14 @@ async def _publish(settings, sites) -> dict:
     async with await psycopg.AsyncConnection.connect(settings.dsn, row_factory=dict_row, autocommit=True) as conn:
         with tempfile.TemporaryDirectory() as tmp:
             return await publish_synthetic_sites(conn, settings, sites_geojson(sites), tmp)
+
+
+@pytest.fixture(scope="module")
+def live_server(settings):
+    """This module's server, with the default tracker auth (`required`) and keys re-read on every fix, so a
+    key made by a test is seen at once."""
+    with LiveServer(settings.model_copy(update={"fleet_tracker_keys_ttl_s": 0.0})) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -45,12 +60,18 @@ def simulated(settings):
             vids[p.unique_id] = add_vehicle(db, p.plat_nomor, p.jenis, p.kecamatan_kode, "Depot SIM")
             add_device(db, p.unique_id, vids[p.unique_id])
         db.commit()
+        # tracker keys are required by default: each simulated device gets its own (as `fleet simulate` does)
+        keys = sim_tracker_keys(db, [p.unique_id for p in plans])
+        again = sim_tracker_keys(db, [plans[0].unique_id])  # a second run rotates the same named key
+        assert again[plans[0].unique_id] != keys[plans[0].unique_id]
+        keys.update(again)
     published = asyncio.run(_publish(settings, sites))
     assert published["feature_count"] == len(sites)
     fast = settings.model_copy(update={"fleet_device_rate": 1e6, "fleet_device_burst": 10**6})
+    assert fast.fleet_tracker_auth == "required"
     with LiveServer(fast) as server:
-        counts = asyncio.run(drive_fleet(plans, server.url, 0))
-    assert counts["failed"] == 0 and counts["sent"] == sum(len(p.fixes) for p in plans)
+        counts = asyncio.run(drive_fleet(plans, server.url, 0, keys=keys))
+    assert counts["failed"] == 0 and counts["retries"] == 0 and counts["sent"] == sum(len(p.fixes) for p in plans)
     return {"plans": plans, "vids": vids, "day": day, "sites": sites}
 
 
@@ -146,8 +167,9 @@ def test_live_geojson_stream_and_inside_now(simulated, client, db):
     vid = add_vehicle(db, f"B TPA {unique[-4:]}", "arm_roll")
     add_device(db, unique, vid)
     db.commit()
+    key = sim_tracker_keys(db, [unique])[unique]
     lat, lon = TPA_RAWA_KUCING
-    assert client.get("/osmand", params={"id": unique, "lat": lat, "lon": lon,
+    assert client.get("/osmand", params={"id": unique, "lat": lat, "lon": lon, "key": key,
                                          "timestamp": int(time.time()) - 30}).status_code == 200
     r = client.get("/fleet/live")
     feats = {f["properties"]["vehicle_id"]: f for f in r.json()["features"]}
@@ -236,6 +258,7 @@ def test_listener_http_client_keepalive_many_devices(settings, db):
         add_device(db, unique, add_vehicle(db, f"B KC {unique[-4:]}", "dump_truck"))
         ids.append(unique)
     db.commit()
+    keys = sim_tracker_keys(db, ids)
     t0 = int(time.time()) - 7200
 
     async def run(url):
@@ -243,7 +266,7 @@ def test_listener_http_client_keepalive_many_devices(settings, db):
             async def dev(u):
                 for i in range(25):
                     r = await c.get("/osmand", params={"id": u, "lat": -6.2 + i * 1e-4, "lon": 106.6,
-                                                       "timestamp": t0 + i * 5})
+                                                       "timestamp": t0 + i * 5, "key": keys[u]})
                     assert r.status_code == 200
             await asyncio.gather(*(dev(u) for u in ids))
 

@@ -202,7 +202,7 @@ def fresh_keys_client(settings):
             yield c
 
 
-def test_tracker_sends_only_for_its_own_device(fresh_keys_client, db):
+def test_tracker_sends_only_for_its_own_device(fresh_keys_client, settings, db):
     client = fresh_keys_client
     bound, free, other = (f"trk-{uuid.uuid4().hex[:8]}" for _ in range(3))
     for d in (bound, free, other):
@@ -215,8 +215,13 @@ def test_tracker_sends_only_for_its_own_device(fresh_keys_client, db):
     assert client.get("/osmand", params={"id": bound, "key": other_key, **fix}).status_code == 403
     assert client.get("/osmand", params={"id": other, "key": key, **fix}).status_code == 403
     assert client.get("/osmand", params={"id": bound, "key": key, **fix}).status_code == 200
-    # a device without a tracker key is served as by Traccar (fleet_tracker_auth = bound)
-    assert client.get("/osmand", params={"id": free, **fix}).status_code == 200
+    # a device without a tracker key is refused by default (fleet_tracker_auth = required) ...
+    assert client.get("/osmand", params={"id": free, **fix}).status_code == 401
+    # ... and served as by Traccar when a city explicitly chooses `bound`
+    with LiveServer(settings.model_copy(update={"fleet_tracker_auth": "bound"})) as server, \
+            httpx.Client(base_url=server.url, timeout=30) as c:
+        assert c.get("/osmand", params={"id": free, **fix}).status_code == 200
+        assert c.get("/osmand", params={"id": bound, **fix}).status_code == 401
     stored = db.execute("SELECT p.attributes FROM fleet.position p JOIN fleet.device d ON d.id = p.device_id "
                         "WHERE d.unique_id = %s", (bound,)).fetchall()
     assert len(stored) == 1 and "key" not in (stored[0]["attributes"] or {})

@@ -55,9 +55,11 @@ system:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-# Only the tests need these: PgBouncer (the scale-out tests start one in transaction mode).
+# Only the tests need these: PgBouncer (the scale-out tests start one in transaction mode) and wrk (the
+# benchmark smoke test runs `bench scale` on a tiny size).
 test-system:
 	@$(call apt_missing,pgbouncer,pgbouncer)
+	@$(call apt_missing,wrk,wrk)
 
 # Only `bench scale` needs wrk (a compiled load generator that leaves the cores to the server).
 bench-system:

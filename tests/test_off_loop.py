@@ -17,6 +17,17 @@ import pytest
 import geo_api.fleet.analysis
 import geo_api.routers.maps
 from ingestion.fleet_registry import add_device, add_vehicle
+from tests.test_trust_roles import make_key
+
+
+@pytest.fixture(scope="module")
+def live_server(settings):
+    """This module's server, with the default tracker auth (`required`) and tracker keys re-read on every fix
+    (the session server caches them for 10 s), so a key made by a test is seen at once."""
+    from tests.conftest import LiveServer
+
+    with LiveServer(settings.model_copy(update={"fleet_tracker_keys_ttl_s": 0.0})) as server:
+        yield server
 
 
 def _held(real, entered: threading.Event, release: threading.Event):
@@ -36,6 +47,7 @@ def test_gps_fix_acknowledged_while_heavy_work_runs(live_server, db, monkeypatch
     unique = f"loop-{uuid.uuid4().hex[:8]}"
     add_device(db, unique, add_vehicle(db, f"B {uuid.uuid4().hex[:6].upper()}", "compactor", "36.71.01", "Depot"))
     db.commit()
+    _, key = make_key(db, "tracker", device=unique)
     entered, release = threading.Event(), threading.Event()
     monkeypatch.setattr(module, name, _held(getattr(module, name), entered, release))
     page: dict[str, httpx.Response] = {}
@@ -49,7 +61,8 @@ def test_gps_fix_acknowledged_while_heavy_work_runs(live_server, db, monkeypatch
     try:
         assert entered.wait(60), f"{path} never reached {name}"
         with httpx.Client(base_url=live_server.url, timeout=20) as c:
-            fix = c.get("/osmand", params={"id": unique, "lat": -6.18, "lon": 106.63, "timestamp": int(time.time())})
+            fix = c.get("/osmand", params={"id": unique, "lat": -6.18, "lon": 106.63, "timestamp": int(time.time()),
+                                           "key": key})
         assert fix.status_code == 200, fix.text
         assert "r" not in page  # the page is still being built: the fix did not wait for it
         stored = db.execute("SELECT count(*) AS n FROM fleet.position p JOIN fleet.device d ON d.id = p.device_id "

@@ -14,6 +14,16 @@ from ingestion.fleet_registry import add_device, add_vehicle
 from tests.test_trust_roles import _citizen, make_key, post_laporan
 
 
+@pytest.fixture(scope="module")
+def live_server(settings):
+    """This module's server, with the default tracker auth (`required`) and tracker keys re-read on every fix
+    (the session server caches them for 10 s), so a key made by a test is seen at once."""
+    from tests.conftest import LiveServer
+
+    with LiveServer(settings.model_copy(update={"fleet_tracker_keys_ttl_s": 0.0})) as server:
+        yield server
+
+
 @pytest.fixture()
 def truck(client, db):
     """A registered truck with one acknowledged fix: (vehicle id, its tracker's unique id)."""
@@ -21,7 +31,9 @@ def truck(client, db):
     vid = add_vehicle(db, f"B {uuid.uuid4().hex[:6].upper()}", "compactor", "36.71.01", "Depot uji")
     add_device(db, unique, vid)
     db.commit()
-    r = client.get("/osmand", params={"id": unique, "lat": -6.18, "lon": 106.63, "timestamp": int(time.time())})
+    _, key = make_key(db, "tracker", device=unique)
+    r = client.get("/osmand", params={"id": unique, "lat": -6.18, "lon": 106.63, "timestamp": int(time.time()),
+                                      "key": key})
     assert r.status_code == 200, r.text
     return vid, unique
 

@@ -13,14 +13,29 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.conftest import _free_port
 from tests.test_fleet_ingest import _positions, _register
+from tests.test_trust_roles import make_key
 
 
-def _traccar_request(unique: str, t: int, path: str = "/") -> bytes:
-    """The request line and headers Android's HttpURLConnection sends for RequestManager.sendRequest."""
-    query = (f"id={unique}&timestamp={t}&lat=-6.1786134&lon=106.6300482&speed=10.691142&bearing=87.0"
-             f"&altitude=21.5&accuracy=12.0&batt=64.0&mock=true")
+@pytest.fixture(scope="module")
+def live_server(settings):
+    """This module's server, with the default tracker auth (`required`) and tracker keys re-read on every fix
+    (the session server caches them for 10 s), so a key made by a test is seen at once."""
+    from tests.conftest import LiveServer
+
+    with LiveServer(settings.model_copy(update={"fleet_tracker_keys_ttl_s": 0.0})) as server:
+        yield server
+
+
+def _traccar_request(unique: str, t: int, path: str = "/", key: str = "") -> bytes:
+    """The request line and headers Android's HttpURLConnection sends for RequestManager.sendRequest; the
+    tracker key rides in the server URL (`http://host:5055/?key=sp_...`), so it comes first."""
+    query = (f"key={key}&" if key else "") + (
+        f"id={unique}&timestamp={t}&lat=-6.1786134&lon=106.6300482&speed=10.691142&bearing=87.0"
+        f"&altitude=21.5&accuracy=12.0&batt=64.0&mock=true")
     return (f"POST {path}?{query} HTTP/1.1\r\nUser-Agent: Dalvik/2.1.0 (Linux; U; Android 13; SM-A146P "
             f"Build/TP1A.220624.014)\r\nHost: 127.0.0.1\r\nConnection: Keep-Alive\r\nAccept-Encoding: gzip\r\n"
             f"Content-Length: 0\r\n\r\n").encode()
@@ -35,6 +50,15 @@ def _send(port: int, raw: bytes) -> bytes:
             if not chunk:
                 break
             answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        length = next((int(line.split(b":", 1)[1]) for line in head.lower().split(b"\r\n")
+                       if line.startswith(b"content-length:")), 0)
+        while len(body) < length:  # the body may arrive in a later segment than the headers
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+            answer += chunk
     return answer
 
 
@@ -48,8 +72,9 @@ def _check_stored(db, unique: str, t: int) -> None:
 
 def test_traccar_client_request_on_the_main_port(db, live_server):
     unique = _register(db, "traccar")
+    _, key = make_key(db, "tracker", device=unique)
     t = int(time.time()) - 120
-    answer = _send(live_server.port, _traccar_request(unique, t, "/osmand"))
+    answer = _send(live_server.port, _traccar_request(unique, t, "/osmand", key))
     assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
     _check_stored(db, unique, t)
 
@@ -57,6 +82,7 @@ def test_traccar_client_request_on_the_main_port(db, live_server):
 def test_fleet_listen_command_receives_traccar_client(db, settings):
     """`satupeta fleet listen --port P` serves the OsmAnd protocol at any path, as Traccar's port 5055."""
     unique = _register(db, "listen")
+    _, key = make_key(db, "tracker", device=unique)
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": settings.dsn}
     proc = subprocess.Popen([sys.executable, "-m", "geo_api.cli", "fleet", "listen", "--port", str(port),
@@ -72,15 +98,15 @@ def test_fleet_listen_command_receives_traccar_client(db, settings):
                 assert time.monotonic() < deadline, "fleet listen never listened"
                 time.sleep(0.2)
         t = int(time.time()) - 60
-        answer = _send(port, _traccar_request(unique, t))
+        answer = _send(port, _traccar_request(unique, t, key=key))
         assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
         _check_stored(db, unique, t)
         # a value out of range is a 400 naming the parameter, as on /osmand, and stores nothing
-        bad = _send(port, _traccar_request(unique, t + 30).replace(b"speed=10.691142", b"speed=1e39"))
+        bad = _send(port, _traccar_request(unique, t + 30, key=key).replace(b"speed=10.691142", b"speed=1e39"))
         assert bad.startswith(b"HTTP/1.1 400") and b'"parameter":"speed"' in bad, bad[:400]
         assert len(_positions(db, unique)) == 1
         # impossible coordinates are stored but flagged out of analysis, as Traccar keeps them (fix_filters)
-        odd = _send(port, _traccar_request(unique, t + 40).replace(b"lat=-6.1786134", b"lat=95"))
+        odd = _send(port, _traccar_request(unique, t + 40, key=key).replace(b"lat=-6.1786134", b"lat=95"))
         assert odd.startswith(b"HTTP/1.1 200"), odd[:300]
         assert [p["flag"] for p in _positions(db, unique)] == [None, "invalid_coords"]
     finally:

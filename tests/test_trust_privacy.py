@@ -101,7 +101,8 @@ def _injection_cases(s: str) -> list[tuple[str, dict, int, str | None]]:
               ("/geocode/autocomplete", {"q": s}, *q("q", 200, None)),
               ("/fleet/coverage", {"kelurahan": s}, *q("kelurahan", 200, None)),
               ("/peta/laporan", {"opd": s}, *q("opd", 422)),
-              ("/osmand", {"id": s, "lat": "-6.1", "lon": "106.6"}, *q("id", 400))]
+              # tracker keys are required by default: a hostile id without a key is refused before any lookup
+              ("/osmand", {"id": s, "lat": "-6.1", "lon": "106.6"}, *((400, "id") if nul else (401, "key")))]
     return cases
 
 

@@ -86,7 +86,10 @@ def served(env: dict[str, str], workers: int = 2) -> Iterator[tuple[str, int]]:
     """`satupeta serve --workers N` on a free port as a child process group; yields its URL and pid."""
     port = free_port()
     full = {k: v for k, v in os.environ.items() if not k.startswith("SATUPETA_") and k != "DATABASE_URL"}
-    full.update({"SATUPETA_LOG_LEVEL": "warning", "SATUPETA_FLEET_OSMAND_LISTEN": "false", **env})
+    # The scale-out workloads post fixes for keyless devices: tracker auth off explicitly (callers may override;
+    # the default `required` is tested in test_fleet_ingest.py and test_trust_roles.py)
+    full.update({"SATUPETA_LOG_LEVEL": "warning", "SATUPETA_FLEET_OSMAND_LISTEN": "false",
+                 "SATUPETA_FLEET_TRACKER_AUTH": "off", **env})
     proc = subprocess.Popen([sys.executable, "-m", "geo_api.cli", "serve", "--workers", str(workers),
                              "--port", str(port)], env=full, cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)

@@ -50,7 +50,9 @@ def heard(dsn: str, payload: str):
 @pytest.fixture(scope="module")
 def two(test_dsn):
     env = {"DATABASE_URL": test_dsn, "SATUPETA_RATELIMIT_ENABLED": "false",
-           "SATUPETA_FLEET_TRACKER_KEYS_TTL_S": "3600", "SATUPETA_LAYERS_CATALOG_TTL_S": "3600"}
+           "SATUPETA_FLEET_TRACKER_KEYS_TTL_S": "3600", "SATUPETA_LAYERS_CATALOG_TTL_S": "3600",
+           # explicitly `bound`: keyless devices alternate between processes, a keyed one must send its key
+           "SATUPETA_FLEET_TRACKER_AUTH": "bound"}
     with served(env, workers=1) as (a, _), served(env, workers=1) as (b, _):
         with httpx.Client(base_url=a, timeout=60) as ca, httpx.Client(base_url=b, timeout=60) as cb:
             yield ca, cb

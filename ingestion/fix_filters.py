@@ -7,6 +7,12 @@ device, fix time and coordinates as a fix already accepted). Late and out-of-ord
 they are stored by fix time; the jump test only compares a fix with the newest good one when the fix is
 newer, because a late fix's neighbours are not known here (detection orders by fix time anyway).
 
+The specification (one, for every path: live ingest in fleet_writer, both CSV/GPX back-fills in fleet_import):
+a device's fixes are judged one by one in the order they come (arrival live, file order in a back-fill), by
+`FilterBatch.check_values`, starting from the device's state in PostgreSQL (its newest stored good fix, and
+the good fixes already stored at the same fix times). The first matching flag wins, in this order:
+invalid_coords, zero_coords, not_valid, future, duplicate, jump. A flagged fix changes no state.
+
 The state a device's checks need (its newest good fix, the good fixes already stored) is read from
 PostgreSQL per group commit, in the batch's own transaction with the devices locked (`load`), so any number
 of processes on any number of machines flag a device's fixes as one process would. Within a batch (and in
@@ -40,7 +46,7 @@ class FilterConfig:
     max_speed_kmh: float = 150.0
     future_tolerance_s: float = 300.0
     jump_reset_s: float = 900.0
-    duplicate_memory: int = 256
+    duplicate_memory: int | None = None  # None: every good fix of the batch (state lives one batch only)
 
 
 @dataclass(slots=True)
@@ -122,33 +128,41 @@ class FilterBatch:
 
     def check(self, device_id: int, fix: Fix, now: float) -> str | None:
         """Return the flag for this fix (None when good) and remember it in the batch's state."""
-        flag = coordinate_flag(fix)
-        if flag:
-            return flag
+        return self.check_values(device_id, fix.fix_time, fix.lat, fix.lon, fix.valid, now)
+
+    def check_values(self, device_id: int, fix_time: float, lat: float, lon: float, valid: bool,
+                     now: float) -> str | None:
+        """The specification (module docstring) for one fix given as plain values."""
+        if not (math.isfinite(lat) and math.isfinite(lon)) or abs(lat) > 90 or abs(lon) > 180:
+            return "invalid_coords"
+        if lat == 0 and lon == 0:
+            return "zero_coords"
+        if not valid:
+            return "not_valid"
         cfg = self.parent.config
-        if fix.fix_time > now + cfg.future_tolerance_s:
+        if fix_time > now + cfg.future_tolerance_s:
             return "future"
         st = self._state(device_id)
-        key = (fix.fix_time, fix.lat, fix.lon)
+        key = (fix_time, lat, lon)
         if key in st.recent:
             return "duplicate"
-        if st.last_time is not None and fix.fix_time >= st.last_time and self._is_jump(st, fix):
+        if st.last_time is not None and fix_time >= st.last_time and self._is_jump(st, fix_time, lat, lon):
             return "jump"
         st.recent[key] = None
         self._added.append((st, key))
-        if len(st.recent) > cfg.duplicate_memory:
+        if cfg.duplicate_memory is not None and len(st.recent) > cfg.duplicate_memory:
             st.recent.popitem(last=False)
-        if st.last_time is None or fix.fix_time >= st.last_time:
-            st.last_time, st.last_lat, st.last_lon = fix.fix_time, fix.lat, fix.lon
+        if st.last_time is None or fix_time >= st.last_time:
+            st.last_time, st.last_lat, st.last_lon = fix_time, lat, lon
         return None
 
-    def _is_jump(self, st: DeviceState, fix: Fix) -> bool:
+    def _is_jump(self, st: DeviceState, fix_time: float, lat: float, lon: float) -> bool:
         cfg = self.parent.config
-        dt = fix.fix_time - st.last_time
+        dt = fix_time - st.last_time
         if dt > cfg.jump_reset_s:
             # After a long silence the truck may really be elsewhere: accept and re-anchor.
             return False
-        dist = haversine_m(st.last_lat, st.last_lon, fix.lat, fix.lon)
+        dist = haversine_m(st.last_lat, st.last_lon, lat, lon)
         # One second of slack so two fixes in the same second a few metres apart are not a jump.
         return dist / max(dt, 1.0) * 3.6 > cfg.max_speed_kmh
 

@@ -1,4 +1,9 @@
-"""Bulk back-fill of positions from CSV or GPX: the same filters as live ingest, then COPY in chunks."""
+"""Bulk back-fill of positions from CSV or GPX: the same filters as live ingest, then COPY in chunks.
+
+Both paths (`import_fixes` for any iterator of fixes, `import_csv_fast` for CSV through pandas/pyarrow) judge
+each fix by the one specification in ingestion/fix_filters.py, in file order, starting from each device's
+state in PostgreSQL (`seed_from_db`: its newest stored good fix and the good fixes already stored in the
+file's time span), exactly as the live writer does per group commit."""
 
 from __future__ import annotations
 
@@ -97,7 +102,7 @@ def import_fixes(conn: psycopg.Connection, fixes: Iterable[Fix], *, config: Filt
             if row is None:
                 raise DataError(f"unknown device {fix.unique_id!r}: register it first (satupeta fleet device add)")
             device_id = ids[fix.unique_id] = row["id"]
-            filt.seed(device_id, row["last_time"], row["last_lat"], row["last_lon"])
+            filt.load(device_id, row["last_time"], row["last_lat"], row["last_lon"], stored_good(conn, device_id))
         flag = batch.check(device_id, fix, now)
         if flag is None and -1e10 < fix.fix_time < 1e11:
             day = datetime.fromtimestamp(fix.fix_time, tz=timezone.utc).date()
@@ -121,6 +126,14 @@ def refresh_last(conn: psycopg.Connection, device_ids: list[int]) -> None:
     if device_ids:
         conn.execute(query("fleet_device_refresh_last"), {"ids": device_ids})
         conn.commit()
+
+
+def stored_good(conn: psycopg.Connection, device_id: int, t_min: float | None = None,
+                t_max: float | None = None) -> tuple:
+    """The keys (fix_time, lat, lon) of a device's stored good fixes (within [t_min, t_max] when given):
+    what the duplicate test compares a back-filled fix with, as the live writer does."""
+    rows = conn.execute(query("fleet_filter_stored"), {"id": device_id, "t_min": t_min, "t_max": t_max}).fetchall()
+    return tuple((r["t"], r["lat"], r["lon"]) for r in rows)
 
 
 def import_csv_fast(conn: psycopg.Connection, path: Path, default_device: str | None, *,
@@ -157,7 +170,7 @@ def import_csv_fast(conn: psycopg.Connection, path: Path, default_device: str | 
     if np.isnan(num["lat"]).any() or np.isnan(num["lon"]).any():
         bad = int(np.flatnonzero(np.isnan(num["lat"]) | np.isnan(num["lon"]))[0]) + 2
         raise DataError(f"{path.name} line {bad}: lat/lon is not a number")
-    flags = _vector_flags(dev, t, num["lat"], num["lon"], cfg, now)
+    flags = _spec_flags(conn, dev, t, num["lat"], num["lon"], cfg, now)
     for day in sorted(set((t[flags == ""] // 86400).astype(np.int64).tolist())):
         if -20000 < day < 80000:
             conn.execute(query("fleet_ensure_partition"), {"day": date.fromordinal(719163 + day)})
@@ -226,40 +239,18 @@ def _epoch_column(col, name: str):
     return parsed.to_numpy(dtype="datetime64[us]").astype(np.int64) / 1e6
 
 
-def _vector_flags(dev, t, lat, lon, cfg: FilterConfig, now: float):
+def _spec_flags(conn: psycopg.Connection, dev, t, lat, lon, cfg: FilterConfig, now: float):
+    """The flags of the specification (ingestion/fix_filters.py), in file order, from the devices' stored state."""
     import numpy as np
 
-    flags = np.full(len(t), "", dtype=object)
-    invalid = ~np.isfinite(lat) | ~np.isfinite(lon) | (np.abs(lat) > 90) | (np.abs(lon) > 180)
-    zero = (lat == 0) & (lon == 0) & ~invalid
-    future = (t > now + cfg.future_tolerance_s) & ~invalid & ~zero
-    order = np.lexsort((lon, lat, t, dev))
-    d, tt, la, lo = dev[order], t[order], lat[order], lon[order]
-    same_dev = np.r_[False, d[1:] == d[:-1]]
-    dup_sorted = same_dev & np.r_[False, (tt[1:] == tt[:-1]) & (la[1:] == la[:-1]) & (lo[1:] == lo[:-1])]
-    dup = np.zeros(len(t), bool)
-    dup[order] = dup_sorted
-    # Jumps are judged among the otherwise good fixes only, in device and time order.
-    cand = order[~(invalid | zero | future | dup)[order]]
-    jump = np.zeros(len(t), bool)
-    jump[cand] = _spikes(dev[cand], t[cand], lat[cand], lon[cand], cfg)
-    for mask, name in ((jump, "jump"), (dup, "duplicate"), (future, "future"), (zero, "zero_coords"),
-                       (invalid, "invalid_coords")):
-        flags[mask] = name
-    return flags.astype(str)
-
-
-def _spikes(d, tt, la, lo, cfg: FilterConfig):
-    """Fixes too fast from their predecessor and back to their successor (one device's sorted fixes)."""
-    import numpy as np
-
-    same_dev = np.r_[False, d[1:] == d[:-1]]
-    dt = np.r_[np.inf, np.diff(tt)]
-    k = 111_320.0 * np.cos(np.radians(la))
-    dist = np.hypot(np.r_[0, np.diff(lo)] * k, np.r_[0, np.diff(la)] * 110_574.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        jump_in = same_dev & (dt <= cfg.jump_reset_s) & (dist / np.maximum(dt, 1.0) * 3.6 > cfg.max_speed_kmh)
-    # A spike jumps in and out again; the fix after it (jumping back) is good, as the live filter judges it.
-    next_same = np.r_[same_dev[1:], False]
-    jump_out = np.r_[jump_in[1:], False]
-    return jump_in & (jump_out | ~next_same)
+    filt = FixFilter(cfg)
+    for d in np.unique(dev).tolist():
+        ts = t[(dev == d) & (np.abs(t) < 1e11)]  # a span PostgreSQL stores (others are flagged anyway)
+        row = conn.execute(query("fleet_device_state"), {"id": d}).fetchone()
+        span = (float(ts.min()), float(ts.max())) if len(ts) else (0.0, -1.0)
+        filt.load(d, row["last_time"], row["last_lat"], row["last_lon"], stored_good(conn, d, *span))
+    batch = filt.batch()
+    check = batch.check_values
+    out = [check(d, tt, la, lo, True, now) or "" for d, tt, la, lo in
+           zip(dev.tolist(), t.tolist(), lat.tolist(), lon.tolist(), strict=True)]
+    return np.array(out, dtype=object).astype(str)

@@ -148,3 +148,49 @@ def test_audited_actions_name_their_topic():
     assert notify.topic_for("rule.change", "rule:3") == "routing"
     assert notify.topic_for("laporan.status", "laporan:9") is None
     assert notify.parse("layer:jalan_kota") == ("layer", "jalan_kota")
+
+
+def test_live_and_both_backfill_paths_flag_the_same_input_alike(settings, db, tmp_path):
+    """One specification: the live writer, import_fixes and import_csv_fast give each fix the same flag."""
+    from ingestion.fleet_import import import_csv_fast, import_fixes, read_csv
+
+    t0 = float(int(time.time()) - 7200)
+    seq = fix_sequence(t0) + [(t0 + 70, 0.0, 0.0), (t0 + 99999, -6.2, 106.6), (t0 + 80, -6.2025, 106.6015)]
+    cfg = filter_config(settings)
+
+    def stored(unique):
+        rows = db.execute("SELECT extract(epoch FROM p.fix_time)::float8 AS t, p.lat, p.lon, p.flag "
+                          "FROM fleet.position p JOIN fleet.device d ON d.id = p.device_id WHERE d.unique_id = %s",
+                          (unique,)).fetchall()
+        return sorted(((r["t"] - t0, r["lat"], r["lon"], r["flag"] or "") for r in rows))
+
+    got = {}
+    live = _register(db)
+    live_id = db.execute("SELECT id FROM fleet.device WHERE unique_id = %s", (live,)).fetchone()["id"]
+
+    async def feed():
+        pool = open_pool(settings, application_name="test-spec")
+        await pool.open()
+        w = GroupCommitWriter(pool, fix_filter=FixFilter(cfg), writers=1)
+        try:
+            return [await w.submit(live_id, osmand.Fix(live, t, la, lo)) for t, la, lo in seq]
+        finally:
+            await w.stop()
+            await pool.close()
+
+    now = time.time()
+    live_flags = asyncio.run(feed())
+    got["live"] = stored(live)
+    for name in ("import_fixes", "import_csv_fast"):
+        unique = _register(db)
+        path = tmp_path / f"{name}.csv"
+        path.write_text("id,timestamp,lat,lon\n" + "".join(f"{unique},{t:.0f},{la!r},{lo!r}\n" for t, la, lo in seq))
+        if name == "import_fixes":
+            import_fixes(db, read_csv(path, None), config=cfg, now=now)
+        else:
+            import_csv_fast(db, path, None, config=cfg, now=now)
+        got[name] = stored(unique)
+    assert sorted(fl or "" for fl in live_flags) == sorted(f for *_, f in got["live"])
+    assert {f for *_, f in got["live"]} == {"", "duplicate", "jump", "zero_coords", "future"}
+    assert got["import_fixes"] == got["live"]
+    assert got["import_csv_fast"] == got["live"]

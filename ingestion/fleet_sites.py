@@ -9,7 +9,7 @@ import shapely
 from psycopg import sql
 
 from ingestion.trips import Site
-from sql import query
+from layers.catalog import published_columns
 
 
 def site_from(fid: Any, nama: str | None, jenis: str | None, geom, radius_tps: float, radius_tpa: float) -> Site:
@@ -23,8 +23,7 @@ async def load_sites(conn: psycopg.AsyncConnection, layer: str, radius_tps: floa
                      radius_tpa: float) -> list[Site] | None:
     """Read the sites layer's live view `published."<layer>"`; None when it is not published."""
     async with conn.cursor() as cur:
-        await cur.execute(query("fleet_layer_columns"), {"layer": layer})
-        cols = {r["name"] if isinstance(r, dict) else r[0] for r in await cur.fetchall()}
+        cols = set((await published_columns(conn, [layer])).get(layer, ()))
         if not {"fid", "geom"} <= cols:
             return None
         def col(name: str) -> sql.Composable:

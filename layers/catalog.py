@@ -13,6 +13,7 @@ from psycopg import sql
 
 from geo_api.db import fetch_all
 from geo_api.errors import NotFound
+from sql import query
 
 GEOM = "geom"
 _TEMPORAL = ("timestamp with time zone", "timestamp without time zone", "date")
@@ -114,6 +115,30 @@ async def _extents(conn: psycopg.AsyncConnection, rows: list[dict[str, Any]]) ->
     async with conn.cursor(row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(sql.SQL(" UNION ALL ").join(parts))
         return {r[0]: tuple(r[1:]) for r in await cur.fetchall()}
+
+
+def _by_layer(rows: list[tuple[str, str, str]]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for layer_id, name, type_ in rows:
+        out.setdefault(layer_id, {})[name] = type_
+    return out
+
+
+async def published_columns(conn: psycopg.AsyncConnection, layer_ids: list[str]) -> dict[str, dict[str, str]]:
+    """The columns (name -> type, in table order) of each live published layer among `layer_ids`.
+
+    The one way to ask which published layers exist and what they hold; a layer absent from the result is
+    not published. Read fresh (not through the TTL cache), so a publish in another process is seen at once."""
+    async with conn.cursor(row_factory=psycopg.rows.tuple_row) as cur:
+        await cur.execute(query("layers_published_columns"), {"layers": list(layer_ids)})
+        return _by_layer(await cur.fetchall())
+
+
+def published_columns_sync(conn: psycopg.Connection, layer_ids: list[str]) -> dict[str, dict[str, str]]:
+    """`published_columns` over a sync connection (CLI and start-up callers)."""
+    with conn.cursor(row_factory=psycopg.rows.tuple_row) as cur:
+        cur.execute(query("layers_published_columns"), {"layers": list(layer_ids)})
+        return _by_layer(cur.fetchall())
 
 
 class Catalog:

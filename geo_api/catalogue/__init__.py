@@ -16,6 +16,7 @@ from geo_api.db import fetch_all, fetch_one
 from geo_api.errors import DataError
 from geo_api.routing import store
 from geo_api.routing.model import kantor_kode
+from layers.catalog import published_columns
 
 log = logging.getLogger("satupeta.catalogue")
 
@@ -174,7 +175,7 @@ async def _load_rule(conn: psycopg.AsyncConnection, a: AturanEntry, overwrite: b
         spec = a.spec()
     except ValidationError as exc:
         raise DataError(f"aturan {a.kunci}: {exc.errors()[0]['msg']}") from exc
-    if spec.layer_id and not await fetch_all(conn, "routing_published_columns", {"layers": [spec.layer_id]}):
+    if spec.layer_id and not await published_columns(conn, [spec.layer_id]):
         # Rules on a layer not yet published are kept out until it is (load again after publishing).
         log.warning("aturan %s: layer %s is not published; skipped", a.kunci, spec.layer_id)
         counts["aturan_dilewati"] += 1
@@ -211,7 +212,7 @@ async def publish_synthetic_roads(conn: psycopg.AsyncConnection, settings: Any, 
 
 async def synthetic_roads_published(conn: psycopg.AsyncConnection) -> bool:
     """Whether published."jalan_sintetis" is live."""
-    return bool(await fetch_all(conn, "routing_published_columns", {"layers": ["jalan_sintetis"]}))
+    return bool(await published_columns(conn, ["jalan_sintetis"]))
 
 
 async def setup(conn: psycopg.AsyncConnection, settings: Any, *, synthetic_roads: bool = True,

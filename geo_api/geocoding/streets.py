@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from psycopg import sql as psql
@@ -123,9 +123,8 @@ class StreetIndex:
 
 
 # ---- loading from the published layer ----------------------------------------------------------------------------
-def _columns_ok(columns: Sequence[dict], name_column: str) -> bool:
-    names = {c["column_name"] for c in columns}
-    return "geom" in names and name_column in names
+def _columns_ok(columns: Collection[str], name_column: str) -> bool:
+    return "geom" in columns and name_column in columns
 
 
 def street_rows_query(layer: str, name_column: str) -> psql.Composed:
@@ -136,7 +135,7 @@ def street_rows_query(layer: str, name_column: str) -> psql.Composed:
                                                      name=psql.Identifier(name_column))
 
 
-def _refusal(settings, columns: Sequence[dict], count: int | None) -> str | None:
+def _refusal(settings, columns: Collection[str], count: int | None) -> str | None:
     layer, col = settings.geocode_street_layer, settings.geocode_street_name_column
     if not columns:
         return f"street layer {layer!r} is not published"
@@ -159,7 +158,9 @@ def load_streets(conn, settings) -> StreetIndex | None:
     layer = settings.geocode_street_layer
     if not layer:
         return None
-    columns = conn.execute(query("routing_published_columns"), {"layers": [layer]}).fetchall()
+    from layers.catalog import published_columns_sync
+
+    columns = published_columns_sync(conn, [layer]).get(layer, {})
     count = None
     if _columns_ok(columns, settings.geocode_street_name_column):
         count = conn.execute(psql.SQL("SELECT count(*) AS n FROM {}").format(
@@ -191,13 +192,13 @@ async def fetch_street_rows(conn, settings) -> tuple[list[dict], str | None] | N
     published; a lost connection raises (the caller keeps the index it has)."""
     import psycopg
 
-    from geo_api.db import fetch_all
+    from layers.catalog import published_columns
 
     layer = settings.geocode_street_layer
     if not layer:
         return None
     stamp = await street_stamp(conn, settings)
-    columns = await fetch_all(conn, "routing_published_columns", {"layers": [layer]})
+    columns = (await published_columns(conn, [layer])).get(layer, {})
     count = None
     if _columns_ok(columns, settings.geocode_street_name_column):
         async with conn.cursor() as cur:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -14,6 +13,7 @@ from geo_api.routing.evaluate import evaluate
 from geo_api.routing.facts import layer_facts
 from geo_api.routing.lokasi import locate
 from geo_api.routing.model import Keputusan, LayerFakta, Rule, RuleSet
+from layers.catalog import published_columns
 
 if TYPE_CHECKING:
     from geo_api.geocoding.reverse import ReverseIndex
@@ -34,10 +34,8 @@ async def load(conn: psycopg.AsyncConnection, triase_opd: str, stamp: str = "") 
     opd = {r["kode"]: r["nama"] for r in await fetch_all(conn, "routing_opd_nama")}
     layanan = {r["kode"]: r["nama"] for r in await fetch_all(conn, "routing_layanan_nama")}
     layers = sorted({r.layer_id for r in rules if r.layer_id})
-    cols: dict[str, dict[str, str]] = defaultdict(dict)
-    for row in await fetch_all(conn, "routing_published_columns", {"layers": layers}):
-        cols[row["layer_id"]][row["column_name"]] = row["data_type"]
-    return Routing(RuleSet(rules, opd, layanan, triase_opd, stamp), dict(cols))
+    cols = await published_columns(conn, layers)
+    return Routing(RuleSet(rules, opd, layanan, triase_opd, stamp), cols)
 
 
 class RoutingCache:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from geo_api.audit import Actor, record_by
 from geo_api.db import fetch_all, fetch_one
 from geo_api.errors import InvalidParameter, NotFound
+from layers.catalog import published_columns
 
 _FIELDS = ("nama", "layanan_kode", "wilayah", "wilayah_kode", "layer_id", "atribut_filter", "jarak_m", "opd_kode",
            "ke_kantor", "prioritas", "aktif", "alasan")
@@ -71,8 +72,7 @@ async def validate(conn: psycopg.AsyncConnection, spec: RuleSpec) -> None:
         if not row["ada"]:
             raise InvalidParameter("wilayah_kode", f"No {spec.wilayah} with kode {spec.wilayah_kode!r} in the city")
     if spec.layer_id:
-        cols = {r["column_name"] for r in await fetch_all(conn, "routing_published_columns",
-                                                            {"layers": [spec.layer_id]})}
+        cols = set((await published_columns(conn, [spec.layer_id])).get(spec.layer_id, ()))
         if not cols:
             raise InvalidParameter("layer_id", f"No published layer {spec.layer_id!r}")
         missing = sorted(set(spec.atribut_filter) - cols)

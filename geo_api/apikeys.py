@@ -35,6 +35,22 @@ def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
 
 
+MAX_KEY_LEN = 200  # longer than any key new_key() makes; refused before hashing
+
+
+async def authenticate(conn: psycopg.AsyncConnection, key: str | None) -> dict[str, Any] | None:
+    """The live key row for this key in clear (id, name, role, opd_kode, semua_opd, device_unique_id), or None.
+
+    The one place a presented key is hashed and looked up (deps.py's X-API-Key, Open311's api_key). None when no
+    key was given, it is longer than MAX_KEY_LEN, unknown, or revoked; each caller answers that in its own words.
+    """
+    if not key or len(key) > MAX_KEY_LEN:
+        return None
+    from geo_api.db import fetch_one
+
+    return await fetch_one(conn, "layers_api_key_lookup", {"key_hash": key_hash(key)})
+
+
 def check_binding(role: str, opd: str | None, device: str | None, semua_opd: bool) -> None:
     """What a key of this role must be bound to: officers one OPD or, explicitly, all; trackers one device."""
     if not ROLE.match(role):

@@ -8,8 +8,8 @@ from typing import Annotated
 import psycopg
 from fastapi import Depends, Request
 
-from geo_api.apikeys import key_hash
-from geo_api.db import fetch_one, pooled, read_pool
+from geo_api.apikeys import MAX_KEY_LEN, authenticate
+from geo_api.db import pooled, read_pool
 from geo_api.errors import Forbidden, Unauthorized
 from geo_api.fleet.runtime import FleetRuntime
 from geo_api.geocoding import Geocoder
@@ -63,9 +63,9 @@ async def _api_key(request: Request, conn: Conn) -> dict:
     auth = request.headers.get("authorization", "")
     if not key and auth.lower().startswith("bearer "):
         key = auth[7:].strip()
-    if not key or len(key) > 200:
+    if not key or len(key) > MAX_KEY_LEN:
         raise Unauthorized("An API key is required (header X-API-Key)")
-    row = await fetch_one(conn, "layers_api_key_lookup", {"key_hash": key_hash(key)})
+    row = await authenticate(conn, key)
     if row is None:
         raise Unauthorized("The API key is unknown or revoked")
     return row

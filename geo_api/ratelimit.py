@@ -15,7 +15,6 @@ Over the limit: 429 with Retry-After, as problem+json (Open311 paths: the spec's
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import time
@@ -23,6 +22,7 @@ from urllib.parse import parse_qs
 
 import orjson
 
+from geo_api.apikeys import key_hash
 from geo_api.errors import PROBLEM_TYPE_BASE
 from geo_api.settings import Settings
 from sql import query
@@ -64,8 +64,12 @@ class TokenBuckets:
 
 
 def key_bucket_name(raw_key: str) -> str:
-    """Buckets are named by a hash of the key, so no secret is kept in memory longer than the request."""
-    return hashlib.sha256(raw_key.encode("utf-8", "replace")).hexdigest()[:32]
+    """Buckets are named by a hash of the key, so no secret is kept in memory longer than the request.
+
+    The same hash as apikeys.key_hash (shortened); the limiter runs before any handler and does not look the
+    key up (apikeys.authenticate does that, in the handler), so an unknown key is limited like a known one.
+    """
+    return key_hash(raw_key)[:32]
 
 
 class SharedBuckets:

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from geo_api.apikeys import key_hash
+from geo_api.apikeys import MAX_KEY_LEN, authenticate
 from geo_api.audit import Actor
 from geo_api.db import fetch_all, fetch_one
 from geo_api.deps import AppSettings, Conn, GeocoderDep, RoutingRules, read_conn_unless
@@ -102,9 +102,9 @@ async def _form(request: Request) -> dict[str, str]:
 
 async def _api_key(conn: Any, key: str | None) -> dict[str, Any]:
     """The live API key allowed to post requests (403 otherwise, as the spec says)."""
-    if not key or len(key) > 200:
+    if not key or len(key) > MAX_KEY_LEN:
         raise Open311Error(403, "api_key is missing")
-    row = await fetch_one(conn, "layers_api_key_lookup", {"key_hash": key_hash(key)})
+    row = await authenticate(conn, key)
     if row is None:
         raise Open311Error(403, "api_key is not valid")
     if row["role"] not in POST_ROLES:

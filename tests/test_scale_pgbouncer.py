@@ -49,7 +49,9 @@ def test_http_through_pgbouncer(settings, bouncer, api_key, db):
     each query seven times (psycopg would prepare it on the fifth), with 8 app connections over 3 servers."""
     via = settings.model_copy(update={"database_url": bouncer, "database_transaction_pooling": True,
                                       "database_direct_url": settings.dsn, "pool_min_size": 8,
-                                      "pool_max_size": 8})
+                                      "pool_max_size": 8,
+                                      # the set posts keyless fixes: tracker keys are tested in test_fleet_ingest
+                                      "fleet_tracker_auth": "off"})
     device = register_device(db)
     with LiveServer(via) as server, httpx.Client(base_url=server.url, timeout=60) as client:
         exercise(client, api_key, device)

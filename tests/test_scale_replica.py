@@ -79,7 +79,9 @@ def pair(tmp_path_factory):
 @pytest.fixture(scope="module")
 def app_url(pair):
     primary, replica, _ = pair
-    s = primary.model_copy(update={"database_url": primary.dsn, "database_replica_url": replica.dsn})
+    # the HTTP set posts keyless fixes (tracker keys are tested in test_fleet_ingest)
+    s = primary.model_copy(update={"database_url": primary.dsn, "database_replica_url": replica.dsn,
+                                   "fleet_tracker_auth": "off"})
     with LiveServer(s) as server:
         yield server.url
 

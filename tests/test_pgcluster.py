@@ -73,6 +73,9 @@ def test_stale_pid_file_and_port_in_use(cluster_env):
     assert _cli(cluster_env, "stop").returncode == 0
 
     with socket.socket() as blocker:
+        # the stopped server's closed connections may still sit in TIME_WAIT on this port: reuse it (a live
+        # listener would still refuse the bind, so this cannot hide a running cluster)
+        blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         blocker.bind(("127.0.0.1", int(cluster_env["SATUPETA_PG_PORT"])))
         blocker.listen()
         busy = _cli(cluster_env, "start")

@@ -2,15 +2,15 @@
 
 from sql import apply_migration
 
-revision = "0009_layer_style"
-down_revision = "0008_shared_state"
+revision = "0010_layer_style"
+down_revision = "0009_katalog"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    apply_migration("0009_layer_style")
+    apply_migration("0010_layer_style")
 
 
 def downgrade() -> None:
-    apply_migration("0009_layer_style.down")
+    apply_migration("0010_layer_style.down")

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs
 import orjson
 
 from geo_api.apikeys import key_hash
-from geo_api.errors import PROBLEM_TYPE_BASE
+from geo_api.errors import problem_bytes
 from geo_api.settings import Settings
 from sql import query
 
@@ -206,8 +206,7 @@ def _too_many(path: str, wait: float, which: str) -> tuple[int, list[tuple[bytes
         body = orjson.dumps([{"code": 429, "description": detail}])
         ctype = b"application/json; charset=utf-8"
     else:
-        body = orjson.dumps({"type": PROBLEM_TYPE_BASE + "too-many-requests", "title": "Too Many Requests",
-                             "status": 429, "detail": detail, "instance": path, "limit": which})
+        body = problem_bytes(429, detail, instance=path, limit=which)
         ctype = b"application/problem+json"
     return 429, [(b"content-type", ctype), (b"retry-after", retry), (b"content-length", str(len(body)).encode())], body
 

@@ -8,7 +8,7 @@ CREATE TABLE layer_metadata (
     collection_id  text NOT NULL CHECK (collection_id ~ '^[a-z][a-z0-9_]{0,62}$'),
     version        integer NOT NULL CHECK (version >= 0),
     kind           text NOT NULL CHECK (kind IN ('bundled', 'published')),
-    identifier     text NOT NULL UNIQUE,
+    identifier     text NOT NULL,  -- the CSW record id: stable across versions of a layer
     title          text NOT NULL,
     abstract       text NOT NULL,
     opd            text NOT NULL,

@@ -104,11 +104,24 @@ def db_psql(ctx: typer.Context) -> None:
 
 @db_app.command("migrate")
 @guard
-def db_migrate(revision: Annotated[str, typer.Argument(help="Target revision")] = "head") -> None:
-    """Apply the schema migrations (alembic; SQL in sql/migrations)."""
-    from geo_api.db import migrate
+def db_migrate(
+    revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
+    check: Annotated[bool, typer.Option(help="Only say whether the database is at head, behind or ahead "
+                                             "(exit 0 at head, 1 behind or empty, 2 ahead); change nothing")] = False,
+) -> None:
+    """Apply the schema migrations (alembic; SQL in sql/migrations); refuses a database newer than this release."""
+    from geo_api import schema
+    from geo_api.db import connect, migrate
 
-    migrate(load_settings(), revision=revision)
+    settings = load_settings()
+    with connect(settings, dsn=settings.direct_dsn) as conn:
+        state = schema.state_of(conn)
+    if check:
+        typer.echo(state.sentence())
+        raise typer.Exit(schema.EXIT_CODES[state.state])
+    if state.state == schema.AHEAD:
+        fail(f"not migrating: {state.sentence()}", code=2)
+    migrate(settings, revision=revision)
     console.print(f"schema at {revision}")
 
 

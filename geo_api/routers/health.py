@@ -1,7 +1,9 @@
-"""GET /health: is the database there, which PostGIS, and what is loaded."""
+"""GET /health: is the database there, which PostGIS, and what is loaded; /health/live and /health/ready for a
+load balancer (liveness: the process answers; readiness: database reachable, schema at head, indexes built)."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 import psycopg
@@ -10,8 +12,11 @@ from pydantic import BaseModel, Field
 
 from geo_api.db import fetch_all, fetch_one, pooled, read_pool
 from geo_api.deps import Conn
-from geo_api.errors import ServiceUnavailable
+from geo_api.errors import ServiceUnavailable, problem
+from geo_api.schema import HEAD, state_of_async
+from geo_api.services import services as services_of
 
+log = logging.getLogger("satupeta.health")
 router = APIRouter(tags=["health"])
 
 
@@ -98,3 +103,55 @@ async def _replica(request: Request, conn: psycopg.AsyncConnection) -> ReplicaHe
     since = row["since_replay_s"]
     return ReplicaHealth(reachable=True, in_recovery=True, replay_lsn=row["replay_lsn"], lag_bytes=lag,
                          lag_s=0.0 if lag == 0 else round(max(0.0, since or 0.0), 3))
+
+
+class Liveness(BaseModel):
+    """The answer of /health/live."""
+
+    status: str = Field(description="always `alive`: the process and its event loop answer")
+
+
+class Readiness(BaseModel):
+    """The answer of /health/ready (200 ready; 503 not ready, as problem+json with the same `checks`)."""
+
+    status: str
+    checks: dict[str, str] = Field(description="database, schema, indexes: `ok` or what is wrong")
+
+
+@router.get("/health/live", response_model=Liveness, summary="Liveness: the process answers (no database)")
+async def live() -> Liveness:
+    """Liveness for a supervisor or load balancer: answers while the process runs, whatever the database does."""
+    return Liveness(status="alive")
+
+
+@router.get("/health/ready", response_model=Readiness, summary="Readiness: database, schema at head, indexes built",
+            responses={503: {"description": "Not ready: the checks say which part is not"}})
+async def ready(request: Request):
+    """Ready to serve: the database answers, its schema is this release's head, the geocoding indexes are built."""
+    checks: dict[str, str] = {}
+    try:
+        async with pooled(request.app.state.pool) as conn:
+            checks["database"] = "ok"
+            st = await state_of_async(conn)
+            checks["schema"] = "ok" if st.state == HEAD else st.sentence()
+    except ServiceUnavailable as exc:
+        checks["database"] = exc.detail
+        checks["schema"] = "unknown: database not reachable"
+    checks["indexes"] = await _indexes(request) if checks["database"] == "ok" else "unknown: database not reachable"
+    if all(v == "ok" for v in checks.values()):
+        return Readiness(status="ready", checks=checks)
+    bad = ", ".join(k for k, v in checks.items() if v != "ok")
+    return problem(503, "Service Unavailable", f"Not ready: {bad}", code="not-ready",
+                   instance=request.url.path, checks=checks)
+
+
+async def _indexes(request: Request) -> str:
+    """Build the geocoding indexes if they are not yet (the first readiness probe warms the process)."""
+    try:
+        await services_of(request.app.state).geocoder.get()
+    except ServiceUnavailable as exc:
+        return exc.detail
+    except Exception as exc:  # no data loaded yet, a bad layer: not ready, and the log says why
+        log.warning("geocoding indexes not built: %s", exc)
+        return f"not built: {type(exc).__name__} (see the server log)"
+    return "ok"

@@ -38,12 +38,8 @@ def vehicle_add(
 
     if jenis not in JENIS:
         raise SatuPetaError(f"jenis must be one of {', '.join(JENIS)}")
-    from geo_api.audit import Actor, record_sync
-
     with connect(load_settings()) as conn:
-        vid = add_vehicle(conn, plat_nomor, jenis, kecamatan, depot)
-        record_sync(conn, action="vehicle.add", target=f"vehicle:{vid}", actor=Actor.cli(),
-                    after={"plat_nomor": plat_nomor, "jenis": jenis, "kecamatan_kode": kecamatan, "depot": depot})
+        vid = add_vehicle(conn, plat_nomor, jenis, kecamatan, depot)  # audited as the CLI user
         conn.commit()
     out.print(f"vehicle {vid}: {plat_nomor}")
 
@@ -69,7 +65,6 @@ def device_add(
     vehicle: Annotated[str, typer.Option(help="Vehicle id or plate")],
 ) -> None:
     """Register a device on a vehicle; fixes held for it are moved into its positions."""
-    from geo_api.audit import Actor, record_sync
     from geo_api.db import connect
     from ingestion.fleet_registry import add_device
     from sql import query
@@ -79,9 +74,7 @@ def device_add(
         row = conn.execute(query("fleet_vehicle_find"), {"ref": vehicle}).fetchone()
         if row is None:
             raise SatuPetaError(f"no vehicle {vehicle!r}")
-        did, claimed = add_device(conn, unique_id, row["id"], settings.fleet_retention_days)
-        record_sync(conn, action="device.add", target=f"device:{did}", actor=Actor.cli(),
-                    after={"vehicle_id": row["id"], "held_fixes_claimed": claimed})
+        did, claimed = add_device(conn, unique_id, row["id"], settings.fleet_retention_days)  # audited
         conn.commit()
     out.print(f"device {did}: {unique_id}" + (f" ({claimed} held fixes claimed)" if claimed else ""))
 
@@ -142,7 +135,7 @@ def import_cmd(
         if path.suffix.lower() == ".gpx":
             if not device:
                 raise SatuPetaError("GPX has no device id: give --device")
-            counts = import_fixes(conn, read_gpx(path, device), config=filter_config(settings))
+            counts = import_fixes(conn, read_gpx(path, device), config=filter_config(settings), source=path.name)
         else:
             counts = import_csv_fast(conn, path, device, config=filter_config(settings))
     dt = time.perf_counter() - t0
@@ -153,7 +146,9 @@ def import_cmd(
 @app.command("maintain")
 @guard
 def maintain(ahead_days: Annotated[int, typer.Option(help="Create daily partitions this far ahead")] = 7) -> None:
-    """Create position partitions ahead and drop those older than the retention (fleet_retention_days)."""
+    """Create position partitions ahead and drop those older than the retention (fleet_retention_days); audited
+    when it changed something."""
+    from geo_api.audit import Actor, record_sync
     from geo_api.db import connect
     from sql import query
 
@@ -161,6 +156,10 @@ def maintain(ahead_days: Annotated[int, typer.Option(help="Create daily partitio
     with connect(settings) as conn:
         created = conn.execute(query("fleet_maintain_ahead"), {"ahead": ahead_days}).fetchone()["n"]
         dropped = conn.execute(query("fleet_drop_old"), {"keep_days": settings.fleet_retention_days}).fetchone()["n"]
+        if created or dropped:  # dropping a partition deletes positions: who did it is in the audit log
+            record_sync(conn, action="fleet.maintain", target="fleet.position:partitions", actor=Actor.cli(),
+                        after={"created": created, "dropped": dropped, "ahead_days": ahead_days,
+                               "keep_days": settings.fleet_retention_days})
         conn.commit()
     out.print(f"partitions created: {created}, dropped (older than {settings.fleet_retention_days} days): {dropped}")
 

@@ -16,6 +16,7 @@ import shapely
 from psycopg import sql
 from pyproj import CRS
 
+from geo_api.audit import Actor, record_sync
 from geo_api.errors import DataError
 from sql import query
 
@@ -215,14 +216,15 @@ def _rows(spec: LayerSpec, frame: pd.DataFrame) -> Iterable[tuple]:
 
 
 def write_layer(conn: psycopg.Connection, spec: LayerSpec, frame: pd.DataFrame, *, source_file: str,
-                sha256: str) -> int:
-    """Stage the rows, check them in SQL, and swap them in with the layer record in one transaction."""
+                sha256: str, actor: Actor | None = None) -> int:
+    """Stage the rows, check them in SQL, and swap them in with the layer record and its audit row (data.load,
+    as `actor`, default the CLI user) in one transaction."""
     target = sql.Identifier(spec.table)
     stage = sql.Identifier("staging", spec.table)
     cols = [*spec.columns, *(("geom",) if spec.geometry_types else ())]
     col_sql = sql.SQL(", ").join(map(sql.Identifier, cols))
     try:
-        _swap(conn, spec, frame, target, stage, cols, col_sql, source_file, sha256)
+        _swap(conn, spec, frame, target, stage, cols, col_sql, source_file, sha256, actor or Actor.cli())
     except psycopg.errors.DataError as exc:  # includes constraint and type errors raised by the server
         raise DataError(f"{source_file}: rejected by the database ({str(exc).splitlines()[0]})") from exc
     except psycopg.errors.IntegrityError as exc:
@@ -230,7 +232,7 @@ def write_layer(conn: psycopg.Connection, spec: LayerSpec, frame: pd.DataFrame, 
     return len(frame)
 
 
-def _swap(conn, spec, frame, target, stage, cols, col_sql, source_file, sha256) -> None:
+def _swap(conn, spec, frame, target, stage, cols, col_sql, source_file, sha256, actor: Actor) -> None:
     """Stage with COPY, then replace the live rows in one transaction.
 
     Rows are upserted by key and the rows no longer in the file deleted, rather than emptying the table:
@@ -261,10 +263,13 @@ def _swap(conn, spec, frame, target, stage, cols, col_sql, source_file, sha256) 
             "id": spec.id, "title": spec.title, "source_file": source_file, "sha256": sha256,
             "feature_count": len(frame), "source": spec.source, "licence": spec.licence,
             "attribution": spec.attribution})
+        record_sync(conn, action="data.load", target=f"data:{spec.id}", actor=actor,
+                    after={"rows": len(frame), "source_file": source_file, "sha256": sha256})
 
 
 def load_bundled(conn: psycopg.Connection, data_dir: Path, *, only: Iterable[str] | None = None,
-                 force: bool = False, progress: Callable[[str], None] | None = None) -> list[LoadResult]:
+                 force: bool = False, progress: Callable[[str], None] | None = None,
+                 actor: Actor | None = None) -> list[LoadResult]:
     """Load the bundled layers (or `only` these): every changed file is read and checked before any is written.
 
     Unchanged files (same sha256 as recorded in data_layer) are skipped unless `force`.
@@ -285,7 +290,7 @@ def load_bundled(conn: psycopg.Connection, data_dir: Path, *, only: Iterable[str
             progress(f"checked {spec.id}")
     for spec, path, digest, frame in pending:
         t0 = time.perf_counter()
-        rows = write_layer(conn, spec, frame, source_file=path.name, sha256=digest)
+        rows = write_layer(conn, spec, frame, source_file=path.name, sha256=digest, actor=actor)
         results.append(LoadResult(spec.id, rows, False, time.perf_counter() - t0))
         if progress:
             progress(f"loaded {spec.id}")

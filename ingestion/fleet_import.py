@@ -3,7 +3,9 @@
 Both paths (`import_fixes` for any iterator of fixes, `import_csv_fast` for CSV through pandas/pyarrow) judge
 each fix by the one specification in ingestion/fix_filters.py, in file order, starting from each device's
 state in PostgreSQL (`seed_from_db`: its newest stored good fix and the good fixes already stored in the
-file's time span), exactly as the live writer does per group commit."""
+file's time span), exactly as the live writer does per group commit. Each import writes one audit row
+(fleet.import, with its counts) in the transaction of its last chunk, so an import that failed midway is not
+in the log as done."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import psycopg
 
+from geo_api.audit import Actor, record_sync
 from geo_api.errors import DataError
 from ingestion.fix_filters import FilterConfig, FixFilter
 from ingestion.fleet_writer import COPY_SQL, copy_line
@@ -75,8 +78,10 @@ def read_gpx(path: Path, device: str) -> Iterator[Fix]:
 
 
 def import_fixes(conn: psycopg.Connection, fixes: Iterable[Fix], *, config: FilterConfig | None = None,
-                 chunk: int = 50_000, now: float | None = None) -> dict[str, int]:
-    """Filter and COPY fixes of registered devices; one transaction per chunk. Returns counts by flag."""
+                 chunk: int = 50_000, now: float | None = None, actor: Actor | None = None,
+                 source: str = "fixes") -> dict[str, int]:
+    """Filter and COPY fixes of registered devices; one transaction per chunk, the last with the audit row
+    (as `actor`, default the CLI user; `source` names the file). Returns counts by flag."""
     import time
     from datetime import datetime
 
@@ -88,9 +93,12 @@ def import_fixes(conn: psycopg.Connection, fixes: Iterable[Fix], *, config: Filt
     received = datetime.fromtimestamp(now, tz=timezone.utc).isoformat()
     buf: list[str] = []
 
-    def flush() -> None:
-        with conn.cursor() as cur, cur.copy(COPY_SQL) as copy:
-            copy.write("".join(buf))
+    def flush(last: bool = False) -> None:
+        if buf:
+            with conn.cursor() as cur, cur.copy(COPY_SQL) as copy:
+                copy.write("".join(buf))
+        if last:
+            _audit(conn, actor, source, counts, list(ids.values()))
         conn.commit()
         buf.clear()
 
@@ -114,8 +122,7 @@ def import_fixes(conn: psycopg.Connection, fixes: Iterable[Fix], *, config: Filt
         buf.append(copy_line(device_id, fix, received, flag))
         if len(buf) >= chunk:
             flush()
-    if buf:
-        flush()
+    flush(last=True)
     batch.commit()
     refresh_last(conn, list(ids.values()))
     return counts
@@ -137,7 +144,8 @@ def stored_good(conn: psycopg.Connection, device_id: int, t_min: float | None = 
 
 
 def import_csv_fast(conn: psycopg.Connection, path: Path, default_device: str | None, *,
-                    config: FilterConfig | None = None, now: float | None = None) -> dict[str, int]:
+                    config: FilterConfig | None = None, now: float | None = None,
+                    actor: Actor | None = None) -> dict[str, int]:
     """Vectorised CSV back-fill (pandas/numpy): the same flags, computed per column, then one COPY.
 
     Differences from the live filters: a jump is a spike (too fast from the previous fix of the file and
@@ -178,12 +186,21 @@ def import_csv_fast(conn: psycopg.Connection, path: Path, default_device: str | 
     with conn.cursor() as cur, cur.copy("COPY fleet.position (device_id, fix_time, received_at, lat, lon, speed_kn, "
                                         "course, altitude, accuracy, hdop, batt, flag) FROM STDIN (FORMAT csv)") as cp:
         cp.write(payload)
-    conn.commit()
-    refresh_last(conn, list(ids.values()))
     counts = {"rows": len(t), "good": int((flags == "").sum())}
     for name, n in zip(*np.unique(flags[flags != ""], return_counts=True), strict=True):
         counts[str(name)] = int(n)
+    _audit(conn, actor, path.name, counts, list(ids.values()))
+    conn.commit()
+    refresh_last(conn, list(ids.values()))
     return counts
+
+
+def _audit(conn: psycopg.Connection, actor: Actor | None, source: str, counts: dict[str, int],
+           device_ids: list[int]) -> None:
+    """The import's audit row, in the transaction that commits its (last) rows (fleet.device ids, never the
+    tracker's own identifier)."""
+    record_sync(conn, action="fleet.import", target=f"fleet.import:{source}"[:200], actor=actor or Actor.cli(),
+                after={**counts, "vehicle_device_ids": sorted(device_ids)[:100]})
 
 
 def _csv_payload(dev, t, num, flags, now: float) -> bytes:

@@ -131,7 +131,7 @@ async def get(conn: psycopg.AsyncConnection, rule_id: int) -> dict[str, Any]:
     history = await fetch_all(conn, "routing_rule_history", {"rule_id": rule_id})
     if not history:
         raise NotFound(f"No routing rule {rule_id}")
-    head = await fetch_one(conn, "routing_rule_get", {"rule_id": rule_id})
+    head = await fetch_one(conn, "routing_rule_read", {"rule_id": rule_id})  # a read: no row lock
     return {**_public(head), "riwayat": [_public(h) for h in history]}
 
 

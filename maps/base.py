@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import folium
@@ -139,6 +140,20 @@ def legend_html(title: str, items: Sequence[tuple[str, ...]], notes: Sequence[st
     body = _ul(items, kind) + "".join(f"<h3>{esc(t)}</h3>{_ul(rows, k)}" for t, rows, k in sections)
     extra = "".join(f'<p class="sp-note">{esc(n)}</p>' for n in notes)
     return f'<div id="legenda" class="sp-box sp-legend"><h2>{esc(title)}</h2>{body}{extra}</div>'
+
+
+def tanggal_field(name: str, value: date | str | None, id_: str = "") -> str:
+    """A date field written and read as dd-mm-yyyy (a type=date picker would show the browser's locale instead)."""
+    shown = value.strftime("%d-%m-%Y") if isinstance(value, date) else (value or "")
+    ident = f' id="{esc(id_)}"' if id_ else ""
+    return (f'<input type="text"{ident} name="{esc(name)}" value="{esc(shown)}" inputmode="numeric" '
+            'pattern="[0-9]{1,2}-[0-9]{1,2}-[0-9]{4}" placeholder="hh-bb-tttt" size="10" maxlength="10" '
+            'autocomplete="off" title="Tanggal sebagai hh-bb-tttt, misalnya 17-08-2026">')
+
+
+def tanggal_input(name: str, label: str, value: date | str | None) -> str:
+    """The dd-mm-yyyy date field inside its label."""
+    return f"<label>{esc(label)} {tanggal_field(name, value)}</label>"
 
 
 def title_html(title: str, subtitle: str = "", links: Sequence[tuple[str, str]] = ()) -> str:

@@ -4,6 +4,7 @@ JavaScript charting library to vendor) and a map of each OPD's open laporan."""
 from __future__ import annotations
 
 import io
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -17,11 +18,22 @@ from branca.element import MacroElement
 from jinja2 import Template
 
 from geo_api.db import fetch_all
-from maps.base import SINTETIS_TEKS, BaseData, HtmlBox, MapOptions, base_map, esc, finish, js_value, legend_html
+from maps.base import (
+    SINTETIS_TEKS,
+    BaseData,
+    HtmlBox,
+    MapOptions,
+    base_map,
+    esc,
+    finish,
+    js_value,
+    legend_html,
+    tanggal_input,
+)
 from maps.warna import Warna, lainnya, load_rank, opd_palette, short_code
 
 CITY_TZ = ZoneInfo("Asia/Jakarta")
-MAX_OPD_PLOTTED = 15
+MAX_OPD_PLOTTED = 20  # past this many OPDs the chart folds the rest into one bar "OPD lainnya (n)": none dropped
 DEFAULT_DAYS = 30
 
 
@@ -51,6 +63,7 @@ class DasborData:
     per_opd_cap: int
     colour_rank: list[dict[str, Any]] = field(default_factory=list)  # the laporan map's order (maps.warna)
     opd_kecamatan: list[dict[str, Any]] = field(default_factory=list)  # open and late per (OPD, kecamatan)
+    per_layanan: list[dict[str, Any]] = field(default_factory=list)  # each category's due time and counts
 
     def colours(self) -> dict[str, Warna]:
         """The same OPD colours as the laporan map (ranked over all laporan, not this period)."""
@@ -67,25 +80,38 @@ async def load_dasbor(conn: psycopg.AsyncConnection, periode: Periode, per_opd_c
                       per_kecamatan=await fetch_all(conn, "maps_dasbor_kecamatan", p),
                       terbuka=await fetch_all(conn, "maps_dasbor_terbuka", {**p, "per_opd": per_opd_cap}),
                       per_opd_cap=per_opd_cap, colour_rank=await load_rank(conn),
-                      opd_kecamatan=await fetch_all(conn, "maps_dasbor_opd_kecamatan", p))
+                      opd_kecamatan=await fetch_all(conn, "maps_dasbor_opd_kecamatan", p),
+                      per_layanan=await fetch_all(conn, "maps_dasbor_layanan", p))
 
 
 def durasi(jam: float | None) -> str:
-    """Hours in words: '12 menit', '5,2 jam' or '3,1 hari'; '–' when nothing was closed."""
+    """Hours in the words an OPD head uses: '< 1 jam', '5,2 jam' or '3,1 hari'; '–' when nothing was closed."""
     if jam is None:
         return "–"
     if jam < 1:
-        return "< 1 menit" if jam * 60 < 1 else f"{jam * 60:.0f} menit"
-    return f"{jam:.1f} jam".replace(".", ",") if jam < 48 else f"{jam / 24:.1f} hari".replace(".", ",")
+        return "< 1 jam"
+    return desimal(jam) + " jam" if jam < 48 else desimal(jam / 24) + " hari"
+
+
+def desimal(x: float, digits: int = 1) -> str:
+    """A number with a decimal comma and thousands points (id-ID): 1.234,5."""
+    return f"{x:,.{digits}f}".replace(",", " ").replace(".", ",").replace(" ", ".")
 
 
 def _unit(max_jam: float) -> tuple[float, str]:
-    """The scale for a time axis: minutes, hours or days, by the largest value."""
-    if max_jam < 1:
-        return 60.0, "Menit sampai selesai"
+    """The scale for a time axis: hours, or days past three days (never minutes: an OPD counts in jam and hari)."""
     if max_jam < 72:
         return 1.0, "Jam sampai selesai"
     return 1 / 24, "Hari sampai selesai"
+
+
+def tenggat(r: dict[str, Any]) -> str:
+    """A category's due time: its working-day SLA where the catalogue sets one, else its estimate in days."""
+    if r.get("sla_hari_kerja"):
+        return f"{r['sla_hari_kerja']} hari kerja"
+    if r.get("perkiraan_hari"):
+        return f"{r['perkiraan_hari']} hari (perkiraan)"
+    return "–"
 
 
 def angka(n: int | None) -> str:
@@ -95,14 +121,16 @@ def angka(n: int | None) -> str:
 
 # ---------------------------------------------------------------- plots (SVG, text kept as text)
 
-def _svg(fig) -> str:
+def _svg(fig, label: str) -> str:
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight")
     import matplotlib.pyplot as plt
 
     plt.close(fig)
     text = buf.getvalue()
-    return text[text.index("<svg"):]  # drop the XML prolog and doctype: it is inlined in HTML
+    text = text[text.index("<svg"):]  # drop the XML prolog and doctype: it is inlined in HTML
+    # an image with a name for screen readers; the same figures follow it as a table (_data_table)
+    return text.replace("<svg", f'<svg role="img" aria-label="{esc(label)}"', 1)
 
 
 def _plt():
@@ -111,58 +139,106 @@ def _plt():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    plt.rcParams.update({"svg.fonttype": "none", "font.size": 9, "axes.spines.top": False,
+    # 4.6 in wide at 10 pt: on a 390 px phone the chart shrinks to ~0.8, text stays ~10 px
+    plt.rcParams.update({"svg.fonttype": "none", "font.size": 10, "axes.spines.top": False,
                          "axes.spines.right": False, "svg.hashsalt": "satupeta"})
     return plt
+
+
+FIG_W = 4.6
+
+
+def _id_ticks(ax, digits: int = 0) -> None:
+    """Axis numbers as id-ID writes them (1.000; 2,5)."""
+    from matplotlib.ticker import FuncFormatter
+
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: desimal(v, digits) if digits else angka(round(v))))
 
 
 def _legend_below(fig, ax) -> None:
     """The legend under the x axis label, so it never covers a bar."""
     fig.tight_layout()
-    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.55 / fig.get_figheight()), ncol=3, fontsize=8, frameon=False,
+    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.6 / fig.get_figheight()), ncol=2, fontsize=9, frameon=False,
               borderaxespad=0)
 
 
 def _label(r: dict[str, Any]) -> str:
-    name = r.get("singkatan") or r["nama"]
-    return name if len(name) <= 38 else name[:36] + "…"
+    """The row's short name (DLH, Kabupaten Tangerang), wrapped, never cut: two names never become one label."""
+    return "\n".join(textwrap.wrap(r.get("label") or short_code(r), 20)) or "?"
+
+
+def fold_rows(rows: Sequence[dict[str, Any]], keep: int) -> list[dict[str, Any]]:
+    """The first `keep` rows, and the rest summed into one row 'OPD lainnya (n)', so no laporan leaves the chart."""
+    rows = list(rows)
+    if len(rows) <= keep:
+        return rows
+    rest = rows[keep - 1:]
+    sums = {k: sum(r[k] or 0 for r in rest) for k in ("diterima", "terbuka", "selesai", "terlambat")}
+    return [*rows[:keep - 1], {"kode": None, "nama": f"{len(rest)} OPD lainnya", "label": f"{len(rest)} OPD lainnya",
+                               "median_jam": None, "p90_jam": None, **sums}]
 
 
 def plot_status(rows: Sequence[dict[str, Any]], title: str) -> str:
     """Stacked horizontal bars: closed, open on time and overdue laporan per row (OPD or kecamatan)."""
     plt = _plt()
     rows = list(rows)[::-1]
-    fig, ax = plt.subplots(figsize=(7.5, 0.34 * max(len(rows), 3) + 0.9))
     labels = [_label(r) for r in rows]
+    lines = sum(max(1, lb.count("\n") + 1) for lb in labels)
+    fig, ax = plt.subplots(figsize=(FIG_W, 0.2 * lines + 0.12 * len(rows) + 1.0))
+    y = list(range(len(rows)))  # positions, not label strings: equal labels would share one bar
     selesai = [r["selesai"] for r in rows]
     tepat = [r["terbuka"] - r["terlambat"] for r in rows]
     telat = [r["terlambat"] for r in rows]
-    ax.barh(labels, selesai, color="#009E73", label="Selesai")
-    ax.barh(labels, tepat, left=selesai, color="#56B4E9", label="Terbuka (dalam tenggat)")
-    ax.barh(labels, telat, left=[a + b for a, b in zip(selesai, tepat, strict=True)], color="#D55E00",
+    ax.barh(y, selesai, color="#009E73", label="Selesai")
+    ax.barh(y, tepat, left=selesai, color="#56B4E9", label="Terbuka (dalam tenggat)")
+    ax.barh(y, telat, left=[a + b for a, b in zip(selesai, tepat, strict=True)], color="#D55E00",
             label="Terbuka, terlambat")
+    ax.set_yticks(y, labels)
+    ax.set_ylim(-0.6, len(rows) - 0.4)
     ax.set_xlabel("Jumlah laporan")
+    _id_ticks(ax)
     ax.set_title(title, loc="left", fontsize=11)
     _legend_below(fig, ax)
-    return _svg(fig)
+    return _svg(fig, f"Grafik batang: {title}; angkanya ada di tabel di bawah grafik")
 
 
 def plot_waktu(rows: Sequence[dict[str, Any]]) -> str:
-    """Median and 90th-percentile time to close per OPD (hours), side by side."""
+    """Median and 90th-percentile time to close per OPD (hours or days), side by side."""
     plt = _plt()
     rows = [r for r in rows if r["median_jam"] is not None][::-1]
-    fig, ax = plt.subplots(figsize=(7.5, 0.42 * max(len(rows), 3) + 0.9))
+    labels = [_label(r) for r in rows]
+    lines = sum(max(1, lb.count("\n") + 1) for lb in labels)
+    fig, ax = plt.subplots(figsize=(FIG_W, 0.24 * lines + 0.16 * len(rows) + 1.0))
     y = list(range(len(rows)))
     factor, axis_label = _unit(max((r["p90_jam"] for r in rows), default=0))
     ax.barh([v + 0.2 for v in y], [r["median_jam"] * factor for r in rows], height=0.4, color="#0072B2",
             label="Median")
     ax.barh([v - 0.2 for v in y], [r["p90_jam"] * factor for r in rows], height=0.4, color="#E69F00",
             label="Persentil ke-90")
-    ax.set_yticks(y, [_label(r) for r in rows])
+    ax.set_yticks(y, labels)
     ax.set_xlabel(axis_label)
+    top = max((r["p90_jam"] * factor for r in rows), default=0)
+    _id_ticks(ax, 2 if top < 0.5 else 1 if top < 5 else 0)
     ax.set_title("Waktu penyelesaian per OPD", loc="left", fontsize=11)
     _legend_below(fig, ax)
-    return _svg(fig)
+    return _svg(fig, "Grafik batang: waktu penyelesaian per OPD (median dan persentil ke-90); "
+                     "angkanya ada di tabel di bawah grafik")
+
+
+def _data_table(rows: Sequence[dict[str, Any]], first: str, waktu: bool) -> str:
+    """The chart's figures as a table (its text alternative), folded under the chart."""
+    if waktu:
+        head = ("Median", "Persentil ke-90")
+        body = "".join(f"<tr><th scope='row'>{esc(r.get('label') or r['nama'])}</th><td>{esc(durasi(r['median_jam']))}"
+                       f"</td><td>{esc(durasi(r['p90_jam']))}</td></tr>" for r in rows if r["median_jam"] is not None)
+    else:
+        head = ("Selesai", "Terbuka (dalam tenggat)", "Terbuka, terlambat")
+        body = "".join(f"<tr><th scope='row'>{esc(r.get('label') or r['nama'])}</th><td>{angka(r['selesai'])}</td>"
+                       f"<td>{angka(r['terbuka'] - r['terlambat'])}</td><td>{angka(r['terlambat'])}</td></tr>"
+                       for r in rows)
+    return ("<details class='data-grafik'><summary>Tabel data grafik</summary><div class='tabel'><table>"
+            f"<thead><tr><th scope='col'>{esc(first)}</th>" + "".join(f"<th scope='col'>{h}</th>" for h in head)
+            + f"</tr></thead><tbody>{body}</tbody></table></div></details>")
 
 
 # ---------------------------------------------------------------- map of open laporan per OPD
@@ -223,7 +299,10 @@ padding:.6rem 1rem;box-shadow:0 1px 3px rgba(0,0,0,.15);min-width:9rem}.kartu b{
 table{border-collapse:collapse;background:#fff;width:100%;font-size:.9rem}th,td{padding:.3rem .6rem;
 border-bottom:1px solid #e3e3e3;text-align:right}th:first-child,td:first-child{text-align:left}
 .plot{background:#fff;border-radius:6px;padding:.6rem;margin:1rem 0;box-shadow:0 1px 3px rgba(0,0,0,.15)}
-.plot svg{max-width:100%;height:auto}form{margin:.4rem 0}iframe{width:100%;height:620px;border:0;
+.plots{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,30rem),1fr));gap:1rem}
+.plot svg{width:100%;height:auto}.plot{margin:0}details.data-grafik{font-size:.85rem;margin-top:.4rem}
+.kosong{background:#fff8e1;border-left:4px solid #b26a00;padding:.5rem .8rem}
+form{margin:.4rem 0}iframe{width:100%;height:620px;border:0;
 border-radius:6px;box-shadow:0 1px 3px rgba(0,0,0,.15);background:#fff}.telat{color:#b2182b;font-weight:600}
 .sintetis{margin:0;background:#7a1f00;color:#fff;font-weight:600;padding:.35rem 1.4rem}
 caption{text-align:left;font-size:.85rem;color:#444;padding:.3rem 0}
@@ -287,6 +366,17 @@ def _silang(data: DasborData, served: bool) -> str:
             f"<tbody>{body}</tbody></table></div>")
 
 
+def _layanan_table(rows: Sequence[dict[str, Any]]) -> str:
+    """Each category with its due time, and its laporan in the period (received, open, overdue)."""
+    body = "".join(f"<tr><td>{esc(r['nama'])}</td><td class='tenggat'>{esc(tenggat(r))}</td>"
+                   f"<td>{angka(r['diterima'])}</td><td>{angka(r['terbuka'])}</td>"
+                   f"<td{' class=telat' if r['terlambat'] else ''}>{angka(r['terlambat'])}</td></tr>" for r in rows)
+    if not rows:
+        body = "<tr><td colspan='5'>Belum ada kategori layanan.</td></tr>"
+    return ("<div class='tabel'><table id='per-layanan'><thead><tr><th>Kategori</th><th>Tenggat</th><th>Diterima</th>"
+            f"<th>Terbuka</th><th>Terlambat</th></tr></thead><tbody>{body}</tbody></table></div>")
+
+
 def _swatch(r: dict[str, Any], colours: dict[str, Warna] | None) -> str:
     if colours is None:
         return ""
@@ -298,17 +388,20 @@ def build_dasbor(base: BaseData, data: DasborData, opts: MapOptions) -> str:
     """The dashboard page: period form, summary cards, tables, SVG plots and the open-laporan map."""
     p = data.periode
     served = bool(opts.api_base)
-    opd_rows = data.per_opd[:MAX_OPD_PLOTTED]
+    opd_rows = fold_rows([{**r, "label": short_code(r)} for r in data.per_opd], MAX_OPD_PLOTTED)
     plots = []
     if opd_rows:
-        plots.append(plot_status(opd_rows, "Laporan per OPD"))
+        plots.append(plot_status(opd_rows, "Laporan per OPD") + _data_table(opd_rows, "OPD", False))
         if any(r["median_jam"] is not None for r in opd_rows):
-            plots.append(plot_waktu(opd_rows))
+            plots.append(plot_waktu(opd_rows) + _data_table(opd_rows, "OPD", True))
     if any(r["diterima"] for r in data.per_kecamatan):
-        plots.append(plot_status(data.per_kecamatan, "Laporan per kecamatan"))
-    form = ("<form method='get' id='periode'><label>Dari <input type='date' name='dari' value='{d}'></label> "
-            "<label>Sampai <input type='date' name='sampai' value='{s}'></label> "
-            "<button type='submit'>Tampilkan</button></form>").format(d=p.dari.isoformat(), s=p.sampai.isoformat())
+        plots.append(plot_status(data.per_kecamatan, "Laporan per kecamatan")
+                     + _data_table(data.per_kecamatan, "Kecamatan", False))
+    form = ("<form method='get' id='periode'>" + tanggal_input("dari", "Dari", p.dari) + " "
+            + tanggal_input("sampai", "Sampai", p.sampai) + " <button type='submit'>Tampilkan</button></form>")
+    kosong = "" if data.total["diterima"] else (
+        "<p class='kosong' role='status' id='periode-kosong'>Tidak ada laporan diterima pada periode ini. "
+        "Pilih periode lain.</p>")
     nav = '<a href="/peta">Daftar peta</a> · <a href="/peta/laporan">Laporan warga</a>' if served else ""
     open_map = build_open_map(base, data, replace(opts, sintetis=False))  # the page above says it once
     return ("<!DOCTYPE html><html lang='id'><head><meta charset='utf-8'>"
@@ -318,10 +411,12 @@ def build_dasbor(base: BaseData, data: DasborData, opts: MapOptions) -> str:
             f"{' · ' + nav if nav else ''}</div></header>"
             + (f"<p class='sintetis' role='note' id='data-sintetis'>{esc(SINTETIS_TEKS)}</p>" if opts.sintetis else "")
             + "<main>"
-            + (form if served else "") + _kartu(data.total)
+            + (form if served else "") + kosong + _kartu(data.total)
             + "<h2>Siapa terlambat, di mana</h2>" + _silang(data, served)
             + "<h2>Per OPD</h2>" + _table(data.per_opd, "OPD", True, data.colours())
-            + "".join(f"<div class='plot'>{svg}</div>" for svg in plots)
+            + "<h2>Per kategori dan tenggatnya</h2>" + _layanan_table(data.per_layanan)
+            + ("<h2>Grafik</h2><div class='plots'>" + "".join(f"<figure class='plot'>{svg}</figure>" for svg in plots)
+               + "</div>" if plots else "")
             + "<h2>Per kecamatan</h2>" + _table(data.per_kecamatan, "Kecamatan", False)
             + "<h2>Peta laporan terbuka per OPD</h2>"
             + f"<iframe id='peta-terbuka' title='Peta laporan terbuka per OPD' srcdoc=\"{esc(open_map)}\"></iframe>"

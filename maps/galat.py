@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from maps.base import esc
+from maps.base import esc, tanggal_field
 
 _STYLE = ("body{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:40rem;padding:1rem;color:#1a1a1a}"
           "h1{font-size:1.4rem}.sp-galat{border-left:4px solid #b00020;background:#fdecee;padding:.6rem .8rem}"
@@ -23,8 +23,8 @@ def date_range_page(action: str, title: str, typed: Mapping[str, str | None]) ->
             '<p class="sp-galat" role="alert" id="galat">Tanggal akhir sebelum tanggal awal. '
             "Perbaiki periode lalu tampilkan lagi.</p>"
             f'<form method="get" action="{esc(action)}">{hidden}'
-            f'<label>Dari <input type="date" name="dari" value="{esc(typed.get("dari") or "")}"></label>'
-            f'<label>Sampai <input type="date" name="sampai" value="{esc(typed.get("sampai") or "")}" '
+            f'<label>Dari {tanggal_field("dari", typed.get("dari"))}</label>'
+            f'<label>Sampai {tanggal_field("sampai", typed.get("sampai"))[:-1]} '
             'aria-invalid="true" aria-describedby="galat"></label>'
             '<button type="submit">Tampilkan</button></form>'
             '<p><a href="/peta">Kembali ke daftar peta</a></p></main></body></html>')

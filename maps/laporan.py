@@ -25,6 +25,7 @@ from maps.base import (
     finish,
     js_value,
     legend_html,
+    tanggal_field,
 )
 from maps.warna import Warna, lainnya, load_rank, opd_palette, short_code
 
@@ -200,10 +201,8 @@ def _filter_form(data: LaporanData, f: LaporanFilter, served: bool,
             + _select("opd", "OPD", [(r["kode"], r["nama"]) for r in data.opd], f.opd)
             + _select("status", "Status", list(STATUS_FILTER.items()), f.status)
             + _select("kecamatan", "Kecamatan", kecamatan, f.kecamatan)
-            + f'<label for="f-dari">Dari tanggal</label><input id="f-dari" type="date" name="dari" '
-              f'value="{esc(f.dari or "")}">'
-            + f'<label for="f-sampai">Sampai tanggal</label><input id="f-sampai" type="date" name="sampai" '
-              f'value="{esc(f.sampai or "")}">'
+            + '<label for="f-dari">Dari tanggal</label>' + tanggal_field("dari", f.dari, "f-dari")
+            + '<label for="f-sampai">Sampai tanggal</label>' + tanggal_field("sampai", f.sampai, "f-sampai")
             + '<button type="submit">Terapkan</button></fieldset>'
             + ("" if served else '<p class="sp-note">Filter tersedia di /peta/laporan pada server.</p>')
             + "</form>")

@@ -47,9 +47,17 @@ def text_on(fill: str) -> str:
     return "#111111" if contrast(fill, "#111111") >= contrast(fill, "#ffffff") else "#ffffff"
 
 
+_WILAYAH_AWALAN = {"kecamatan": "Kec. ", "kelurahan": "Kel. "}
+
+
 def short_code(row: dict[str, Any]) -> str:
-    """The OPD's abbreviation (DLH, Satpol PP), else its code."""
-    return (row.get("singkatan") or row["kode"]).strip()
+    """The OPD's abbreviation (DLH, Satpol PP); for a wilayah's office its gazetteer name (Kabupaten Tangerang,
+    Kec. Tangerang); else its full name, never a hand-off code such as kab-36.03."""
+    if (row.get("singkatan") or "").strip():
+        return row["singkatan"].strip()
+    if row.get("wilayah_nama"):
+        return _WILAYAH_AWALAN.get(row.get("jenis") or "", "") + row["wilayah_nama"]
+    return (row.get("nama") or row["kode"]).strip()
 
 
 def opd_palette(rank: list[dict[str, Any]]) -> dict[str, Warna]:

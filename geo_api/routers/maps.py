@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
@@ -11,7 +12,7 @@ from typing import Annotated, Literal
 
 import orjson
 import psycopg
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import AfterValidator, BeforeValidator
 
@@ -52,6 +53,11 @@ async def _needs_schema() -> AsyncIterator[None]:
 
 def _page(markup: str) -> HTMLResponse:
     return HTMLResponse(markup, headers=_HTML_HEADERS)
+
+
+def _typed(request: Request) -> dict[str, str | None]:
+    """The period exactly as typed (already validated as dates), for the page that asks to correct it."""
+    return {k: (request.query_params.get(k) or "")[:10] or None for k in ("dari", "sampai")}
 
 
 def _bad_period(action: str, title: str, typed: dict[str, str | None]) -> HTMLResponse:
@@ -97,21 +103,30 @@ async def _laporan_filter(conn: ReadConn, layanan: str | None, opd: str | None, 
 
 Status = Annotated[Literal["open", "in_progress", "closed", "terbuka", ""] | None,
                    Query(description="Report status (terbuka: open or in progress)")]
-# an HTML form sends an empty date field as `dari=`: that means "no limit", not a bad date
-Tanggal = Annotated[date | None, BeforeValidator(lambda v: v or None), AfterValidator(in_date_bounds),
-                    Query(description="YYYY-MM-DD (WIB)")]
+_DMY = re.compile(r"(\d{1,2})-(\d{1,2})-(\d{4})")
+
+
+def _tanggal(v: object) -> object:
+    """An empty date field (`dari=` from a form) means no limit; the pages' fields write dd-mm-yyyy, read here."""
+    if not v:
+        return None
+    m = _DMY.fullmatch(v.strip()) if isinstance(v, str) else None
+    return f"{m[3]}-{int(m[2]):02d}-{int(m[1]):02d}" if m else v
+
+
+Tanggal = Annotated[date | None, BeforeValidator(_tanggal), AfterValidator(in_date_bounds),
+                    Query(description="YYYY-MM-DD or dd-mm-yyyy (WIB)")]
 Kode = Annotated[str | None, Query(max_length=40, description="Code from the filter choices")]
 
 
 @router.get("/laporan", response_class=HTMLResponse, summary="Map of citizen reports (Laporan warga)")
-async def laporan_map(conn: ReadConn, settings: AppSettings, heavy: Heavy, layanan: Kode = None, opd: Kode = None,
-                      status: Status = None, dari: Tanggal = None, sampai: Tanggal = None,
+async def laporan_map(request: Request, conn: ReadConn, settings: AppSettings, heavy: Heavy, layanan: Kode = None,
+                      opd: Kode = None, status: Status = None, dari: Tanggal = None, sampai: Tanggal = None,
                       kecamatan: Kode = None) -> HTMLResponse:
     """Reports coloured by OPD, clustered or aggregated, with choropleth, hand-offs and the filter form."""
     if dari and sampai and sampai < dari:
         return _bad_period("/peta/laporan", "Laporan warga", dict(layanan=layanan, opd=opd, status=status,
-                                                                 kecamatan=kecamatan, dari=str(dari),
-                                                                 sampai=str(sampai)))
+                                                                 kecamatan=kecamatan, **_typed(request)))
     async with _needs_schema():
         f = await _laporan_filter(conn, layanan, opd, status, dari, sampai, kecamatan)
         base = await load_base(conn)
@@ -150,12 +165,13 @@ async def armada_map(conn: ReadConn, settings: AppSettings, heavy: Heavy, tangga
 
 
 @router.get("/dasbor", response_class=HTMLResponse, summary="OPD performance dashboard")
-async def dasbor(conn: ReadConn, settings: AppSettings, heavy: Heavy, dari: Tanggal = None,
+async def dasbor(request: Request, conn: ReadConn, settings: AppSettings, heavy: Heavy, dari: Tanggal = None,
                  sampai: Tanggal = None) -> HTMLResponse:
     """Received, open, closed, median/p90 time to close, overdue per OPD and kecamatan; plots; open-laporan map."""
     periode = Periode.default(dari, sampai)
     if periode.sampai < periode.dari:
-        return _bad_period("/peta/dasbor", "Dasbor OPD", {"dari": str(periode.dari), "sampai": str(periode.sampai)})
+        typed = {k: v or getattr(periode, k).strftime("%d-%m-%Y") for k, v in _typed(request).items()}
+        return _bad_period("/peta/dasbor", "Dasbor OPD", typed)
     if (periode.sampai - periode.dari).days > 3660:
         raise InvalidParameter("dari", "the period is at most ten years")
     async with _needs_schema():

@@ -11,7 +11,7 @@ WITH l AS (
     SELECT l.*, extract(epoch FROM coalesce(l.closed_at, l.updated_at) - l.requested_at) / 3600.0 AS jam
     FROM l
 )
-SELECT o.kode, o.nama, o.singkatan, o.luar_kota,
+SELECT o.kode, o.nama, o.singkatan, o.luar_kota, o.jenis, g.nama AS wilayah_nama,
        count(*)::bigint AS diterima,
        count(*) FILTER (WHERE d.status <> 'closed')::bigint AS terbuka,
        count(*) FILTER (WHERE d.status = 'closed')::bigint AS selesai,
@@ -20,5 +20,6 @@ SELECT o.kode, o.nama, o.singkatan, o.luar_kota,
        count(*) FILTER (WHERE d.status <> 'closed' AND d.expected_at < now())::bigint AS terlambat
 FROM d
 JOIN opd AS o ON o.kode = d.opd_kode
-GROUP BY GROUPING SETS ((o.kode, o.nama, o.singkatan, o.luar_kota), ())
+LEFT JOIN gazetteer AS g ON g.kode = o.wilayah_kode
+GROUP BY GROUPING SETS ((o.kode, o.nama, o.singkatan, o.luar_kota, o.jenis, g.nama), ())
 ORDER BY o.kode IS NOT NULL, count(*) DESC, o.kode;

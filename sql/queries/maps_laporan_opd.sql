@@ -1,12 +1,14 @@
--- Laporan per OPD under the filters (legend, colours), with the OPD's name.
-SELECT l.opd_kode AS kode, o.nama, o.singkatan, o.luar_kota, count(*)::bigint AS n
+-- Laporan per OPD under the filters (legend, colours), with the OPD's name, and for an office of a wilayah
+-- (kecamatan, kelurahan, neighbouring kab/kota) that wilayah's gazetteer name for its short label.
+SELECT l.opd_kode AS kode, o.nama, o.singkatan, o.luar_kota, o.jenis, g.nama AS wilayah_nama, count(*)::bigint AS n
 FROM laporan AS l
 JOIN opd AS o ON o.kode = l.opd_kode
+LEFT JOIN gazetteer AS g ON g.kode = o.wilayah_kode
 WHERE (%(layanan)s::text IS NULL OR l.layanan_kode = %(layanan)s)
   AND (%(opd)s::text IS NULL OR l.opd_kode = %(opd)s)
   AND (%(status)s::text IS NULL OR l.status = %(status)s OR (%(status)s = 'terbuka' AND l.status <> 'closed'))
   AND (%(kecamatan)s::text IS NULL OR l.kecamatan_kode = %(kecamatan)s)
   AND (%(dari)s::date IS NULL OR l.requested_at >= (%(dari)s::date)::timestamp AT TIME ZONE 'Asia/Jakarta')
   AND (%(sampai)s::date IS NULL OR l.requested_at < (%(sampai)s::date + 1)::timestamp AT TIME ZONE 'Asia/Jakarta')
-GROUP BY l.opd_kode, o.nama, o.singkatan, o.luar_kota
+GROUP BY l.opd_kode, o.nama, o.singkatan, o.luar_kota, o.jenis, g.nama
 ORDER BY n DESC, l.opd_kode;

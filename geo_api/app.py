@@ -21,6 +21,7 @@ from geo_api.notify import listening
 from geo_api.ratelimit import RateLimitMiddleware
 from geo_api.routers import fleet, geocode, health, layers_admin, ogc, open311, osmand_doc, routing
 from geo_api.routers import maps as maps_routes
+from geo_api.routers import media as media_routes
 from geo_api.services import build_services
 from geo_api.settings import Settings, get_settings
 from maps.assets import SWAGGER_UI
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(geocode.router)
     app.include_router(open311.router)
+    app.include_router(media_routes.router)  # laporan photos at /media/
     app.include_router(routing.router)
     app.include_router(fleet.router)
     app.include_router(osmand_doc.router)  # documentation only: OsmAndFastPath answers /osmand

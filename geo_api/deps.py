@@ -13,6 +13,7 @@ from geo_api.db import pooled, read_pool
 from geo_api.errors import Forbidden, Unauthorized
 from geo_api.fleet.runtime import FleetRuntime
 from geo_api.geocoding import Geocoder
+from geo_api.media import MediaStore
 from geo_api.routing.service import RoutingCache
 from geo_api.services import HeavyWork, Services
 from geo_api.services import services as services_of
@@ -129,6 +130,10 @@ def _heavy(request: Request) -> HeavyWork:
     return services_of(request.app.state).heavy
 
 
+def _media(request: Request) -> MediaStore:
+    return services_of(request.app.state).media
+
+
 ServicesDep = Annotated[Services, Depends(_services)]
 # The built geocoder (reverse and forward indexes, streets); the first request of a process builds it.
 GeocoderDep = Annotated[Geocoder, Depends(_geocoder)]
@@ -137,3 +142,4 @@ Catalog = Annotated[LayerCatalog, Depends(_catalog)]        # the one way to col
 RoutingRules = Annotated[RoutingCache, Depends(_routing)]   # the OPD rule set in force
 Fleet = Annotated[FleetRuntime, Depends(_fleet)]            # device registry, sites, the group-commit writer
 Heavy = Annotated[HeavyWork, Depends(_heavy)]               # CPU-heavy work in bounded worker threads
+MediaStoreDep = Annotated[MediaStore, Depends(_media)]      # laporan photos on disk (geo_api/media.py)

@@ -41,8 +41,24 @@ EXPOSE_HEADERS = "Link, ETag, Retry-After, Content-Crs, X-Geocode-Errors, OGC-Nu
 
 
 # ---------------------------------------------------------------------------------------------------- limits
+# Routes that take photos (multipart `media`): POST requests.{json,xml} and an OPD's status change
+PHOTO_ROUTES = re.compile(r"^/open311/v2/requests\.(json|xml)$|^/routing/laporan/[0-9]{1,18}/status$")
+
+
+def photo_body_max(settings: Settings) -> int:
+    """The largest body of a route that takes photos: every photo at its largest, plus the form's fields."""
+    return settings.media_max_files * (settings.media_max_bytes + 1024) + OPEN311_MAX
+
+
+def photo_limit_hint(settings: Settings) -> str:
+    """The sentence a 413 on a photo route adds, so the citizen app can say what to send instead."""
+    return (f" Photos: at most {settings.media_max_files} files (media) of at most {settings.media_max_bytes} "
+            f"bytes each, JPEG, PNG or WebP.")
+
+
 def body_limits(settings: Settings) -> list[tuple[str, int]]:
-    """(path prefix, most bytes) for the routes that accept more than the default; longest prefix first."""
+    """(path prefix, most bytes) for the routes that accept more than the default; longest prefix first.
+    (A multipart body on a PHOTO_ROUTES path has photo_body_max instead.)"""
     table = [
         ("/layers", settings.layers_upload_max_mb * 1024 * 1024),
         ("/geocode/reverse/batch", settings.geocode_batch_max_bytes),
@@ -145,6 +161,8 @@ class EdgeMiddleware:
         self.public_reads = settings.cors_public_reads
         self.default_limit = settings.http_body_max_bytes
         self.limits = body_limits(settings)
+        self.photo_limit = photo_body_max(settings)
+        self.photo_hint = photo_limit_hint(settings)
         self.body_timeout = settings.http_body_timeout_s
 
     async def __call__(self, scope, receive, send) -> None:
@@ -245,11 +263,14 @@ class EdgeMiddleware:
     async def _bounded_body(self, scope, receive):
         path = scope["path"]
         limit = limit_for(path, self.limits, self.default_limit)
+        hint = ""
+        if PHOTO_ROUTES.match(path) and (_header(scope, b"content-type") or "").lower().startswith("multipart/"):
+            limit, hint = self.photo_limit, self.photo_hint  # photos come only as multipart parts
         declared = _header(scope, b"content-length")
         if declared and declared.strip().isdigit() and int(declared) > limit:
             raise _BodyError(413, "Payload Too Large",
                              f"The request body is larger than {limit} bytes, the most accepted here "
-                             f"({int(declared)} declared).",
+                             f"({int(declared)} declared).{hint}",
                              {"parameter": "body", "limit": limit})
         spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_MEMORY)
         size = 0
@@ -271,8 +292,8 @@ class EdgeMiddleware:
                 size += len(chunk)
                 if size > limit:
                     raise _BodyError(413, "Payload Too Large",
-                                     f"The request body is larger than {limit} bytes, the most accepted here.",
-                                     {"parameter": "body", "limit": limit})
+                                     f"The request body is larger than {limit} bytes, the most accepted here."
+                                     f"{hint}", {"parameter": "body", "limit": limit})
                 spool.write(chunk)
                 if not msg.get("more_body"):
                     break

@@ -26,6 +26,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from geo_api.fleet.runtime import FleetRuntime
 from geo_api.geocoding.service import GeocoderService
+from geo_api.media import MediaStore
 from geo_api.routing.service import RoutingCache
 from geo_api.settings import Settings
 from layers.service import LayerService, new_layer_service
@@ -67,6 +68,7 @@ class Services:
     routing: RoutingCache
     fleet: FleetRuntime
     heavy: HeavyWork = field(default_factory=lambda: HeavyWork(2))
+    media: MediaStore | None = None  # laporan photos (geo_api/media.py), under settings.media_dir
 
     def invalidate(self, topic: str, key: str | None = None) -> None:
         """Empty the caches a change of `topic` makes stale (`key`: the collection id for "layer")."""
@@ -96,7 +98,7 @@ def build_services(settings: Settings, pool: AsyncConnectionPool,
     layers.listeners.append(geocoder.on_layer_change)
     return Services(settings=settings, geocoder=geocoder, layers=layers,
                     routing=RoutingCache(settings.routing_triase_opd), fleet=FleetRuntime(settings, pool),
-                    heavy=HeavyWork(settings.heavy_work_threads))
+                    heavy=HeavyWork(settings.heavy_work_threads), media=MediaStore(settings.media_dir))
 
 
 def services(state) -> Services:

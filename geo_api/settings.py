@@ -148,6 +148,24 @@ class Settings(BaseSettings):
     routing_katalog_path: Path = Field(default=PROJECT_ROOT / "geo_api" / "catalogue" / "katalog_opd.yaml",
                                        description="The OPD and category catalogue the city edits.")
 
+    # LAKSA photos (geo_api/media.py): multipart `media` on POST requests and on an OPD's status change
+    media_dir: Path = Field(default=PROJECT_ROOT / "var" / "media", description="Where laporan photos and "
+                            "thumbnails are stored (content-addressed, re-encoded without metadata); served at "
+                            "/media/. Not in git.")
+    media_max_files: int = Field(default=5, ge=1, le=20, description="Most photos in one request (413 beyond).")
+    media_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024,
+                                 description="Largest photo file in bytes (413 beyond).")
+    media_max_pixels: int = Field(default=50_000_000, ge=10_000, le=200_000_000, description="Most pixels "
+                                  "(width x height) a photo may declare; checked before decoding (decompression "
+                                  "bombs), 413 beyond.")
+    media_max_side: int = Field(default=2560, ge=320, le=10_000, description="Stored photos are scaled down to "
+                                "at most this many pixels on their longest side.")
+    media_thumb_side: int = Field(default=320, ge=32, le=1024, description="Longest side of a thumbnail.")
+    media_jpeg_quality: int = Field(default=85, ge=30, le=95, description="JPEG/WebP quality of stored photos.")
+    media_base_url: str | None = Field(default=None, pattern=r"^https?://[^\s?#]+$", description="Public base "
+                                       "URL (scheme://host[/prefix]) of the /media/ links written into a laporan's "
+                                       "media_url; unset: the base URL of the request that uploaded it.")
+
     # Trust: rate limits on writes, tracker keys
     ratelimit_enabled: bool = Field(default=True, description="Limit writes (POST/PUT/PATCH/DELETE) per client "
                                     "address and per API key (token buckets, shared in PostgreSQL unless "

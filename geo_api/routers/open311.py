@@ -15,12 +15,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from geo_api import media_upload
 from geo_api.apikeys import MAX_KEY_LEN, authenticate
 from geo_api.audit import Actor
 from geo_api.db import fetch_all, fetch_one
-from geo_api.deps import AppSettings, Conn, GeocoderDep, RoutingRules, read_conn_unless
-from geo_api.errors import Open311Error, PayloadTooLarge
-from geo_api.open311_format import FORMATS, MAX_BODY, render, w3c
+from geo_api.deps import AppSettings, Conn, GeocoderDep, Heavy, MediaStoreDep, RoutingRules, read_conn_unless
+from geo_api.errors import Open311Error
+from geo_api.open311_format import FORMATS, render, w3c
 from geo_api.routing import laporan
 
 log = logging.getLogger("satupeta.open311")
@@ -90,16 +91,6 @@ def _jurisdiction(request: Request, settings: Any, form: dict[str, str] | None =
                                 f"(this endpoint serves {settings.open311_jurisdiction_id})")
 
 
-async def _form(request: Request) -> dict[str, str]:
-    """The POST body (urlencoded or multipart) with the query string underneath; one value per name."""
-    if int(request.headers.get("content-length") or 0) > MAX_BODY:
-        raise PayloadTooLarge(f"the request body is larger than {MAX_BODY} bytes")
-    form = await request.form(max_files=0, max_fields=200)
-    out = dict(request.query_params)
-    out.update({k: v for k, v in form.items() if isinstance(v, str)})
-    return out
-
-
 async def _api_key(conn: Any, key: str | None) -> dict[str, Any]:
     """The live API key allowed to post requests (403 otherwise, as the spec says)."""
     if not key or len(key) > MAX_KEY_LEN:
@@ -155,10 +146,14 @@ async def service_definition(request: Request, service_code: str, fmt: str, conn
 
 @router.post("/requests.{fmt}")
 async def create_request(request: Request, fmt: str, conn: Conn, settings: AppSettings, geo: GeocoderDep,
-                         rules: RoutingRules) -> Response:
-    """Create a service request: checked, routed to its OPD with reasons, stored; answers its id."""
+                         rules: RoutingRules, heavy: Heavy, store: MediaStoreDep) -> Response:
+    """Create a service request: checked, routed to its OPD with reasons, stored; answers its id.
+
+    Photos come as multipart `media` parts (JPEG, PNG, WebP; media_max_files, media_max_bytes): cleaned of
+    every metadata block before anything is stored, and the report's media_url points at the first one."""
     fmt = _fmt(fmt)
-    form = await _form(request)
+    posted = await media_upload.read_form(request, settings)
+    form = posted.fields
     _jurisdiction(request, settings, form)
     key = await _api_key(conn, form.get("api_key"))
     code = (form.get("service_code") or "").strip()
@@ -170,15 +165,23 @@ async def create_request(request: Request, fmt: str, conn: Conn, settings: AppSe
     baru = laporan.parse_new(form, layanan, max_description=settings.open311_max_description,
                              max_attributes=settings.open311_max_attributes, bbox=settings.open311_bbox,
                              forward=geo.forward)
+    photos = await media_upload.clean_all(posted, settings, heavy)
+    base = media_upload.public_base(settings, request)
+    if photos:
+        baru.media_url = base + photos[0].name
     routing = await rules.get(conn)
-    row, keputusan = await laporan.create(conn, routing, geo.reverse, baru, Actor.from_key(key, request))
+    async with media_upload.stored(conn, store, photos, heavy):
+        row, keputusan = await laporan.create(conn, routing, geo.reverse, baru, Actor.from_key(key, request))
+        if photos:
+            await media_upload.attach_intake(conn, row["id"], photos)
     notice = layanan["service_notice"] or None
     if row["kemungkinan_duplikat_dari"]:
         notice = ((notice + " ") if notice else "") + (
             f"Kemungkinan sama dengan laporan {row['kemungkinan_duplikat_dari']} "
             f"({row['jarak_duplikat_m']:.0f} m) yang masih terbuka.")
     body = [{"service_request_id": str(row["id"]), "service_notice": notice,
-             "account_id": baru.kontak.get("account_id") or None}]
+             "account_id": baru.kontak.get("account_id") or None,
+             **media_upload.answer(photos, base)}]
     log.info("laporan %s (%s) routed to %s: %s", row["id"], code, keputusan.opd_kode, keputusan.keputusan)
     return render(fmt, body, "service_requests", "request")
 

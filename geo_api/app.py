@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 from geo_api import __doc__ as package_doc
+from geo_api import metrics
 from geo_api.db import open_pool, open_read_pool
 from geo_api.edge import EdgeMiddleware
 from geo_api.errors import document_problems, install_error_handlers
@@ -19,8 +20,11 @@ from geo_api.fleet.listener import embedded_listener
 from geo_api.fleet.osmand_asgi import OsmAndFastPath
 from geo_api.notify import listening
 from geo_api.ratelimit import RateLimitMiddleware
+from geo_api.requestlog import RequestMiddleware, RouteTag
 from geo_api.routers import fleet, geocode, health, layers_admin, ogc, open311, osmand_doc, routing
 from geo_api.routers import maps as maps_routes
+from geo_api.routers import metrics as metrics_routes
+from geo_api.schema import SchemaMismatch, refuse_unless_head
 from geo_api.routers import media as media_routes
 from geo_api.services import build_services
 from geo_api.settings import Settings, get_settings
@@ -39,6 +43,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        try:  # a database this release does not understand (behind, ahead, empty): refuse, saying what to run
+            await refuse_unless_head(settings.direct_dsn)
+        except SchemaMismatch as exc:
+            log.critical("%s", exc.detail)
+            raise
         pool = open_pool(settings)
         # Opening without waiting lets the API start (and /health answer 503) while PostGIS is down.
         await pool.open(wait=False)
@@ -52,7 +61,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             services = app.state.services = build_services(settings, pool, getattr(app.state, "read_pool", None))
             try:
                 # change notices from every process (geo_api/notify.py), then the OsmAnd port when configured
-                async with listening(settings, services), embedded_listener(settings, services.fleet):
+                async with listening(settings, services), embedded_listener(settings, services.fleet), \
+                        metrics.sampling(app.state):
                     yield
             finally:
                 await services.stop()
@@ -87,16 +97,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return HTMLResponse(bytes(page.body).decode().replace("<html>", '<html lang="id">', 1))
 
     app.include_router(health.router)
+    app.include_router(metrics_routes.router)
     app.include_router(geocode.router)
     app.include_router(open311.router)
     app.include_router(media_routes.router)  # laporan photos at /media/
     app.include_router(routing.router)
     app.include_router(fleet.router)
     app.include_router(osmand_doc.router)  # documentation only: OsmAndFastPath answers /osmand
+    app.add_middleware(RouteTag)  # innermost: notes the matched route template for RequestMiddleware
     app.add_middleware(OsmAndFastPath)  # /osmand answered before routing: the GPS hot path
     app.add_middleware(RateLimitMiddleware, settings=settings)
     # outermost: client address, CORS, bodies read and capped before any router or pooled connection
     app.add_middleware(EdgeMiddleware, settings=settings)
+    # outermost of all: request id (header, logs, problem instance), one JSON line and the metrics per request
+    app.add_middleware(RequestMiddleware)
     app.include_router(ogc.router)
     app.include_router(layers_admin.router)
     app.include_router(maps_routes.router)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import time
@@ -32,6 +31,16 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(maps_app, name="maps")
 app.add_typer(routing_app, name="routing")
 app.add_typer(audit_app, name="audit")
+
+
+@app.callback()
+def _logging() -> None:
+    """Satu Peta Kota Tangerang platform."""
+    from geo_api.edge import configure_logging
+
+    configure_logging(load_settings())  # the one logging configuration: JSON lines, redacted, as the server
+
+
 @db_app.command("start")
 @guard
 def db_start(
@@ -184,12 +193,17 @@ def serve(
     """Serve the platform over HTTP (uvicorn), in one process or in N worker processes sharing the port."""
     import uvicorn
 
-    from geo_api.edge import install_log_redaction, uvicorn_options
+    from geo_api.edge import configure_logging, uvicorn_options
 
     settings = load_settings()
-    logging.basicConfig(level=settings.log_level.upper())
-    install_log_redaction(settings)
+    configure_logging(settings)
     workers, why = _worker_count(settings, settings.workers if workers is None else workers)
+    metrics_dir = None
+    if workers > 1:  # prometheus_client's multiprocess mode: a scrape of any worker sums all live workers
+        import tempfile
+
+        metrics_dir = tempfile.mkdtemp(prefix="satupeta-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     if "fleet_osmand_listen" not in settings.model_fields_set:
         # Traccar Client's default port: `serve` listens there too unless SATUPETA_FLEET_OSMAND_LISTEN says
         # otherwise (the workers read their settings from this environment).
@@ -202,8 +216,14 @@ def serve(
     if settings.fleet_osmand_listen:
         console.print(f"OsmAnd / Traccar Client listener on port {settings.fleet_osmand_port} "
                       "(SATUPETA_FLEET_OSMAND_LISTEN=false turns it off)")
-    uvicorn.run("geo_api.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
-                workers=workers, **uvicorn_options(settings))
+    try:
+        uvicorn.run("geo_api.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
+                    workers=workers, **uvicorn_options(settings))
+    finally:
+        if metrics_dir:
+            import shutil
+
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def _worker_count(settings: Settings, asked: int) -> tuple[int, str]:

@@ -28,6 +28,7 @@ import orjson
 
 from geo_api.errors import PROBLEM_TYPE_BASE
 from geo_api.open311_format import MAX_BODY as OPEN311_MAX
+from geo_api.requestlog import with_request_id
 from geo_api.settings import Settings
 
 log = logging.getLogger("satupeta.edge")
@@ -120,7 +121,7 @@ async def _send_error(send, path: str, status: int, title: str, detail: str, ext
         ctype = b"application/json; charset=utf-8"
     else:
         doc = {"type": PROBLEM_TYPE_BASE + "-".join(title.lower().split()), "title": title, "status": status,
-               "detail": detail, "instance": path, **(extra or {})}
+               "detail": detail, "instance": with_request_id(path), **(extra or {})}
         body = orjson.dumps(doc)
         ctype = b"application/problem+json"
     hdrs = [(b"content-type", ctype), (b"content-length", str(len(body)).encode()), (b"connection", b"close"),
@@ -368,7 +369,18 @@ def log_config(settings: Settings) -> dict:
         handler["filters"] = ["redact"]
     cfg["loggers"]["satupeta"] = {"handlers": ["default"], "level": settings.log_level.upper(),
                                   "propagate": False}
+    if settings.log_format == "json":  # one JSON object per line (geo_api.requestlog.JsonFormatter)
+        cfg["formatters"] = {name: {"()": "geo_api.requestlog.JsonFormatter"} for name in cfg["formatters"]}
+    # everything else (alembic, psycopg, the CLI's modules) goes to the same handler, redacted alike
+    cfg["root"] = {"handlers": ["default"], "level": "WARNING"}
     return cfg
+
+
+def configure_logging(settings: Settings) -> None:
+    """The one logging configuration of the server, the OsmAnd listener and the CLI (log_config, applied now)."""
+    import logging.config
+
+    logging.config.dictConfig(log_config(settings))
 
 
 def install_log_redaction(settings: Settings) -> None:

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from geo_api.open311_format import render_errors
+from geo_api.requestlog import with_request_id
 
 log = logging.getLogger("satupeta.errors")
 
@@ -129,7 +130,7 @@ def problem_doc(status: int, title: str, detail: str, *, code: str | None = None
         "detail": detail,
     }
     if instance:
-        body["instance"] = instance
+        body["instance"] = with_request_id(instance)  # the path, with the request's id as its fragment
     body.update({k: v for k, v in extra.items() if v is not None})
     return body
 

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
                                       description="Server-side limit for one statement from the API.")
     log_level: str = Field(default="info", description="Log level of the server and the CLI: debug, info, "
                            "warning or error.")
+    log_format: str = Field(default="json", pattern="^(json|text)$", description="Log lines of the server, the "
+                            "OsmAnd listener and the CLI: json (one object per line with the request id) or text.")
+    metrics_open_networks: tuple[str, ...] = Field(
+        default=("127.0.0.0/8", "::1/128"), description="Client networks (CIDR, after trusted_proxies) that may "
+        "read GET /metrics without a key; any other client needs a gis_admin key (X-API-Key or Bearer).")
     geocode_gap_tolerance_m: float = Field(
         default=30.0, ge=0, le=1000,
         description="Reverse geocoding: a point in a sliver between kelurahan polygons goes to the nearest one "

@@ -122,6 +122,8 @@ class GroupCommitWriter:
         self._tasks: list[asyncio.Task] = []
         self.committed = 0
         self.batches = 0
+        # called with (batch size, flags) after each commit (the app counts them in geo_api.metrics)
+        self.on_batch = None
 
     def start(self) -> None:
         """Start the writer tasks on the running loop."""
@@ -224,6 +226,8 @@ class GroupCommitWriter:
         self._known_days.update(d.toordinal() for d in days)
         self.committed += len(batch)
         self.batches += 1
+        if self.on_batch is not None:
+            self.on_batch(len(batch), flags)
         for it, fl in zip(batch, flags, strict=True):
             if not it.future.done():
                 it.future.set_result(fl)

@@ -150,6 +150,7 @@ class Catalog:
         self._collections: dict[str, Collection] = {}
         self._extents: dict[tuple[str, str], tuple] = {}
         self._lock = asyncio.Lock()
+        self.hits = self.reloads = 0  # read by geo_api.metrics
 
     def invalidate(self) -> None:
         """Force a reload on next use (after a publish in this process)."""
@@ -161,6 +162,9 @@ class Catalog:
             async with self._lock:
                 if time.monotonic() - self._loaded > self.ttl:
                     await self._reload(conn)
+                    self.reloads += 1
+                    return self._collections
+        self.hits += 1
         return self._collections
 
     async def get(self, conn: psycopg.AsyncConnection, collection_id: str) -> Collection:

@@ -86,6 +86,7 @@ class TileCache:
         self._tiles: OrderedDict[tuple, bytes] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
+        self.hits = self.misses = 0  # read by geo_api.metrics
 
     def get(self, key: tuple) -> bytes | None:
         """The cached tile, or None."""
@@ -93,6 +94,9 @@ class TileCache:
             tile = self._tiles.get(key)
             if tile is not None:
                 self._tiles.move_to_end(key)
+                self.hits += 1
+            else:
+                self.misses += 1
             return tile
 
     def put(self, key: tuple, tile: bytes) -> None:

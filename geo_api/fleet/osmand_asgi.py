@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 import psycopg
 
+from geo_api import metrics
 from geo_api.errors import ServiceUnavailable, problem_bytes
 from geo_api.fleet.runtime import FleetRuntime
 from ingestion.fleet_writer import FixRejected, is_transient
@@ -123,6 +124,7 @@ async def handle_osmand(rt: FleetRuntime, scope, receive, send) -> None:
     except Exception:
         log.exception("OsmAnd ingest failed")
         answer = Answer(500, "An unexpected error occurred; it has been logged.")
+    metrics.osmand_answer(answer.status, answer.detail)
     await _respond(send, answer, path)
 
 

@@ -13,6 +13,7 @@ import orjson
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from geo_api import metrics
 from geo_api.db import fetch_all, fetch_one, pooled
 from geo_api.ratelimit import TokenBuckets
 from geo_api.settings import Settings
@@ -37,6 +38,7 @@ class FleetRuntime:
         self.writer = GroupCommitWriter(pool, batch_max=settings.fleet_batch_max, queue_max=settings.fleet_queue_max,
                                         fix_filter=FixFilter(filter_config(settings)),
                                         retention_days=settings.fleet_retention_days)
+        self.writer.on_batch = metrics.group_commit
         self.devices: dict[str, int] = {}
         self._misses: dict[str, float] = {}
         self.buckets = TokenBuckets(settings.fleet_device_rate, settings.fleet_device_burst)

@@ -22,6 +22,7 @@ from geo_api.notify import listening
 from geo_api.ratelimit import RateLimitMiddleware
 from geo_api.requestlog import RequestMiddleware, RouteTag
 from geo_api.routers import fleet, geocode, health, layers_admin, ogc, open311, osmand_doc, routing
+from geo_api.routers import katalog as katalog_routes
 from geo_api.routers import maps as maps_routes
 from geo_api.routers import metrics as metrics_routes
 from geo_api.schema import SchemaMismatch, refuse_unless_head
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(EdgeMiddleware, settings=settings)
     # outermost of all: request id (header, logs, problem instance), one JSON line and the metrics per request
     app.add_middleware(RequestMiddleware)
+    app.include_router(katalog_routes.router)  # before ogc: /ogc/collections/katalog is the Records collection
     app.include_router(ogc.router)
     app.include_router(layers_admin.router)
     app.include_router(maps_routes.router)

@@ -233,6 +233,25 @@ class Settings(BaseSettings):
         "migrations. Unset: DATABASE_URL.")
     pg_replica_port: int | None = Field(default=None, ge=1, le=65535, description="Port of the embedded "
                                         "streaming replica (`satupeta db start --replica`); unset: pg_port + 1.")
+
+    # The node's metadata catalogue (katalog/): CSW 2.0.2 at /csw, OGC API - Records, downloads at /unduh
+    katalog_kode_simpul: str = Field(default="36.71", pattern=r"^[A-Za-z0-9._-]{1,40}$", description="Kode "
+                                     "Simpul of this node in the Jaringan Informasi Geospasial Nasional: prefix of "
+                                     "every record identifier and shown in CSW GetCapabilities.")
+    katalog_node_name: str = Field(default="Simpul Jaringan Informasi Geospasial Kota Tangerang",
+                                   description="The node's name in CSW GetCapabilities.")
+    katalog_contact_org: str = Field(default="Dinas Komunikasi dan Informatika Kota Tangerang",
+                                     description="The node's (metadata) contact organisation.")
+    katalog_contact_email: str = Field(default="diskominfo@tangerangkota.go.id",
+                                       pattern=r"^[^@\s<>\"]+@[^@\s<>\"]+$", description="The node's contact e-mail.")
+    katalog_contact_phone: str = Field(default="", pattern=r"^[0-9 +()-]{0,30}$",
+                                       description="The node's contact telephone (empty: not published).")
+    katalog_base_url: str | None = Field(default=None, pattern=r"^https?://[^\s?#<>\"]+$", description="Public "
+                                         "base URL written into metadata links; unset: the request's base URL.")
+    katalog_max_records: int = Field(default=100, ge=1, le=1000, description="Largest CSW maxRecords / Records "
+                                     "limit; larger requests are capped.")
+    katalog_download_dir: Path = Field(default=PROJECT_ROOT / "var" / "unduh", description="Cache of whole-layer "
+                                       "download files, one per layer version and format (safe to empty).")
     pg_replica_data_dir: Path | None = Field(default=None, description="Data folder of the embedded replica; "
                                              "unset: beside pg_data_dir, with -replica appended.")
 

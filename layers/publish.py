@@ -33,6 +33,8 @@ from geo_api.errors import (
     PayloadTooLarge,
     ServiceUnavailable,
 )
+from geo_api.settings import get_settings
+from katalog import store as katalog_store
 from layers import gdal
 
 log = logging.getLogger("satupeta.layers.publish")
@@ -440,19 +442,22 @@ def _in_use(layer_id: str, exc: Exception) -> DataError:
 
 
 async def publish(conn: psycopg.AsyncConnection, prep: Prepared, meta: LayerMeta,
-                  actor: Actor | None = None) -> dict[str, Any]:
+                  actor: Actor | None = None, metadata: dict[str, Any] | None = None,
+                  settings: Any = None) -> dict[str, Any]:
     """Write a new version table and make it live in one transaction with its audit row (actor: the CLI user
-    when not given); returns id, version and report."""
+    when not given) and its catalogue record (`metadata`: checked elements given by the publisher, kept from the
+    previous version otherwise); returns id, version, report and the record's missing elements."""
     meta.validate()
     actor = actor or Actor.cli()
     meta.published_by = meta.published_by or actor.name
     try:
-        return await _publish(conn, prep, meta, actor)
+        return await _publish(conn, prep, meta, actor, metadata or {}, settings)
     except psycopg.errors.LockNotAvailable as exc:
         raise _busy(exc) from None
 
 
-async def _publish(conn: psycopg.AsyncConnection, prep: Prepared, meta: LayerMeta, actor: Actor) -> dict[str, Any]:
+async def _publish(conn: psycopg.AsyncConnection, prep: Prepared, meta: LayerMeta, actor: Actor,
+                   metadata: dict[str, Any], settings: Any) -> dict[str, Any]:
     async with conn.transaction():
         await conn.execute("SET LOCAL statement_timeout = '10min'")
         if (await fetch_one(conn, "layers_is_bundled", {"id": meta.id}))["taken"]:
@@ -469,10 +474,12 @@ async def _publish(conn: psycopg.AsyncConnection, prep: Prepared, meta: LayerMet
             "source_file": prep.source_file, "published_by": meta.published_by,
             "report": orjson.dumps(prep.report).decode()})
         await _set_current(conn, meta.id, version, prep.geometry_type)
+        record = await katalog_store.write_published(conn, settings or get_settings(), meta.id, version, metadata)
         await record_by(conn, actor, action="layer.publish", target=f"layer:{meta.id}", before=before,
                         after={"id": meta.id, "version": version, "feature_count": len(prep.rows)})
     log.info("published layer %s version %s (%s features)", meta.id, version, len(prep.rows))
-    return {"id": meta.id, "version": version, "feature_count": len(prep.rows), "report": prep.report}
+    return {"id": meta.id, "version": version, "feature_count": len(prep.rows), "report": prep.report,
+            "metadata": {"missing": [path for path, _ in record.missing()]}}
 
 
 async def _set_current(conn: psycopg.AsyncConnection, layer_id: str, version: int | None,

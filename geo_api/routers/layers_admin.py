@@ -13,6 +13,7 @@ from geo_api.audit import Actor
 from geo_api.db import fetch_all
 from geo_api.deps import AdminKey, AppSettings, Conn, Layers
 from geo_api.errors import NotFound, PayloadTooLarge
+from katalog.metadata import check_form
 from layers import publish as pub
 
 router = APIRouter(prefix="/layers", tags=["Layer publishing"])
@@ -49,11 +50,23 @@ async def publish_layer(
     description: Text = "", licence: Text = "", attribution: Text = "",
     source_layer: Annotated[str | None, Query(max_length=200, description="Layer inside a GeoPackage")] = None,
     csv_crs: Annotated[str, Query(max_length=50, description="CRS of CSV coordinates")] = "EPSG:4326",
+    kugi: Annotated[str | None, Query(max_length=60, description="KUGI feature-type code (/katalog/kugi)")] = None,
+    topic: Annotated[str | None, Query(max_length=60, description="ISO 19115 topic category")] = None,
+    keywords: Annotated[str | None, Query(max_length=2000, description="Theme keywords, comma-separated")] = None,
+    purpose: Text = "", lineage: Text = "",
+    scale: Annotated[str | None, Query(max_length=12, description="Scale denominator, e.g. 5000")] = None,
+    frequency: Annotated[str | None, Query(max_length=20, description="ISO maintenance frequency")] = None,
+    contact_email: Annotated[str | None, Query(max_length=254, description="OPD contact e-mail")] = None,
+    created: Annotated[str | None, Query(max_length=10, description="Creation date of the data, YYYY-MM-DD")] = None,
 ) -> dict:
-    """Publish the body (a layer file) as the new live version of layer `id`; the report lists repairs."""
+    """Publish the body (a layer file) as the new live version of layer `id`; the report lists repairs, the
+    metadata elements still missing (SNI 8843-1) are listed, invalid ones are a 422 naming each element."""
     meta = pub.LayerMeta(id=id, title=title, opd=opd, description=description, licence=licence,
                          attribution=attribution, published_by=key["name"])
     meta.validate()
+    given = check_form({"kugi": kugi, "topic": topic, "purpose": purpose, "lineage": lineage, "scale": scale,
+                        "frequency": frequency, "contact_email": contact_email, "created": created,
+                        "keywords": [k.strip() for k in (keywords or "").split(",") if k.strip()]})
     limits = pub.Limits.from_settings(settings)
     with tempfile.TemporaryDirectory(prefix="satupeta-layer-") as tmp:
         upload = Path(tmp) / "upload"
@@ -63,11 +76,14 @@ async def publish_layer(
         # reading and repairing is CPU-bound GDAL/shapely work: off the event loop
         prep = await run_in_threadpool(pub.prepare, upload, filename, work, limits, fmt=format,
                                        source_layer=source_layer, csv_crs=csv_crs)
-    result = await pub.publish(conn, prep, meta, Actor.from_key(key, request))  # audited in its transaction
+    result = await pub.publish(conn, prep, meta, Actor.from_key(key, request),  # audited in its transaction
+                               metadata=given, settings=settings)
     layers.changed(id)
     return {**result, "links": [{"href": f"/ogc/collections/{id}", "rel": "collection"},
                                 {"href": f"/ogc/collections/{id}/tiles/WebMercatorQuad/tilejson.json",
-                                 "rel": "tilejson"}]}
+                                 "rel": "tilejson"},
+                                {"href": f"/csw?service=CSW&version=2.0.2&request=GetRecordById&id="
+                                         f"{settings.katalog_kode_simpul}:{id}", "rel": "describedby"}]}
 
 
 @router.get("", summary="Published layers and their versions")

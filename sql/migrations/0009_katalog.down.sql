@@ -1,1 +1,2 @@
+DROP VIEW IF EXISTS katalog_current;
 DROP TABLE IF EXISTS layer_metadata;

@@ -1,0 +1,193 @@
+"""The node's catalogue over HTTP: CSW 2.0.2 at /csw, whole-layer downloads at /unduh, the KUGI code list, and a
+layer's metadata document (ISO 19139 or MCF) put by a GIS admin."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, Response
+from lxml import etree
+
+from geo_api.audit import Actor, record_by
+from geo_api.deps import AdminKey, AppSettings, Catalog, Conn, Heavy, Layers
+from geo_api.errors import InvalidParameter, NotFound, PayloadTooLarge
+from geo_api.params import parse_int
+from katalog import csw, download, store, xmlsafe
+from katalog import metadata as md
+from layers.catalog import published_columns
+
+router = APIRouter(tags=["Katalog (CSW, unduh)"])
+XML = "application/xml"
+_NAME = re.compile(r"^([a-z][a-z0-9_]{0,62})\.(gpkg|zip|csv|kml|geojson)$")
+
+
+def base_url(request: Request, settings: Any) -> str:
+    """The public base URL written into links (setting, else the request's)."""
+    return (settings.katalog_base_url or str(request.base_url)).rstrip("/")
+
+
+def has_ows(request: Request) -> bool:
+    """Whether this app serves WMS/WFS at /ows (issue 15), so metadata may link to it."""
+    return any(getattr(r, "path", "").startswith("/ows") for r in request.app.routes)
+
+
+def _xml(body: bytes, status: int = 200) -> Response:
+    return Response(body, status_code=status, media_type=XML)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ---------------------------------------------------------------- CSW
+
+async def _answer(request: Request, conn: Any, settings: Any, req: csw.Request) -> Response:
+    node = md.Node.from_settings(settings)
+    base = base_url(request, settings)
+    if req.operation == "GetCapabilities":
+        return _xml(csw.capabilities(node, f"{base}/csw"))
+    if req.operation == "DescribeRecord":
+        return _xml(csw.describe_record())
+    await store.sync_bundled(conn, settings)
+    ows = has_ows(request)
+    if req.operation == "GetRecordById":
+        rows = [r for i in req.ids if (r := await store.record(conn, i)) is not None]
+        return _xml(csw.record_by_id_response([_render(r, req, node, base, ows) for r in rows]))
+    cond, values = csw.where(req)
+    if req.result_type == "validate":
+        return _xml(csw.acknowledgement(_now()))
+    limit = 0 if req.result_type == "hits" else min(req.max_records, settings.katalog_max_records)
+    matched, rows = await store.search(conn, cond, values, csw.order_by(req), limit, req.start - 1)
+    return _xml(csw.records_response(req, matched, [_render(r, req, node, base, ows) for r in rows], _now()))
+
+
+def _render(row: dict[str, Any], req: csw.Request, node: md.Node, base: str, ows: bool) -> etree._Element:
+    if req.output_schema == md.GMD:
+        return etree.fromstring(store.RENDERINGS.iso(row, node, base, ows))  # our own document
+    facts = store.facts_of(row)
+    return csw.dc_record(facts, row["identifier"], req.element_set, md.mcf(facts, node, base, ows)["distribution"])
+
+
+def _exception(err: csw.CswError) -> Response:
+    return _xml(csw.exception_report(err), err.status)
+
+
+@router.get("/csw", summary="CSW 2.0.2 (KVP)", response_class=Response,
+            responses={200: {"content": {XML: {}}}, 400: {"content": {XML: {}}}})
+async def csw_get(request: Request, conn: Conn, settings: AppSettings) -> Response:
+    """GetCapabilities, DescribeRecord, GetRecords, GetRecordById; errors as OWS ExceptionReports."""
+    try:
+        return await _answer(request, conn, settings, csw.from_kvp(request.query_params))
+    except csw.CswError as err:
+        return _exception(err)
+
+
+@router.post("/csw", summary="CSW 2.0.2 (XML POST)", response_class=Response,
+             openapi_extra={"requestBody": {"required": True, "content": {XML: {"schema": {"type": "string"}}}}},
+             responses={200: {"content": {XML: {}}}, 400: {"content": {XML: {}}}})
+async def csw_post(request: Request, conn: Conn, settings: AppSettings) -> Response:
+    """The same operations as XML documents (what OWSLib and QGIS MetaSearch send)."""
+    body = await _read_body(request, xmlsafe.MAX_XML_BYTES)
+    try:
+        try:
+            root = xmlsafe.parse(body)
+        except xmlsafe.UnsafeXml as exc:
+            raise csw.CswError("NoApplicableCode", "request", str(exc)) from None
+        return await _answer(request, conn, settings, csw.from_xml(root))
+    except csw.CswError as err:
+        return _exception(err)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the body is larger than {limit >> 20} MB", extra={"parameter": "body"})
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+# ---------------------------------------------------------------- downloads
+
+@router.get("/unduh/{name}", summary="Download a whole layer (GeoPackage, Shapefile zip, GeoJSON, CSV, KML)",
+            response_class=FileResponse)
+async def unduh(request: Request, conn: Conn, settings: AppSettings, catalog: Catalog, heavy: Heavy, name: str,
+                crs: Annotated[str | None, Query(max_length=12, description="EPSG code of the output "
+                                                 "(GeoPackage and Shapefile only); default 4326")] = None,
+                ) -> FileResponse:
+    """The layer's live version as one file, built once per version and cached; 404 for unknown layers."""
+    m = _NAME.match(name)
+    if m is None:
+        raise NotFound("No such download; use /unduh/{collection}.{gpkg|zip|csv|kml|geojson}",
+                       extra={"parameter": "name"})
+    cid, fmt = m.groups()
+    coll = await catalog.get(conn, cid)
+    if coll.kind == "published" and cid not in await published_columns(conn, [cid]):
+        raise NotFound(f"Layer {cid!r} is not published", extra={"parameter": "name"})
+    if fmt in ("zip", "kml") and not coll.has_geometry:
+        raise NotFound(f"{cid!r} has no geometry: download it as .csv, .geojson or .gpkg",
+                       extra={"parameter": "name"})
+    srid = _srid(crs, fmt)
+    path = await heavy.run(download.build, settings, coll, fmt, srid)
+    headers = {"Link": f'<{base_url(request, settings)}/csw?service=CSW&version=2.0.2&request=GetRecordById'
+                       f'&id={settings.katalog_kode_simpul}:{cid}&outputSchema=http://www.isotc211.org/2005/gmd>; '
+                       'rel="describedby"',
+               "X-Atribusi": _header_safe(coll.attribution), "X-Lisensi": _header_safe(coll.licence)}
+    suffix = "" if srid == 4326 else f"_epsg{srid}"
+    return FileResponse(path, media_type=download.FORMATS[fmt][1], filename=f"{cid}{suffix}.{fmt}",
+                        headers=headers)
+
+
+def _header_safe(text: str) -> str:
+    return text.encode("ascii", "replace").decode("ascii").replace("?", "-")[:500]
+
+
+def _srid(crs: str | None, fmt: str) -> int:
+    if crs is None:
+        return 4326
+    text = crs.upper().removeprefix("EPSG:")
+    srid = parse_int("crs", text, 4326, 1024, 32767, error=InvalidParameter)
+    if srid != 4326 and fmt not in download.REPROJECTABLE:
+        raise InvalidParameter("crs", f"{fmt} is always EPSG:4326; crs= applies to gpkg and zip only")
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        CRS.from_epsg(srid)
+    except CRSError:
+        raise InvalidParameter("crs", f"EPSG:{srid} is not a known coordinate reference system") from None
+    return srid
+
+
+# ---------------------------------------------------------------- codes and metadata documents
+
+@router.get("/katalog/kugi", summary="KUGI feature-type codes this node accepts")
+async def kugi() -> dict[str, str]:
+    """The KUGI code list (code -> name)."""
+    return md.kugi_codes()
+
+
+@router.put("/layers/{layer_id}/metadata", summary="Revise a published layer's metadata (ISO 19139 or MCF)",
+            openapi_extra={"requestBody": {"required": True, "content": {
+                XML: {"schema": {"type": "string"}}, "application/yaml": {"schema": {"type": "string"}}}}})
+async def put_metadata(request: Request, conn: Conn, settings: AppSettings, key: AdminKey, layers: Layers,
+                       layer_id: str) -> dict[str, Any]:
+    """Replace the given elements of the live version's record; 422 names each missing or invalid element."""
+    body = await _read_body(request, xmlsafe.MAX_XML_BYTES)
+    try:
+        given = md.parse_document(body, request.headers.get("content-type", ""))
+    except md.MetadataInvalid as exc:
+        raise exc.problem() from None
+    async with conn.transaction():
+        row = await store.record(conn, layer_id)
+        if row is None or row["kind"] != "published":
+            raise NotFound(f"No published layer {layer_id!r}", extra={"parameter": "layer_id"})
+        facts = await store.write_published(conn, settings, layer_id, row["version"], given, keep_own=True)
+        await record_by(conn, Actor.from_key(key, request), action="layer.metadata", target=f"layer:{layer_id}",
+                        before=None, after={"version": row["version"], "elements": sorted(given)})
+    layers.changed(layer_id)
+    return {"id": layer_id, "version": row["version"], "missing": [p for p, _ in facts.missing()]}

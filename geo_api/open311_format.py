@@ -33,7 +33,7 @@ def _xml_value(parent: ET.Element, tag: str, value: Any) -> None:
             _xml_value(el, k, v)
     elif isinstance(value, list):
         child = {"keywords": None, "values": "value", "attributes": "attribute", "formats": "format",
-                 "endpoints": "endpoint"}.get(tag)
+                 "endpoints": "endpoint", "riwayat": "update"}.get(tag)
         if child is None:  # a list of words (keywords): the spec writes it comma-separated
             el.text = ",".join(str(v) for v in value)
         else:

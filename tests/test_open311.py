@@ -44,7 +44,10 @@ def test_discovery_and_services(client, katalog):
     by_code = {s["service_code"]: s for s in services}
     assert {"jalan_rusak", "sampah_menumpuk", "lampu_jalan_mati", "pohon_tumbang", "pkl", "banjir"} <= set(by_code)
     s = by_code["jalan_rusak"]
-    assert set(s) == {"service_code", "service_name", "description", "metadata", "type", "keywords", "group"}
+    # the spec's fields plus one extension (the target in working days), which spec clients ignore
+    assert set(s) == {"service_code", "service_name", "description", "metadata", "type", "keywords", "group",
+                      "sla_hari_kerja"}
+    assert s["sla_hari_kerja"] == 14
     assert s["metadata"] is True and s["type"] == "realtime" and "aspal" in s["keywords"]
     assert by_code["pkl"]["metadata"] is False
     root = ET.fromstring(client.get(f"{BASE}/services.xml").content)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
 import psycopg
 import yaml
 from psycopg.types.json import Jsonb
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from geo_api.audit import Actor, record_by
 from geo_api.db import fetch_all, fetch_one
@@ -61,9 +62,34 @@ class LayananEntry(_Strict):
     atribut: list[dict[str, Any]] = Field(default_factory=list)
     duplikat_radius_m: int = Field(default=250, ge=0, le=5000)
     duplikat_hari: int = Field(default=30, ge=0, le=365)
+    # target in working days (hari kerja, geo_api/laksa/kalender.py); perkiraan_hari is its older name
+    sla_hari_kerja: int | None = Field(default=None, ge=1, le=365)
     perkiraan_hari: int | None = Field(default=None, ge=1, le=365)
     service_notice: str = ""
     perlu_konfirmasi: bool = False
+
+    @model_validator(mode="after")
+    def _sla(self) -> LayananEntry:
+        if self.sla_hari_kerja is None:
+            self.sla_hari_kerja = self.perkiraan_hari
+        self.perkiraan_hari = self.sla_hari_kerja
+        return self
+
+
+class CutiBersama(_Strict):
+    """One cuti bersama day (decreed yearly by SKB 3 Menteri): not a working day for the LAKSA clock."""
+
+    tanggal: date
+    keterangan: str = Field(default="", max_length=200)
+    perlu_konfirmasi: bool = False
+
+    @model_validator(mode="after")
+    def _weekday(self) -> CutiBersama:
+        if not 2000 <= self.tanggal.year <= 2100:
+            raise ValueError(f"tanggal {self.tanggal} is outside 2000..2100")
+        if self.tanggal.weekday() >= 5:
+            raise ValueError(f"tanggal {self.tanggal} is a weekend day, never a cuti bersama")
+        return self
 
 
 class AturanEntry(_Strict):
@@ -99,6 +125,15 @@ class Katalog(_Strict):
     kantor_wilayah: dict[Literal["kecamatan", "kelurahan", "kabkota_tetangga"], KantorTemplate]
     layanan: list[LayananEntry]
     aturan: list[AturanEntry] = Field(default_factory=list)
+    cuti_bersama: list[CutiBersama] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _cuti_unique(self) -> Katalog:
+        days = [c.tanggal for c in self.cuti_bersama]
+        twice = sorted({d for d in days if days.count(d) > 1})
+        if twice:
+            raise ValueError(f"cuti_bersama lists {', '.join(map(str, twice))} more than once")
+        return self
 
 
 def read(path: Path = DEFAULT_PATH) -> Katalog:

@@ -6,12 +6,15 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from geo_api.audit import Actor
 from geo_api.db import fetch_one
 from geo_api.deps import AdminKey, Conn, CurrentKey, GeocoderDep, RoutingRules
 from geo_api.errors import Forbidden, NotFound
+from geo_api.laksa import dasbor, siklus
+from geo_api.laksa.kalender import dari_katalog
 from geo_api.routing import laporan, store
 from geo_api.routing.service import route
 
@@ -40,11 +43,27 @@ class ExplainOut(BaseModel):
 
 
 class StatusEntry(BaseModel):
-    """One step of a laporan's status history."""
+    """One event of a laporan's history (intake, status change, disposisi, escalation, auto-close, rating)."""
 
+    id: int | None = None
     status: str
+    jenis: str = "status"
     catatan: str | None = None
+    catatan_internal: str | None = None
     oleh: str | None = None
+    opd_kode: str | None = None
+    media: list[dict[str, Any]] = Field(default_factory=list)
+    pada: str
+
+
+class DisposisiEntry(BaseModel):
+    """One re-dispatch: from, to, why, by whom, and the routing decision it overrode."""
+
+    dari_opd: str
+    ke_opd: str
+    alasan: str
+    keputusan_lama: dict[str, Any]
+    oleh: str
     pada: str
 
 
@@ -71,15 +90,37 @@ class LaporanOpd(BaseModel):
     requested_at: datetime
     updated_at: datetime
     expected_at: datetime | None
+    status_open311: str
+    tahap_mulai: datetime | None
+    disposisi_due: datetime | None
+    disposisi_at: datetime | None
+    disposisi_eskalasi_at: datetime | None
+    tindak_lanjut_due: datetime | None
+    tindak_lanjut_at: datetime | None
+    tindak_lanjut_eskalasi_at: datetime | None
+    tutup_due: datetime | None
+    tutup_at: datetime | None
+    jumlah_disposisi: int
     riwayat_status: list[StatusEntry]
+    disposisi: list[DisposisiEntry]
     duplikat: list[int]
 
 
 class StatusIn(BaseModel):
-    """A status change by the OPD handling the laporan."""
+    """A status change by the OPD handling the laporan: `catatan` is public (Open311, the updates feed),
+    `catatan_internal` is for the OPD and the LAKSA desk only. The allowed statuses are data (GET
+    /routing/status); an illegal move is 409 naming the allowed next states."""
 
-    status: Literal["open", "in_progress", "closed"]
+    status: str = Field(min_length=1, max_length=40)
     catatan: str = Field(default="", max_length=2000)
+    catatan_internal: str = Field(default="", max_length=2000)
+
+
+class DisposisiIn(BaseModel):
+    """Hand a laporan to another OPD (or to a body outside the city) with the reason."""
+
+    opd: str = Field(min_length=1, max_length=40, description="kode of the OPD that takes the laporan over")
+    alasan: str = Field(min_length=1, max_length=2000, description="why the routing decision is overridden")
 
 
 async def _officer(key: CurrentKey) -> dict:
@@ -103,8 +144,11 @@ async def explain(body: ExplainIn, conn: Conn, rules: RoutingRules, geo: Geocode
 @router.get("/rules")
 async def list_rules(conn: Conn, _key: AdminKey,
                      layanan: Annotated[str | None, Query(max_length=40)] = None) -> list[dict[str, Any]]:
-    """Every rule at its current version (those that can route `layanan` when given)."""
-    return await store.list_rules(conn, layanan)
+    """Every rule at its current version (those that can route `layanan` when given), with how often a
+    re-dispatch overrode it (jumlah_disposisi)."""
+    rules = await store.list_rules(conn, layanan)
+    counts = await dasbor.disposisi_per_rule(conn)
+    return [{**r, "jumlah_disposisi": counts.get(r["id"], 0)} for r in rules]
 
 
 @router.get("/rules/{rule_id}")
@@ -154,6 +198,36 @@ async def get_laporan(laporan_id: int, conn: Conn, key: OfficerKey) -> dict[str,
 @router.post("/laporan/{laporan_id}/status", response_model=LaporanOpd)
 async def set_status(laporan_id: int, body: StatusIn, request: Request, conn: Conn,
                      key: OfficerKey) -> dict[str, Any]:
-    """Move a laporan along open → in_progress → closed, with a note (Open311 shows in_progress as open)."""
+    """Move a laporan to a status its transitions allow, with a public and an internal note."""
     await _own_laporan(conn, key, laporan_id)
-    return await laporan.set_status(conn, laporan_id, body.status, body.catatan, Actor.from_key(key, request))
+    return await laporan.set_status(conn, laporan_id, body.status, body.catatan, Actor.from_key(key, request),
+                                    catatan_internal=body.catatan_internal)
+
+
+@router.post("/laporan/{laporan_id}/disposisi", response_model=LaporanOpd)
+async def redispatch(laporan_id: int, body: DisposisiIn, request: Request, conn: Conn,
+                     key: OfficerKey) -> dict[str, Any]:
+    """Re-dispatch (disposisi): the laporan moves to another OPD (or is handed off outside the city) with the
+    reason; the decision it overrides is kept and the SP4N-LAPOR! clock restarts."""
+    await _own_laporan(conn, key, laporan_id)
+    await siklus.disposisi(conn, dari_katalog(), laporan_id, body.opd, body.alasan, Actor.from_key(key, request))
+    return await laporan.detail(conn, laporan_id)
+
+
+@router.get("/status")
+async def list_statuses(conn: Conn) -> list[dict[str, Any]]:
+    """The laporan statuses, their Open311 mapping and the allowed next states (the transitions are data)."""
+    return await siklus.statuses(conn)
+
+
+@router.get("/dasbor")
+async def dashboard(conn: Conn) -> list[dict[str, Any]]:
+    """Per OPD: SLA compliance per stage, overdue now, re-dispatches, IKM (mean rating x 25) with n."""
+    return await dasbor.per_opd(conn)
+
+
+@router.get("/dasbor.csv")
+async def dashboard_csv(conn: Conn) -> Response:
+    """The dashboard table as CSV (UTF-8, one row per OPD)."""
+    return Response(dasbor.csv_text(await dasbor.per_opd(conn)), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="dasbor-laksa.csv"'})

@@ -14,6 +14,9 @@ from psycopg.types.json import Jsonb
 from geo_api.audit import Actor, record_by
 from geo_api.db import fetch_all, fetch_one
 from geo_api.errors import BadRequest, InvalidParameter, NotFound, PayloadTooLarge
+from geo_api.laksa import siklus, tahap
+from geo_api.laksa.kalender import Kalender, dari_katalog
+from geo_api.laksa.siklus import kode_lacak_baru
 from geo_api.params import MAX_DATE, MIN_DATE, parse_instant, parse_number
 from geo_api.routing.model import Keputusan
 from geo_api.routing.service import Routing, route
@@ -28,7 +31,6 @@ _CONTACT = ("email", "phone", "first_name", "last_name", "device_id", "account_i
 _SHORT_MAX = 200
 WINDOW = timedelta(days=90)
 MIN_ADDRESS_SCORE = 0.6
-STATUS_OPEN311 = {"open": ("open", "in_progress"), "closed": ("closed",)}
 
 
 @dataclass
@@ -46,6 +48,8 @@ class LaporanBaru:
     atribut: dict[str, Any] = field(default_factory=dict)
     kontak: dict[str, str] = field(default_factory=dict)
     dari_alamat: dict[str, Any] | None = None  # the geocoded candidate when only address_string was given
+    # photos for the intake history entry: [{"url": "/media/...", "thumb_url": ...}] (the media module writes them)
+    media: list[dict[str, Any]] = field(default_factory=list)
 
 
 def parse_float(name: str, value: str | None, lo: float, hi: float) -> float | None:
@@ -138,9 +142,10 @@ def parse_new(form: Mapping[str, str], layanan: dict[str, Any], *, max_descripti
 
 
 async def create(conn: psycopg.AsyncConnection, routing: Routing, reverse: ReverseIndex, baru: LaporanBaru,
-                 actor: Actor) -> tuple[dict[str, Any], Keputusan]:
+                 actor: Actor, kal: Kalender | None = None) -> tuple[dict[str, Any], Keputusan]:
     """Route and store a laporan (one statement: laporan, duplicate link and first status row together) with
-    its audit row in the same transaction."""
+    its audit row in the same transaction; its SP4N-LAPOR! clock starts on the working-day calendar. The row
+    answered carries `kode_lacak`, the reporter's tracking code (only its hash is stored)."""
     kasar = ""
     if baru.dari_alamat:
         src = baru.dari_alamat["point"]["source"]
@@ -158,10 +163,15 @@ async def create(conn: psycopg.AsyncConnection, routing: Routing, reverse: Rever
         "opd_kode": k.opd_kode, "rule_id": k.rule_id, "rule_versi": k.rule_versi, "keputusan": k.keputusan,
         "alasan": Jsonb(k.alasan), "alasan_teks": k.teks,
         "kelurahan_kode": lok.kelurahan_kode if lok else None, "kecamatan_kode": lok.kecamatan_kode if lok else None,
-        "kabkota_kode": lok.kabkota_kode if lok else None, "oleh": actor.label[:200],
+        "kabkota_kode": lok.kabkota_kode if lok else None, "oleh": actor.label[:200], "media": Jsonb(baru.media),
     }
+    kode_lacak, params["kode_lacak_hash"] = kode_lacak_baru()
+    sla = await fetch_one(conn, "laksa_layanan_sla", {"kode": baru.layanan_kode})
+    jam = tahap.jam_baru(kal or dari_katalog(), datetime.now(timezone.utc), sla["sla_hari_kerja"] if sla else None)
+    params.update(tahap_mulai=jam["tahap_mulai"], disposisi_due=jam["disposisi_due"], expected_at=jam["expected_at"])
     async with conn.transaction():
         row = await fetch_one(conn, "open311_laporan_insert", params)
+        row = {**row, "kode_lacak": kode_lacak}
         await record_by(conn, actor, action="laporan.create", target=f"laporan:{row['id']}",
                         after={"id": row["id"], "layanan": baru.layanan_kode, "opd_kode": k.opd_kode,
                                "keputusan": k.keputusan, "rule_id": k.rule_id, "rule_versi": k.rule_versi})
@@ -227,7 +237,7 @@ def list_params(q: Mapping[str, str], *, now: datetime | None = None, limit: int
     return {"ids": [int(x) for x in ids] if ids else None,
             "codes": _csv("service_code", q.get("service_code"), r"[a-z][a-z0-9_]{0,39}"),
             "start": start, "end": end, "lat": lat, "lon": lon, "radius": radius, "limit": limit,
-            "statuses": [s for st in statuses for s in STATUS_OPEN311[st]] if statuses else None}
+            "statuses": statuses}
 
 
 async def find(conn: psycopg.AsyncConnection, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -244,19 +254,10 @@ async def detail(conn: psycopg.AsyncConnection, laporan_id: int) -> dict[str, An
 
 
 async def set_status(conn: psycopg.AsyncConnection, laporan_id: int, status: str, catatan: str,
-                     actor: Actor) -> dict[str, Any]:
-    """Move a laporan to open / in_progress / closed with a note (kept in its history), audited with the state
-    before and after in the same transaction."""
-    if status not in ("open", "in_progress", "closed"):
-        raise InvalidParameter("status", "status must be open, in_progress or closed")
-    if len(catatan) > 2000:
-        raise InvalidParameter("catatan", "catatan is longer than 2000 characters")
-    async with conn.transaction():
-        before = await fetch_one(conn, "trust_laporan_state", {"id": laporan_id})
-        if before is None or await fetch_one(conn, "routing_laporan_status", {
-                "id": laporan_id, "status": status, "catatan": catatan, "oleh": actor.label[:200]}) is None:
-            raise NotFound(f"No laporan {laporan_id}")
-        after = await fetch_one(conn, "trust_laporan_state", {"id": laporan_id})
-        await record_by(conn, actor, action="laporan.status", target=f"laporan:{laporan_id}", before=before,
-                        after=after)
+                     actor: Actor, *, catatan_internal: str = "", media: list[dict[str, Any]] | None = None,
+                     kal: Kalender | None = None) -> dict[str, Any]:
+    """Move a laporan to a status its transitions allow (geo_api.laksa.siklus: 409 naming the allowed next states
+    otherwise) with a public and an internal note, audited; returns the laporan as the OPD reads it."""
+    await siklus.ubah_status(conn, kal or dari_katalog(), laporan_id, status, catatan, actor,
+                             catatan_internal=catatan_internal, media=media)
     return await detail(conn, laporan_id)

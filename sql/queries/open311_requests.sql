@@ -3,7 +3,7 @@
 -- `zipcode` is the kodepos of the kelurahan (or neighbouring desa/kelurahan) the point lies in, which the
 -- platform knows from its boundaries; what the reporter typed is kept only where the point has no kodepos.
 -- Either by ids, or by category/status/date window and (extension) a radius around lat/long.
-SELECT l.id, l.status, l.status_notes, l.layanan_kode AS service_code, s.nama AS service_name,
+SELECT l.id, k.open311 AS status, l.status AS status_laksa, l.status_notes, l.layanan_kode AS service_code, s.nama AS service_name,
        l.deskripsi AS description, o.nama AS agency_responsible, s.service_notice,
        l.requested_at, l.updated_at, l.expected_at,
        w.jenis || ' ' || w.nama || ', Kecamatan ' || w.kec_nama AS address, l.address_id,
@@ -13,6 +13,7 @@ SELECT l.id, l.status, l.status_notes, l.layanan_kode AS service_code, s.nama AS
 FROM laporan l
 JOIN layanan s ON s.kode = l.layanan_kode
 JOIN opd o ON o.kode = l.opd_kode
+JOIN laporan_status_kode k ON k.kode = l.status
 LEFT JOIN LATERAL (SELECT jenis, nama, kec_nama, kodepos FROM kelurahan WHERE kode = l.kelurahan_kode
                    UNION ALL
                    SELECT jenis, nama, kec_nama, kodepos FROM tetangga_desa_kelurahan WHERE kode = l.kelurahan_kode
@@ -20,7 +21,7 @@ LEFT JOIN LATERAL (SELECT jenis, nama, kec_nama, kodepos FROM kelurahan WHERE ko
 WHERE CASE WHEN %(ids)s::bigint[] IS NOT NULL THEN l.id = ANY(%(ids)s::bigint[])
       ELSE (%(codes)s::text[] IS NULL OR l.layanan_kode = ANY(%(codes)s::text[]))
        AND l.requested_at >= %(start)s AND l.requested_at <= %(end)s
-       AND (%(statuses)s::text[] IS NULL OR l.status = ANY(%(statuses)s::text[]))
+       AND (%(statuses)s::text[] IS NULL OR k.open311 = ANY(%(statuses)s::text[]))
        AND (%(lat)s::float8 IS NULL OR (
             ST_DWithin(l.geom, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), %(radius)s / 100000.0)
         AND ST_DWithin(l.geom::geography, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography, %(radius)s)))

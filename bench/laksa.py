@@ -1,0 +1,209 @@
+"""LAKSA end to end over real HTTP (issue 16).
+
+Part `foto`: POST requests.json with one ~2 MB phone-sized JPEG (multipart `media`: decoded, re-encoded without
+metadata, thumbnailed, written content-addressed) against the same POST without a photo, on the same server in
+the same run (p50/p99 latency, requests per second). Every photo differs in its pixels, so every request really
+decodes, encodes and writes (no content-address shortcut).
+
+Other parts (the updates feed) are added beside it: `--parts` picks which run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import psycopg
+from psycopg.rows import dict_row
+
+from bench._common import console, report, scratch_database
+from geo_api import catalogue
+from geo_api.apikeys import key_hash, new_key
+from geo_api.db import connect, migrate
+from geo_api.settings import Settings
+from ingestion.bundled import load_bundled
+
+POINT = {"lat": "-6.18994", "long": "106.62483"}  # Kelurahan Karawaci
+
+
+# ---------------------------------------------------------------------------------------------------- setup
+def _prepare(scratch: Settings) -> str:
+    """Migrate and load the scratch database, set up the catalogue; a citizen_app key."""
+    migrate(scratch)
+    with connect(scratch) as conn:
+        load_bundled(conn, scratch.data_dir)
+
+    async def setup():
+        async with await psycopg.AsyncConnection.connect(scratch.dsn, row_factory=dict_row, autocommit=True) as c:
+            return await catalogue.setup(c, scratch)
+    asyncio.run(setup())
+    key = new_key()
+    with connect(scratch) as conn:
+        conn.execute("INSERT INTO api_key (name, role, key_hash) VALUES (%s, 'citizen_app', %s)",
+                     (f"bench-laksa-{uuid.uuid4().hex[:6]}", key_hash(key)))
+        conn.commit()
+    return key
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`uvicorn geo_api.app:create_app` as its own process on the scratch database (1 worker)."""
+
+    def __init__(self, scratch: Settings, **env: str):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "DATABASE_URL": scratch.dsn, "SATUPETA_LOG_LEVEL": "warning",
+                    "SATUPETA_RATELIMIT_ENABLED": "false", **env}
+
+    def __enter__(self) -> Server:
+        self.proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "geo_api.app:create_app", "--factory",
+                                      "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
+                                      "--no-access-log"], env=self.env)
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"{self.url}/health", timeout=2).status_code < 500:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                self.__exit__()
+                raise RuntimeError("server did not start")
+            time.sleep(0.2)
+
+    def __exit__(self, *exc) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=20)
+
+
+async def _load(url: str, n: int, clients: int, make: Callable) -> tuple[list[float], float]:
+    """n requests from `clients` concurrent clients: latencies (s) and wall time; any non-200 stops the run."""
+    lat: list[float] = []
+    queue = list(range(n))
+
+    async def client() -> None:
+        async with httpx.AsyncClient(base_url=url, timeout=120) as c:
+            while queue:
+                i = queue.pop()
+                t0 = time.perf_counter()
+                r = await make(c, i)
+                lat.append(time.perf_counter() - t0)
+                if r.status_code != 200:
+                    raise RuntimeError(f"{r.status_code}: {r.text[:300]}")
+    t0 = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return lat, time.perf_counter() - t0
+
+
+def _pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+# ---------------------------------------------------------------------------------------------------- photos
+def phone_photos(n: int, target_bytes: int, size: tuple[int, int], seed: int = 16) -> list[bytes]:
+    """n different JPEGs of about target_bytes each, phone-shaped (smooth noise, EXIF with GPS): the pixels of
+    each differ, so the server cannot skip any write."""
+    from PIL import Image, ImageFilter
+
+    rnd = random.Random(seed)
+    w, h = size
+    base = Image.frombytes("RGB", (w // 8, h // 8), rnd.randbytes((w // 8) * (h // 8) * 3)).resize(
+        size, Image.Resampling.BICUBIC).filter(ImageFilter.GaussianBlur(1))
+    grain = Image.frombytes("RGB", size, rnd.randbytes(w * h * 3))
+    base = Image.blend(base, grain, 0.12)
+    exif = Image.Exif()
+    exif[0x010F] = "SINTETIS"
+    exif[0x8825] = {1: "S", 2: (6.0, 11.0, 23.8), 3: "E", 4: (106.0, 37.0, 29.4)}
+
+    def encode(im, q: int) -> bytes:
+        out = io.BytesIO()
+        im.save(out, "JPEG", quality=q, exif=exif)
+        return out.getvalue()
+    quality = 95
+    while quality > 40 and len(encode(base, quality)) > target_bytes:
+        quality -= 3
+    photos = []
+    for i in range(n):
+        im = base.copy()
+        im.paste((rnd.randrange(256), rnd.randrange(256), i % 256), (8 * (i % 50), 8 * (i // 50), 8 * (i % 50) + 64,
+                                                                    8 * (i // 50) + 64))
+        photos.append(encode(im, quality))
+    return photos
+
+
+def part_foto(scratch: Settings, key: str, args: argparse.Namespace) -> None:
+    """POST with one ~2 MB photo vs POST without, same server, same run."""
+    n, clients = args.photo_requests, args.clients
+    size = tuple(int(x) for x in args.photo_size.split("x"))
+    t0 = time.perf_counter()
+    photos = phone_photos(n + 2, args.photo_bytes, size)
+    console.print(f"made {len(photos)} JPEGs of {statistics.fmean(map(len, photos)) / 1e6:.2f} MB "
+                  f"({size[0]}x{size[1]}) in {time.perf_counter() - t0:.1f} s")
+    with tempfile.TemporaryDirectory(prefix="satupeta-bench-media-") as media_dir, \
+            Server(scratch, SATUPETA_MEDIA_DIR=media_dir) as srv:
+        def form(i: int) -> dict[str, str]:
+            return {"api_key": key, "service_code": "sampah_menumpuk", **POINT, "description": f"bench foto {i}"}
+
+        def with_photo(c: httpx.AsyncClient, i: int):
+            return c.post("/open311/v2/requests.json", data=form(i),
+                          files=[("media", (f"IMG_{i:04d}.jpg", photos[i], "image/jpeg"))])
+
+        def without(c: httpx.AsyncClient, i: int):
+            return c.post("/open311/v2/requests.json", data=form(i))
+        asyncio.run(_load(srv.url, 2, 1, lambda c, i: with_photo(c, n + i)))  # warm-up: geocoder, rule cache
+        asyncio.run(_load(srv.url, 10, 2, without))
+        ours, ours_wall = asyncio.run(_load(srv.url, n, clients, with_photo))
+        peer, peer_wall = asyncio.run(_load(srv.url, n, clients, without))
+        stored = sum(1 for p in Path(media_dir).rglob("*") if p.is_file())
+    report(f"POST requests.json over real HTTP: {n} requests, {clients} concurrent clients, 1 uvicorn worker, "
+           f"{args.photo_bytes / 1e6:.1f} MB photo", [
+               ("POST with 1 photo p50", _pct(ours, 50), _pct(peer, 50), "s"),
+               ("POST with 1 photo p99", _pct(ours, 99), _pct(peer, 99), "s"),
+               ("POST with 1 photo mean", statistics.fmean(ours), statistics.fmean(peer), "s"),
+               ("requests per second", n / ours_wall, n / peer_wall, "/s"),
+           ], peer="POST without photo")
+    console.print(f"files stored: {stored} (photo + thumbnail per request, warm-up included)")
+
+
+# ---------------------------------------------------------------------------------------------------- main
+PARTS: dict[str, Callable[[Settings, str, argparse.Namespace], None]] = {"foto": part_foto}
+
+
+def run(argv: list[str]) -> int:
+    """The LAKSA benchmark parts (see the module docstring) on one scratch database."""
+    parser = argparse.ArgumentParser(prog="python -m bench laksa")
+    parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated, of {', '.join(PARTS)}")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients")
+    parser.add_argument("--photo-requests", type=int, default=60, help="POSTs with a photo (and as many without)")
+    parser.add_argument("--photo-bytes", type=int, default=2_000_000, help="target size of each JPEG")
+    parser.add_argument("--photo-size", default="4032x3024", help="pixels of each JPEG (a 12 MP phone photo)")
+    args = parser.parse_args(argv)
+    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        parser.error(f"unknown part(s) {', '.join(unknown)}; one of {', '.join(PARTS)}")
+    with scratch_database(Settings()) as scratch:
+        key = _prepare(scratch)
+        for name in parts:
+            PARTS[name](scratch, key, args)
+    console.print("Machine shared with other engineers (2 cores): figures are noisy.")
+    return 0

@@ -38,7 +38,8 @@ test: system test-system venv
 
 setup: system venv db
 
-# PostgreSQL + PostGIS from Debian, only when they are not there yet (and no DATABASE_URL is given).
+# PostgreSQL + PostGIS from Debian, only when they are not there yet (and no DATABASE_URL is given); MapServer 8's
+# python3-mapscript (for /usr/bin/python3: the WMS/WFS workers at /ows run under it, not in the venv) and its font.
 system:
 	@missing=""; \
 	if [ -z "$$DATABASE_URL" ]; then \
@@ -47,6 +48,8 @@ system:
 	fi; \
 	command -v psql >/dev/null || missing="$$missing postgresql-client"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	[ -f /usr/lib/python3/dist-packages/mapscript/__init__.py ] || missing="$$missing python3-mapscript"; \
+	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts-dejavu-core"; \
 	$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages:$$missing"; \

@@ -30,6 +30,7 @@ from geo_api.media import MediaStore
 from geo_api.routing.service import RoutingCache
 from geo_api.settings import Settings
 from layers.service import LayerService, new_layer_service
+from ows.service import OwsService
 
 log = logging.getLogger("satupeta.services")
 
@@ -68,12 +69,13 @@ class Services:
     routing: RoutingCache
     fleet: FleetRuntime
     heavy: HeavyWork = field(default_factory=lambda: HeavyWork(2))
+    ows: OwsService | None = None  # WMS/WFS at /ows: the generated map and the MapServer workers (ows/)
     media: MediaStore | None = None  # laporan photos (geo_api/media.py), under settings.media_dir
 
     def invalidate(self, topic: str, key: str | None = None) -> None:
         """Empty the caches a change of `topic` makes stale (`key`: the collection id for "layer")."""
         handlers: dict[str, Callable[[], None]] = {
-            "layer": lambda: self.layers.changed(key) if key else self.layers.invalidate(),
+            "layer": lambda: self._layer_changed(key),
             "streets": self.geocoder.invalidate,
             "routing": self.routing.invalidate,
             "fleet.devices": self.fleet.invalidate,
@@ -84,10 +86,20 @@ class Services:
             raise ValueError(f"unknown invalidation topic {topic!r}; one of {', '.join(TOPICS)}")
         handler()
 
+    def _layer_changed(self, key: str | None) -> None:
+        if key:
+            self.layers.changed(key)
+        else:
+            self.layers.invalidate()
+        if self.ows is not None:
+            self.ows.invalidate()
+
     async def stop(self) -> None:
         """Stop background work (app shutdown): street re-indexing is cancelled, the fleet writer drains."""
         await self.geocoder.stop()
         await self.fleet.writer.stop()
+        if self.ows is not None:
+            await self.ows.close()
 
 
 def build_services(settings: Settings, pool: AsyncConnectionPool,
@@ -96,9 +108,11 @@ def build_services(settings: Settings, pool: AsyncConnectionPool,
     layers = new_layer_service(settings)
     geocoder = GeocoderService(settings, pool, read_pool)
     layers.listeners.append(geocoder.on_layer_change)
-    return Services(settings=settings, geocoder=geocoder, layers=layers,
+    built = Services(settings=settings, geocoder=geocoder, layers=layers,
                     routing=RoutingCache(settings.routing_triase_opd), fleet=FleetRuntime(settings, pool),
                     heavy=HeavyWork(settings.heavy_work_threads), media=MediaStore(settings.media_dir))
+    built.ows = OwsService(settings)
+    return built
 
 
 def services(state) -> Services:

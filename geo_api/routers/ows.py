@@ -1,0 +1,118 @@
+"""WMS 1.3.0/1.1.1 and WFS 2.0/1.1.0 at /ows (MapServer, ows/), and SLD style upload for published layers."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+
+from geo_api.audit import audited
+from geo_api.db import fetch_one
+from geo_api.deps import AdminKey, Conn, ReadConn, ServicesDep
+from geo_api.errors import InvalidParameter, NotFound, PayloadTooLarge
+from ows.exceptions import OwsError, ows_report, wms_report
+from ows.requests import Checked, check, lower_params, service_and_version
+from ows.sld import MAX_BYTES, SldError, check_sld
+
+router = APIRouter(tags=["WMS / WFS"])
+MAX_POST = 256 * 1024
+_ENGINE_EXC = re.compile(rb"<(?:\w+:)?(?:ServiceException|ExceptionText)[^>]*>(.*?)</", re.S)
+_OWS_DOC = {200: {"content": {"text/xml": {}, "image/png": {}, "image/jpeg": {}, "application/json": {}}}}
+
+
+def _report(err: OwsError, service: str, version: str) -> Response:
+    body, media = wms_report(err, version) if service == "WMS" else ows_report(err, version)
+    return Response(body, status_code=err.status, media_type=media)
+
+
+def _online(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + "/ows?"
+
+
+def _engine_exception(content_type: str, body: bytes) -> OwsError | None:
+    """MapServer answered with its own exception document: re-issue it as ours, with a 4xx, without details
+    that could name the database connection."""
+    if "xml" not in content_type or b"Exception" not in body[:2000]:
+        return None
+    found = _ENGINE_EXC.search(body)
+    text = found.group(1).decode("utf-8", "replace").strip() if found else "the map server refused the request"
+    if any(w in text.lower() for w in ("password", "host=", "connect", "dbname")):
+        text = "the map server could not reach the data"
+    code = re.search(rb'(?:exceptionCode|code)="([A-Za-z]+)"', body)
+    return OwsError(code.group(1).decode() if code else "NoApplicableCode", None, text[:400])
+
+
+async def _answer(request: Request, conn, services, params: dict[str, str]) -> Response:
+    service, version = service_and_version(params)
+    try:
+        ows = services.ows
+        current = await ows.current(conn, services.layers.catalog)
+        checked: Checked = check(params, current.layers, max_size=services.settings.ows_max_size,
+                                 max_features=services.settings.ows_max_features)
+        service, version = checked.service, checked.version
+        content_type, body = await ows.run(current, checked.query_string, _online(request))
+        refused = _engine_exception(content_type, body)
+        if refused is not None:
+            raise refused
+    except OwsError as err:
+        return _report(err, service, version)
+    headers = {"Cache-Control": "no-cache"} if checked.request == "GetCapabilities" else {}
+    return Response(body, media_type=content_type, headers=headers)
+
+
+@router.get("/ows", summary="WMS 1.3.0/1.1.1 and WFS 2.0/1.1.0 (key-value requests)", responses=_OWS_DOC)
+async def ows_get(request: Request, conn: ReadConn, services: ServicesDep) -> Response:
+    """Every published collection as a WMS layer and a WFS feature type, named by its collection id."""
+    return await _answer(request, conn, services, lower_params(list(request.query_params.multi_items())))
+
+
+@router.post("/ows", summary="WMS/WFS key-value requests as a form body", responses=_OWS_DOC)
+async def ows_post(request: Request, conn: ReadConn, services: ServicesDep) -> Response:
+    """The same requests as form-encoded POST bodies (XML POST bodies are not offered: use key-value)."""
+    body = await request.body()
+    params = lower_params(list(request.query_params.multi_items()))
+    service, version = service_and_version(params)
+    if len(body) > MAX_POST:
+        return _report(OwsError("InvalidParameterValue", "body", "the request body is too large"), service, version)
+    if "application/x-www-form-urlencoded" not in request.headers.get("content-type", ""):
+        return _report(OwsError("OperationNotSupported", "body", "XML POST requests are not offered here; send "
+                                "key-value parameters (GET, or a form-encoded POST body)"), service, version)
+    params = lower_params(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+                          + list(request.query_params.multi_items()))
+    return await _answer(request, conn, services, params)
+
+
+@router.post("/layers/{layer_id}/styles", status_code=201, tags=["Layer publishing"],
+             summary="Upload an SLD 1.0 / SE 1.1 style for a published layer",
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/vnd.ogc.sld+xml": {"schema": {"type": "string"}},
+                 "application/xml": {"schema": {"type": "string"}}}}})
+async def upload_style(
+    request: Request, conn: Conn, key: AdminKey, services: ServicesDep,
+    layer_id: Annotated[str, Path(max_length=48)],
+    name: Annotated[str, Query(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,63}$", description="Style name (WMS STYLES)")]
+    = "gaya_opd",
+) -> dict:
+    """Check the SLD (no DTD, entities, links or external graphics) and make it the layer's default style."""
+    body = await request.body()
+    if len(body) > MAX_BYTES:
+        raise PayloadTooLarge(f"the style is larger than {MAX_BYTES // 1024} KiB", extra={"parameter": "body"})
+    if name in ("standar", "kartografi", "default"):
+        raise InvalidParameter("name", f"style name {name!r} is reserved for the built-in styles")
+    try:
+        style = check_sld(body, fallback_name=name)
+    except SldError as exc:
+        raise InvalidParameter("body", f"the SLD is refused: {exc.problem}") from None
+    async with audited(conn, action="layer.style", target=f"layer:{layer_id}", key=key, request=request) as entry:
+        row = await fetch_one(conn, "ows_style_insert", {"layer_id": layer_id, "name": style.name,
+                                                          "title": style.title, "sld": style.text,
+                                                          "created_by": key["name"]})
+        if row is None:
+            raise NotFound(f"no published layer {layer_id!r}", extra={"parameter": "layer_id"})
+        entry.after = {"style": style.name, "version": row["version"]}
+    services.invalidate("layer", layer_id)
+    return {"layer": layer_id, "version": row["version"], "style": style.name, "title": style.title,
+            "wms": f"/ows?SERVICE=WMS&REQUEST=GetMap&LAYERS={layer_id}&STYLES={style.name}"}

@@ -1,0 +1,200 @@
+"""The MapServer mapfile, generated from the catalog: one LAYER per collection with a geometry, named by its id.
+
+Pure text generation: the platform stays the one place that knows what is published. The text holds the
+database password and is handed to the workers through a pipe, never written to disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from psycopg.conninfo import conninfo_to_dict
+
+from layers.catalog import Collection
+from ows.styles import CARTOGRAPHIC, SYMBOLS, Style
+
+# The CRSs every layer is offered in (the data is stored in EPSG:4326)
+CRS_LIST = ("EPSG:4326", "EPSG:3857", "EPSG:32748", "CRS:84")
+CITY_EXTENT = (106.55, -6.30, 106.75, -6.10)  # lon/lat, only for the map's initial extent
+_SAFE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SAFE_COL = re.compile(r"^[^'\"\\\n\r]{1,63}$")
+
+
+@dataclass(frozen=True)
+class LayerEntry:
+    """One collection as a map layer: its record, its styles (default first) and descriptive text."""
+
+    collection: Collection
+    styles: tuple[Style, ...]
+    uploaded: tuple[tuple[str, str], ...]  # (name, title) of uploaded SLD styles, newest first
+    title: str
+    abstract: str
+    keywords: tuple[str, ...]
+
+    @property
+    def style_names(self) -> list[str]:
+        """Every style a request may name for this layer ('default' is the layer's default)."""
+        return [n for n, _ in self.uploaded] + [s.name for s in self.styles]
+
+    @property
+    def default_style(self) -> str:
+        """The newest uploaded style, else the cartographic one, else the standard one."""
+        return self.uploaded[0][0] if self.uploaded else self.styles[0].name
+
+
+def _q(text: str) -> str:
+    """A mapfile double-quoted string."""
+    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ").replace("\r", " ") + '"'
+
+
+def connection_string(dsn: str) -> str:
+    """The libpq key=value form of the DSN (MapServer hands it to PQconnectdb)."""
+    parts = []
+    for k, v in conninfo_to_dict(dsn).items():
+        if v is None or v == "":
+            continue
+        value = str(v).replace("\\", "\\\\").replace("'", "\\'")
+        parts.append(f"{k}='{value}'")
+    if not any(p.startswith("application_name=") for p in parts):
+        parts.append("application_name='satupeta-ows'")
+    return " ".join(parts)
+
+
+def usable(c: Collection) -> bool:
+    """Whether a collection can be a map layer (a geometry, and names MapServer can carry)."""
+    return c.has_geometry and bool(_SAFE_NAME.match(c.id)) and all(_SAFE_COL.match(col.name) for col in c.columns)
+
+
+def _layer_type(geometry_type: str) -> str:
+    g = geometry_type.upper()
+    if "POLYGON" in g:
+        return "POLYGON"
+    if "LINE" in g:
+        return "LINE"
+    return "POINT"
+
+
+def _data(c: Collection) -> str:
+    pk = c.pk if _SAFE_NAME.match(c.pk) else f'"{c.pk}"'
+    # A stable order, so WFS paging (startIndex) visits each feature once
+    return (f'geom FROM (SELECT * FROM "{c.schema}"."{c.relation}" ORDER BY "{c.pk}") AS t '
+            f"USING UNIQUE {pk} USING SRID=4326")
+
+
+def _extent(c: Collection) -> str:
+    e = c.extent or CITY_EXTENT
+    if e[0] >= e[2] or e[1] >= e[3]:  # a single point: pad it so the extent is a box
+        e = (e[0] - 0.001, e[1] - 0.001, e[2] + 0.001, e[3] + 0.001)
+    return " ".join(f"{v:.7f}" for v in e)
+
+
+def layer_block(entry: LayerEntry, conn: str) -> str:
+    """One LAYER: PostGIS source, metadata for WMS/WFS, and every built-in style as a CLASS group."""
+    c = entry.collection
+    keywords = ",".join(k.replace(",", " ") for k in entry.keywords)
+    meta = {
+        "ows_title": entry.title, "ows_abstract": entry.abstract, "ows_keywordlist": keywords,
+        "ows_extent": _extent(c), "ows_srs": " ".join(CRS_LIST), "ows_enable_request": "*",
+        "gml_include_items": "all", "gml_featureid": c.pk, "gml_types": "auto", "gml_geometries": "geom",
+        "gml_geom_type": _layer_type(c.geometry_type or "").lower(),
+        "wms_include_items": "all", "wfs_getfeature_formatlist": "geojson", "wms_attribution_title": c.attribution,
+        "wfs_use_default_extent_for_getfeature": "false",
+        "ows_metadataurl_href": "", "wms_abstract": entry.abstract,
+    }
+    for s in entry.styles:
+        meta[f"wms_style_{s.name}_title"] = s.title
+    for name, title in entry.uploaded:
+        meta[f"wms_style_{name}_title"] = title
+    metadata = " ".join(f"{_q(k)} {_q(v)}" for k, v in meta.items() if v != "")
+    classes = "\n".join(s.classes for s in entry.styles)
+    return f"""
+  LAYER
+    NAME {_q(c.id)}
+    TYPE {_layer_type(c.geometry_type or "")}
+    STATUS ON
+    CONNECTIONTYPE POSTGIS
+    CONNECTION {_q(conn)}
+    DATA '{_data(c)}'
+    PROCESSING "CLOSE_CONNECTION=DEFER"
+    EXTENT {_extent(c)}
+    PROJECTION "init=epsg:4326" END
+    METADATA {metadata} END
+    TEMPLATE "tpl/{c.id}.html"
+    TOLERANCE {6 if _layer_type(c.geometry_type or "") != "POLYGON" else 0}
+    TOLERANCEUNITS PIXELS
+    CLASSGROUP {_q(entry.styles[0].name)}
+    LABELCACHE ON
+{classes}
+  END"""
+
+
+def mapfile(entries: list[LayerEntry], dsn: str, *, max_size: int, fontset: str, title: str) -> str:
+    """The whole mapfile text for these layers."""
+    conn = connection_string(dsn)
+    layers = "\n".join(layer_block(e, conn) for e in entries)
+    return f"""MAP
+  NAME "satupeta"
+  EXTENT {" ".join(str(v) for v in CITY_EXTENT)}
+  SIZE 512 512
+  MAXSIZE {max_size}
+  UNITS DD
+  IMAGETYPE png
+  IMAGECOLOR 255 255 255
+  FONTSET {_q(fontset)}
+  PROJECTION "init=epsg:4326" END
+  CONFIG "ON_MISSING_DATA" "FAIL"
+  CONFIG "CPL_VSIL_CURL_ALLOWED_EXTENSIONS" ".none"
+  CONFIG "GDAL_HTTP_TIMEOUT" "1"
+  CONFIG "PROJ_NETWORK" "OFF"
+  OUTPUTFORMAT NAME "png" DRIVER "AGG/PNG" MIMETYPE "image/png" IMAGEMODE RGBA EXTENSION "png"
+    FORMATOPTION "GAMMA=0.75" END
+  OUTPUTFORMAT NAME "png8" DRIVER "AGG/PNG8" MIMETYPE "image/png; mode=8bit" IMAGEMODE RGB EXTENSION "png"
+    FORMATOPTION "QUANTIZE_FORCE=on" FORMATOPTION "QUANTIZE_COLORS=256" END
+  OUTPUTFORMAT NAME "jpeg" DRIVER "AGG/JPEG" MIMETYPE "image/jpeg" IMAGEMODE RGB EXTENSION "jpg" END
+  OUTPUTFORMAT NAME "geojson" DRIVER "OGR/GEOJSON" MIMETYPE "application/json; subtype=geojson"
+    FORMATOPTION "STORAGE=stream" FORMATOPTION "FORM=SIMPLE" FORMATOPTION "LCO:RFC7946=YES" END
+  OUTPUTFORMAT NAME "json" DRIVER "OGR/GEOJSON" MIMETYPE "application/json"
+    FORMATOPTION "STORAGE=stream" FORMATOPTION "FORM=SIMPLE" FORMATOPTION "LCO:RFC7946=YES" END
+{SYMBOLS}
+  LEGEND
+    KEYSIZE 18 12
+    LABEL TYPE TRUETYPE FONT "sans" SIZE 8 COLOR 30 30 30 END
+    STATUS OFF
+  END
+  WEB
+    METADATA
+      "ows_title" {_q(title)}
+      "ows_abstract" "Layanan peta WMS/WFS Satu Peta Kota Tangerang (data dari katalog platform)."
+      "ows_srs" {_q(" ".join(CRS_LIST))}
+      "wfs_srs" "EPSG:4326 EPSG:3857 EPSG:32748"
+      "ows_enable_request" "*"
+      "ows_encoding" "UTF-8"
+      "ows_contactorganization" "Pemerintah Kota Tangerang"
+      "wms_getfeatureinfo_formatlist" "text/html,application/json,application/vnd.ogc.gml,text/plain"
+      "wms_feature_info_mime_type" "text/html"
+      "wfs_getfeature_formatlist" "geojson"
+      "wms_getmap_formatlist" "image/png,image/png; mode=8bit,image/jpeg"
+      "wfs_maxfeatures" "10000"
+      "ows_languages" "ind"
+    END
+  END
+{layers}
+END
+"""
+
+
+def map_key(entries: list[LayerEntry], styles_stamp: str) -> str:
+    """A version key of the map: changes whenever a collection, its data or its styles change."""
+    h = hashlib.sha256()
+    for e in entries:
+        h.update(f"{e.collection.id}|{e.collection.stamp}|{e.title}|{e.abstract}|{e.style_names}\n".encode())
+    h.update(styles_stamp.encode())
+    return h.hexdigest()[:24]
+
+
+def default_style_of(entry: LayerEntry) -> str:
+    """The style drawn when a request names none (kept here so the router and the worker agree)."""
+    return entry.default_style if entry.uploaded else (CARTOGRAPHIC if entry.styles[0].name == CARTOGRAPHIC
+                                                        else entry.styles[0].name)

@@ -27,6 +27,7 @@ from geo_api.routers import maps as maps_routes
 from geo_api.routers import metrics as metrics_routes
 from geo_api.schema import SchemaMismatch, refuse_unless_head
 from geo_api.routers import media as media_routes
+from geo_api.routers import ows as ows_routes
 from geo_api.services import build_services
 from geo_api.settings import Settings, get_settings
 from maps.assets import SWAGGER_UI
@@ -116,5 +117,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ogc.router)
     app.include_router(layers_admin.router)
     app.include_router(maps_routes.router)
+    app.include_router(ows_routes.router)  # WMS/WFS at /ows (MapServer workers, ows/)
     document_problems(app)
     return app

@@ -84,6 +84,16 @@ class Settings(BaseSettings):
     layers_unpacked_max_mb: int = Field(default=300, ge=1, description="Largest uncompressed size of a zip upload.")
     layers_max_columns: int = Field(default=200, ge=1, description="Most attribute columns a published layer has.")
     layers_max_features: int = Field(default=500_000, ge=1, description="Most features a published layer has.")
+    # WMS/WFS at /ows (ows/): MapServer 8 workers under the system python (Debian's python3-mapscript)
+    ows_python: str = Field(default="/usr/bin/python3", description="The interpreter that has Debian's "
+                            "python3-mapscript; it runs the MapServer workers (ows/worker.py).")
+    ows_workers: int = Field(default=2, ge=1, le=64, description="MapServer worker processes per app process "
+                             "(each answers one WMS/WFS request at a time).")
+    ows_timeout_s: float = Field(default=30.0, gt=0, le=600, description="A WMS/WFS request MapServer has not "
+                                 "answered in this many seconds ends its worker (503).")
+    ows_max_size: int = Field(default=4096, ge=64, le=16384, description="Largest WMS WIDTH/HEIGHT in pixels.")
+    ows_max_features: int = Field(default=10_000, ge=1, le=1_000_000, description="Most features one WFS "
+                                  "GetFeature returns (COUNT above it is refused; no COUNT means this many).")
     maps_tile_url: str | None = Field(
         default=None, description="Tile URL template ({z}/{x}/{y}) for the maps' base layer, e.g. an intranet "
         "tile server; when unset the maps draw only the city's own boundaries (no request leaves the machine).")

@@ -1,0 +1,57 @@
+"""`satupeta katalog ...`: the node's metadata catalogue (SNI 8843-1 records, CSW)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from geo_api.cli_common import console, fail, guard, load_settings, out
+
+app = typer.Typer(help="Metadata catalogue: SNI 8843-1 records of every layer (CSW /csw, OGC API - Records).",
+                  no_args_is_help=True)
+
+
+def _run(job):
+    from geo_api.cli_layers import _run as run_on_pool
+
+    return run_on_pool(job)
+
+
+@app.command("validate")
+@guard
+def validate_cmd(strict: Annotated[bool, typer.Option(help="Exit 1 when any record lacks an element")] = False,
+                 ) -> None:
+    """Print, per layer in the catalogue, which required SNI 8843-1 elements its record lacks."""
+    from katalog import store
+
+    settings = load_settings()
+
+    async def job(conn):
+        await store.sync_bundled(conn, settings)
+        await conn.commit()
+        return await store.all_records(conn)
+
+    rows = _run(job)
+    incomplete = 0
+    for row in rows:
+        missing = store.facts_of(row).missing()
+        incomplete += bool(missing)
+        state = "lengkap" if not missing else f"{len(missing)} elemen kurang"
+        out.print(f"{row['collection_id']}  {row['kind']}  v{row['version']}  {row['identifier']}  {state}",
+                  markup=False, highlight=False)
+        for path, message in missing:
+            out.print(f"    - {path}  ({message})", markup=False, highlight=False)
+    console.print(f"{len(rows)} records, {incomplete} incomplete", markup=False)
+    if strict and incomplete:
+        fail(f"{incomplete} records lack required SNI 8843-1 elements")
+
+
+@app.command("kugi")
+@guard
+def kugi_cmd() -> None:
+    """The KUGI feature-type codes this node accepts."""
+    from katalog.metadata import kugi_codes
+
+    for code, name in kugi_codes().items():
+        out.print(f"{code}\t{name}", markup=False, highlight=False)

@@ -18,6 +18,7 @@ from geo_api.edge import EdgeMiddleware
 from geo_api.errors import document_problems, install_error_handlers
 from geo_api.fleet.listener import embedded_listener
 from geo_api.fleet.osmand_asgi import OsmAndFastPath
+from geo_api.laksa import timer as laksa_timer
 from geo_api.notify import listening
 from geo_api.ratelimit import RateLimitMiddleware
 from geo_api.requestlog import RequestMiddleware, RouteTag
@@ -64,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             try:
                 # change notices from every process (geo_api/notify.py), then the OsmAnd port when configured
                 async with listening(settings, services), embedded_listener(settings, services.fleet), \
-                        metrics.sampling(app.state):
+                        metrics.sampling(app.state), laksa_timer.running(settings, pool):
                     yield
             finally:
                 await services.stop()

@@ -15,6 +15,7 @@ from rich.table import Table
 from geo_api.cli_common import console, fail, guard, load_settings, out
 from geo_api.cli_fleet import app as fleet_app
 from geo_api.cli_geocode import geocode_app
+from geo_api.cli_laksa import app as laksa_app
 from geo_api.cli_katalog import app as katalog_app
 from geo_api.cli_layers import keys_app, layers_app
 from geo_api.cli_maps import app as maps_app
@@ -32,6 +33,7 @@ app.add_typer(katalog_app, name="katalog")
 app.add_typer(keys_app, name="keys")
 app.add_typer(maps_app, name="maps")
 app.add_typer(routing_app, name="routing")
+app.add_typer(laksa_app, name="laksa")
 app.add_typer(audit_app, name="audit")
 
 

@@ -151,6 +151,10 @@ class Settings(BaseSettings):
     open311_max_description: int = Field(default=4000, ge=1, le=4000,
                                          description="Longest laporan description accepted (400 beyond).")
     open311_max_attributes: int = Field(default=30, ge=0, description="Most attribute[...] fields in one POST.")
+    laksa_timer_seconds: float = Field(
+        default=900, ge=0, le=86400,
+        description="How often the server runs the LAKSA clock job (escalate overdue SP4N-LAPOR! stages, close "
+                    "laporan unanswered for 10 working days; as `satupeta laksa tutup-otomatis`); 0 turns it off.")
     open311_max_window_days: int = Field(
         default=90, ge=1, le=3650,
         description="Longest GET requests date window (the spec's 90 days); only start_date means up to now, "

@@ -73,7 +73,9 @@ def test_post_then_read_back_json_and_xml(client, api_key):
              media_url="https://example.id/foto.jpg", **{"attribute[tingkat_kerusakan]": "berat"})
     assert r.status_code == 200, r.text
     [created] = r.json()
-    assert set(created) == {"service_request_id", "service_notice", "account_id"} and created["account_id"] == "acc-9"
+    # kode_lacak: the extension that proves the reporter when rating (issue 16), answered once
+    assert set(created) == {"service_request_id", "service_notice", "account_id", "kode_lacak"}
+    assert created["account_id"] == "acc-9" and len(created["kode_lacak"]) >= 20
     rid = created["service_request_id"]
     [req] = client.get(f"{BASE}/requests/{rid}.json").json()
     assert req["service_code"] == "jalan_rusak" and req["status"] == "open"

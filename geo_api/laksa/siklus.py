@@ -114,7 +114,7 @@ async def ubah_status(conn: psycopg.AsyncConnection, kal: Kalender, laporan_id: 
                 raise InvalidParameter("status", f"status must be one of {', '.join(sorted(known))}")
             raise Conflict(f"Laporan {laporan_id} is {row['status']}; it may move to "
                            f"{', '.join(allowed) or 'no other status'}, not {status}",
-                           extra={"status": row["status"], "allowed": allowed})
+                           extra={"current_status": row["status"], "allowed": allowed})
         before = _state(row)
         row.update(tahap.setelah_status(kal, row, status, pada, row["sla_hari_kerja"]))
         row.update(status=status, status_notes=catatan)
@@ -143,7 +143,7 @@ async def disposisi(conn: psycopg.AsyncConnection, kal: Kalender, laporan_id: in
             raise InvalidParameter("opd", f"Laporan {laporan_id} is already with {opd}")
         if row["open311"] != "open":
             raise Conflict(f"Laporan {laporan_id} is {row['status']}: only an open laporan can be re-dispatched "
-                           f"(reopen it first)", extra={"status": row["status"]})
+                           f"(reopen it first)", extra={"current_status": row["status"]})
         before = _state(row)
         dari = row["opd_kode"]
         lama = {"opd_kode": dari, "keputusan": row["keputusan"], "rule_id": row["rule_id"],
@@ -191,7 +191,7 @@ async def nilai(conn: psycopg.AsyncConnection, kal: Kalender, laporan_id: int, k
             raise Forbidden("kode_lacak does not match this laporan")
         if row["open311"] != "closed":
             raise Conflict(f"Laporan {laporan_id} is {row['status']}: it can be rated once it is fixed or closed",
-                           extra={"status": row["status"]})
+                           extra={"current_status": row["status"]})
         got = await fetch_one(conn, "laksa_penilaian_insert", {
             "laporan_id": laporan_id, "nilai": skor, "komentar": komentar, "opd_kode": row["opd_kode"],
             "buka_kembali": buka_kembali, "pada": pada})

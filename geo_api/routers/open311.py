@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -20,8 +21,11 @@ from geo_api.apikeys import MAX_KEY_LEN, authenticate
 from geo_api.audit import Actor
 from geo_api.db import fetch_all, fetch_one
 from geo_api.deps import AppSettings, Conn, GeocoderDep, Heavy, MediaStoreDep, RoutingRules, read_conn_unless
-from geo_api.errors import Open311Error
+from geo_api.errors import NotFound, Open311Error, PayloadTooLarge
+from geo_api.laksa import siklus, umpan
+from geo_api.laksa.kalender import dari_katalog
 from geo_api.open311_format import FORMATS, render, w3c
+from geo_api.params import parse_int
 from geo_api.routing import laporan
 
 log = logging.getLogger("satupeta.open311")
@@ -56,6 +60,7 @@ class PublicRequest(BaseModel):
     kecamatan: str | None = None
     routing_reason: str | None = None
     duplicate_of: str | None = None
+    status_laksa: str | None = None  # the detailed status (investigating, fixed, ...) behind Open311's open/closed
 
     @classmethod
     def from_row(cls, r: dict[str, Any]) -> PublicRequest:
@@ -69,7 +74,8 @@ class PublicRequest(BaseModel):
                    address=r["address"] or None, address_id=r["address_id"] or None, zipcode=r["zipcode"] or None,
                    lat=r["lat"], long=r["lon"], media_url=r["media_url"], kelurahan=r["kelurahan_kode"],
                    kecamatan=r["kecamatan_kode"], routing_reason=r["alasan_teks"],
-                   duplicate_of=str(r["kemungkinan_duplikat_dari"]) if r["kemungkinan_duplikat_dari"] else None)
+                   duplicate_of=str(r["kemungkinan_duplikat_dari"]) if r["kemungkinan_duplikat_dari"] else None,
+                   status_laksa=r.get("status_laksa"))
 
 
 # ---------------------------------------------------------------- rendering
@@ -181,6 +187,8 @@ async def create_request(request: Request, fmt: str, conn: Conn, settings: AppSe
             f"({row['jarak_duplikat_m']:.0f} m) yang masih terbuka.")
     body = [{"service_request_id": str(row["id"]), "service_notice": notice,
              "account_id": baru.kontak.get("account_id") or None,
+             # extension: the reporter's tracking code for rating.json, answered once (only its hash is kept)
+             "kode_lacak": row["kode_lacak"],
              **media_upload.answer(photos, base)}]
     log.info("laporan %s (%s) routed to %s: %s", row["id"], code, keputusan.opd_kode, keputusan.keputusan)
     return render(fmt, body, "service_requests", "request")
@@ -212,4 +220,60 @@ async def get_request(request: Request, service_request_id: str, fmt: str, conn:
     rows = await laporan.find(conn, laporan.list_params({"service_request_id": service_request_id}))
     if not rows:
         raise Open311Error(404, f"service_request_id {service_request_id} not found")
-    return render(fmt, [PublicRequest.from_row(rows[0]).model_dump()], "service_requests", "request")
+    riwayat = (await umpan.history(conn, [rows[0]["id"]]))[rows[0]["id"]]
+    body = {**PublicRequest.from_row(rows[0]).model_dump(), "riwayat": riwayat}  # extension: the public history
+    return render(fmt, [body], "service_requests", "request")
+
+
+@router.get("/servicerequestupdates.{fmt}")
+async def service_request_updates(request: Request, fmt: str, conn: Conn, settings: AppSettings) -> Response:
+    """mySociety's extension: public updates (status changes, re-dispatches, escalations, auto-closes) between
+    start_date and end_date, oldest first, paged with page and page_size; the feed SP4N-LAPOR! connectors poll."""
+    fmt = _fmt(fmt)
+    _jurisdiction(request, settings)
+    params = umpan.feed_params(request.query_params, timedelta(days=settings.open311_max_window_days))
+    return render(fmt, await umpan.feed(conn, params), "service_requests_updates", "request_update")
+
+
+@router.post("/requests/{service_request_id}/rating.{fmt}")
+async def rate_request(request: Request, service_request_id: str, fmt: str, conn: Conn,
+                       settings: AppSettings) -> Response:
+    """The reporter's satisfaction (nilai 1-4, komentar) with kode_lacak, once per fixed or closed laporan;
+    buka_kembali=true with nilai 1-2 reopens it."""
+    fmt = _fmt(fmt)
+    form = await _small_form(request)
+    _jurisdiction(request, settings, form)
+    key = await _api_key(conn, form.get("api_key"))
+    if not service_request_id.isdigit() or len(service_request_id) > 18:
+        raise Open311Error(404, f"service_request_id {service_request_id[:40]!r} not found")
+    skor = parse_int("nilai", form.get("nilai"), 0, 1, 4)
+    if not skor:
+        raise Open311Error(400, "nilai is required (1-4)")
+    buka = (form.get("buka_kembali") or "").strip().lower() in ("1", "true", "ya", "yes")
+    try:
+        out = await siklus.nilai(conn, dari_katalog(), int(service_request_id), form.get("kode_lacak") or "", skor,
+                                 form.get("komentar") or "", buka, Actor.from_key(key, request))
+    except NotFound:
+        raise Open311Error(404, f"service_request_id {service_request_id} not found") from None
+    except siklus.Conflict as exc:  # the spec's error array, but with 409: not yet closed, or already rated
+        return render(fmt, [{"code": 409, "description": exc.detail}], "errors", "error", status=409)
+    return render(fmt, [out], "ratings", "rating")
+
+
+async def _small_form(request: Request, limit: int = 16 * 1024) -> dict[str, str]:
+    """An urlencoded body of at most `limit` bytes (read and bounded whatever the transfer encoding), over the
+    query string; one value per name."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if body and ctype not in ("application/x-www-form-urlencoded", ""):
+        raise Open311Error(400, "send the rating as application/x-www-form-urlencoded")
+    out = dict(request.query_params)
+    try:
+        out.update(parse_qsl(body.decode("utf-8"), max_num_fields=50))
+    except (UnicodeDecodeError, ValueError):
+        raise Open311Error(400, "the body is not a valid urlencoded form") from None
+    return out

@@ -355,6 +355,8 @@ def check_wfs(p: dict[str, str], request: str, version: str, index: dict[str, La
             if p["srsname"] not in WFS_CRS:
                 raise _invalid("SRSNAME", f"SRSNAME {p['srsname'][:60]!r} is not offered")
             out["SRSNAME"] = WFS_CRS[p["srsname"]]
+        if not p.get("filter") and (p.get("query") or "").lstrip().startswith("<"):
+            p["filter"] = p["query"]  # OWSLib's KVP GetFeature sends its filter as QUERY
         if p.get("bbox") and p.get("filter"):
             raise _invalid("BBOX", "BBOX and FILTER cannot be used together; put the box in the filter")
         if p.get("bbox"):

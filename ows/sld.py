@@ -97,7 +97,20 @@ def _first(root: etree._Element, local: str) -> str | None:
     return None
 
 
-def check_sld(data: bytes, *, fallback_name: str) -> CheckedStyle:
+def _name_layer(root: etree._Element, layer_id: str) -> None:
+    """MapServer applies an SLD to the layer its (first) NamedLayer names: make that the layer's id."""
+    layers = [e for e in root if isinstance(e.tag, str) and etree.QName(e.tag).localname in ("NamedLayer",
+                                                                                              "UserLayer")]
+    if len(layers) != 1:
+        raise SldError("the style must describe exactly one layer (one NamedLayer)")
+    name = next((e for e in layers[0] if isinstance(e.tag, str) and etree.QName(e.tag).localname == "Name"), None)
+    if name is None:
+        name = etree.Element(f"{{{etree.QName(layers[0].tag).namespace}}}Name")
+        layers[0].insert(0, name)
+    name.text = layer_id
+
+
+def check_sld(data: bytes, *, fallback_name: str, layer_id: str = "layer") -> CheckedStyle:
     """The style if it is a safe SLD 1.0 / SE 1.1 document, else SldError naming the problem."""
     if len(data) > MAX_BYTES:
         raise SldError(f"the style is larger than {MAX_BYTES // 1024} KiB")
@@ -121,6 +134,7 @@ def check_sld(data: bytes, *, fallback_name: str) -> CheckedStyle:
     _check_element(root, 0)
     if not any(isinstance(e.tag, str) and etree.QName(e.tag).localname.endswith("Symbolizer") for e in root.iter()):
         raise SldError("the style has no symbolizer, so it would draw nothing")
+    _name_layer(root, layer_id)
     title = _first(root, "Title") or fallback_name
     return CheckedStyle(name=fallback_name, title=title[:200],
                         text=etree.tostring(root, encoding="unicode"))

@@ -47,12 +47,14 @@ def _apply_styles(mp, styles: list) -> None:
         layer = mp.getLayerByName(layer_name)
         if layer is None:
             continue
-        scratch = layer.clone()
-        while scratch.numclasses:
-            scratch.removeClass(0)
-        scratch.applySLD(sld, layer_name)
-        for i in range(scratch.numclasses):
-            cls = scratch.getClass(i).clone()
+        kept = [layer.getClass(i).clone() for i in range(layer.numclasses)]
+        mp.applySLD(sld)  # replaces the classes of the layer the SLD names
+        added = [layer.getClass(i).clone() for i in range(layer.numclasses)]
+        while layer.numclasses:
+            layer.removeClass(0)
+        for cls in kept:
+            layer.insertClass(cls)
+        for cls in added:
             cls.group = style_name
             layer.insertClass(cls)
         layer.classgroup = style_name

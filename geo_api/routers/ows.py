@@ -103,7 +103,7 @@ async def upload_style(
     if name in ("standar", "kartografi", "default"):
         raise InvalidParameter("name", f"style name {name!r} is reserved for the built-in styles")
     try:
-        style = check_sld(body, fallback_name=name)
+        style = check_sld(body, fallback_name=name, layer_id=layer_id)
     except SldError as exc:
         raise InvalidParameter("body", f"the SLD is refused: {exc.problem}") from None
     async with audited(conn, action="layer.style", target=f"layer:{layer_id}", key=key, request=request) as entry:

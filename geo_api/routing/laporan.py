@@ -142,7 +142,8 @@ def parse_new(form: Mapping[str, str], layanan: dict[str, Any], *, max_descripti
 
 
 async def create(conn: psycopg.AsyncConnection, routing: Routing, reverse: ReverseIndex, baru: LaporanBaru,
-                 actor: Actor, kal: Kalender | None = None) -> tuple[dict[str, Any], Keputusan]:
+                 actor: Actor, kal: Kalender | None = None,
+                 now: datetime | None = None) -> tuple[dict[str, Any], Keputusan]:
     """Route and store a laporan (one statement: laporan, duplicate link and first status row together) with
     its audit row in the same transaction; its SP4N-LAPOR! clock starts on the working-day calendar. The row
     answered carries `kode_lacak`, the reporter's tracking code (only its hash is stored)."""
@@ -167,7 +168,9 @@ async def create(conn: psycopg.AsyncConnection, routing: Routing, reverse: Rever
     }
     kode_lacak, params["kode_lacak_hash"] = kode_lacak_baru()
     sla = await fetch_one(conn, "laksa_layanan_sla", {"kode": baru.layanan_kode})
-    jam = tahap.jam_baru(kal or dari_katalog(), datetime.now(timezone.utc), sla["sla_hari_kerja"] if sla else None)
+    # `now`: the clock of a caller that replays a history (the maps demo's SYNTHETIC past weeks); else real time
+    jam = tahap.jam_baru(kal or dari_katalog(), now or datetime.now(timezone.utc),
+                         sla["sla_hari_kerja"] if sla else None)
     params.update(tahap_mulai=jam["tahap_mulai"], disposisi_due=jam["disposisi_due"], expected_at=jam["expected_at"])
     async with conn.transaction():
         row = await fetch_one(conn, "open311_laporan_insert", params)

@@ -63,6 +63,8 @@ class BaseData:
     sekitar: list[dict[str, Any]]
     bounds: tuple[float, float, float, float]
     attributions: list[dict[str, Any]] = field(default_factory=list)
+    poi: list[dict[str, Any]] = field(default_factory=list)  # the optional "Titik penting" overlay
+    jalan: dict[str, Any] | None = None  # the published street layer (id, title, attribution), if any
 
 
 def feature_collection(rows: Iterable[dict[str, Any]], props: Sequence[str], *, escape: bool = True) -> dict:
@@ -192,12 +194,34 @@ def base_map(data: BaseData, opts: MapOptions, *, title: str, subtitle: str = ""
     return m
 
 
+class StreetOverlay(JSCSSMixin, MacroElement):
+    """The published street layer as an optional overlay in the layer control (SP.jalan, Leaflet.VectorGrid)."""
+
+    _template = Template("""{% macro script(this, kwargs) %}
+        SP.jalan({{ this._parent.get_name() }}, {{ this.control.get_name() }}, {{ this.config }});
+    {% endmacro %}""")
+    default_js = [("vectorGrid", "local:vendor/leaflet.vectorgrid-1.3.0/Leaflet.VectorGrid.bundled.min.js")]
+
+    def __init__(self, control: folium.LayerControl, config: dict[str, Any]):
+        super().__init__()
+        self._name = "StreetOverlay"
+        self.control = control
+        self.config = js_value(config)
+
+
 def finish(m: folium.Map, data: BaseData, opts: MapOptions, *, extra_attribution: Iterable[str] = ()) -> str:
     """Add the attribution and layer control, point assets at local copies, and render the page."""
-    m.add_child(Attribution(attribution_texts(data, extra_attribution)))
     if opts.api_base:  # a served page: the platform's geocoder answers the place search box
         m.add_child(Script("SP.cari({map}, '/geocode/search');"))
-    folium.LayerControl(collapsed=True).add_to(m)
+    m.add_child(Script("SP.lembar({map}); SP.keluarTab({map});"))  # phone popups as a sheet; shapes untabbable
+    control = folium.LayerControl(collapsed=True)
+    control.add_to(m)
+    if data.jalan and opts.api_base:  # streets from the published layer's vector tiles, off until chosen
+        m.add_child(StreetOverlay(control, {
+            "url": f"/ogc/collections/{data.jalan['id']}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}",
+            "layer": data.jalan["id"], "name": esc(f"Jalan: {data.jalan['title']}")}))
+        extra_attribution = [*extra_attribution, data.jalan.get("attribution") or ""]
+    m.add_child(Attribution(attribution_texts(data, extra_attribution)))
     localise(m.get_root(), opts.asset_base)
     return page_markup(m.get_root().render())
 
@@ -217,6 +241,19 @@ def _add_boundaries(m: folium.Map, data: BaseData) -> None:
         _add_sekitar(m, data)
     if data.kelurahan and data.kecamatan:
         _add_kelurahan_kecamatan(m, data)
+    if data.poi:
+        _add_poi(m, data)
+
+
+def _add_poi(m: folium.Map, data: BaseData) -> None:
+    """Landmarks (OSM POI) as an overlay that starts hidden: orientation on demand, never clutter."""
+    group = folium.FeatureGroup(name="Titik penting (OSM)", show=False)
+    for r in data.poi:
+        kel = f" · Kel. {r['desa_kel_nama']}" if r.get("desa_kel_nama") else ""
+        folium.CircleMarker([r["lat"], r["lon"]], radius=3, color="#5b3a8c", weight=1, fill=True,
+                            fill_color="#b39ddb", fill_opacity=0.9, class_name="sp-poi",
+                            tooltip=esc(f"{r['name']} ({r['category']}){kel}")).add_to(group)
+    group.add_to(m)
 
 
 def _add_sekitar(m: folium.Map, data: BaseData) -> None:

@@ -8,8 +8,9 @@ from geo_api.db import fetch_all, fetch_one
 from maps.base import BaseData
 
 
-async def load_base(conn: psycopg.AsyncConnection) -> BaseData:
-    """Boundaries, the city's extent and the data sources' attribution."""
+async def load_base(conn: psycopg.AsyncConnection, street_layer: str | None = None) -> BaseData:
+    """Boundaries, the city's extent, the data sources' attribution, the POI overlay and, when `street_layer` is
+    published, that layer for a streets overlay (drawn from its /ogc vector tiles)."""
     b = await fetch_one(conn, "maps_bounds")
     bounds = (b["minx"], b["miny"], b["maxx"], b["maxy"]) if b and b["minx"] is not None else \
         (106.55, -6.26, 106.75, -6.09)  # Kota Tangerang, should batas_kota not be loaded yet
@@ -19,6 +20,8 @@ async def load_base(conn: psycopg.AsyncConnection) -> BaseData:
         sekitar=await fetch_all(conn, "maps_sekitar"),
         bounds=bounds,
         attributions=await fetch_all(conn, "maps_attribution"),
+        poi=await fetch_all(conn, "maps_poi"),
+        jalan=await fetch_one(conn, "maps_jalan_terbit", {"id": street_layer}) if street_layer else None,
     )
 
 

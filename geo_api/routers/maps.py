@@ -79,7 +79,7 @@ async def layer_map(collection_id: str, conn: ReadConn, catalog: Catalog, settin
                     ) -> HTMLResponse:
     """The Layer map of a published or bundled collection (404 when the catalog has no such id)."""
     collection = await catalog.get(conn, collection_id)
-    base = await load_base(conn)
+    base = await load_base(conn, settings.geocode_street_layer)
     tiles = None if sumber == "geojson" else f"/ogc/collections/{collection.id}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}"
     layer = await load_layer(conn, collection, tiles_url=tiles, force_tiles=sumber == "tiles")
     return _page(await heavy.run(build_layer_map, base, layer, _options(settings)))
@@ -129,7 +129,7 @@ async def laporan_map(request: Request, conn: ReadConn, settings: AppSettings, h
                                                                  kecamatan=kecamatan, **_typed(request)))
     async with _needs_schema():
         f = await _laporan_filter(conn, layanan, opd, status, dari, sampai, kecamatan)
-        base = await load_base(conn)
+        base = await load_base(conn, settings.geocode_street_layer)
         data = await load_laporan(conn, f, settings.maps_inline_reports)
         sintetis = await data_sintetis(conn)
     return _page(await heavy.run(build_laporan_map, base, data, f, _options(settings, sintetis)))
@@ -157,7 +157,7 @@ async def armada_map(conn: ReadConn, settings: AppSettings, heavy: Heavy, tangga
                      ) -> HTMLResponse:
     """Trucks refreshed in place, today's (or `tanggal`'s) tracks, stops, TPS/TPA visits, kelurahan served."""
     async with _needs_schema():
-        base = await load_base(conn)
+        base = await load_base(conn, settings.geocode_street_layer)
         data = await load_armada(conn, settings, tanggal)
         sintetis = await data_sintetis(conn)
     return _page(await heavy.run(build_armada_map, base, data, _options(settings, sintetis),
@@ -175,7 +175,7 @@ async def dasbor(request: Request, conn: ReadConn, settings: AppSettings, heavy:
     if (periode.sampai - periode.dari).days > 3660:
         raise InvalidParameter("dari", "the period is at most ten years")
     async with _needs_schema():
-        base = await load_base(conn)
+        base = await load_base(conn, settings.geocode_street_layer)
         data = await load_dasbor(conn, periode, min(500, max(1, settings.maps_inline_reports)))
         sintetis = await data_sintetis(conn)
     return _page(await heavy.run(build_dasbor, base, data, _options(settings, sintetis)))

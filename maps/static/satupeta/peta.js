@@ -130,7 +130,7 @@
       L.circleMarker([k.lat, k.lon], {radius: 9, color: "#333", weight: 2, fillColor: "#fff", fillOpacity: 1,
                                       className: "sp-handoff-target"})
         .bindTooltip("Diserahkan ke " + SP.esc(k.nama) + ": " + SP.num(k.n) + " laporan",
-                     {permanent: true, direction: "right", className: "sp-handoff"})
+                     {permanent: map.getSize().x > 600, direction: "auto", className: "sp-handoff"})
         .addTo(map);
     });
     if (cfg.points) {
@@ -202,6 +202,56 @@
     });
     new Ctl().addTo(map);
   };
+  /* Phones (below 600 px): a popup opens as a sheet along the bottom of the screen, never under a box. */
+  SP.lembar = function (map) {
+    var mq = window.matchMedia ? window.matchMedia("(max-width: 600px)") : null;
+    var sheet = null;
+    function close() { if (sheet && !sheet.hidden) { sheet.hidden = true; sheet.lastChild.innerHTML = ""; } }
+    function make() {
+      sheet = document.createElement("div");
+      sheet.className = "sp-lembar"; sheet.id = "sp-lembar"; sheet.hidden = true;
+      sheet.setAttribute("role", "dialog"); sheet.setAttribute("aria-label", "Keterangan");
+      var btn = document.createElement("button");
+      btn.type = "button"; btn.className = "sp-lembar-tutup"; btn.textContent = "Tutup";
+      btn.addEventListener("click", close);
+      sheet.appendChild(btn); sheet.appendChild(document.createElement("div"));
+      L.DomEvent.disableClickPropagation(sheet); L.DomEvent.disableScrollPropagation(sheet);
+      document.body.appendChild(sheet);
+    }
+    map.on("popupopen", function (e) {
+      if (!mq || !mq.matches || !e.popup._contentNode) { return; }
+      if (!sheet) { make(); }
+      // the popup's own DOM, already built from escaped text, moves into the sheet
+      sheet.lastChild.innerHTML = e.popup._contentNode.innerHTML;
+      sheet.hidden = false;
+      SP.stats.lembar = (SP.stats.lembar || 0) + 1;
+      setTimeout(function () { map.closePopup(e.popup); sheet.firstChild.focus(); }, 0);
+    });
+    map.on("click", close);
+    document.addEventListener("keydown", function (ev) { if (ev.key === "Escape") { close(); } });
+  };
+  /* Boundary polygons and lines out of the tab order (Chromium focuses interactive SVG paths): a keyboard
+     walks the controls, the laporan and the trucks, not 104 kelurahan shapes. */
+  SP.keluarTab = function (map) {
+    function off(el) { if (el && el.setAttribute) { el.setAttribute("tabindex", "-1"); el.setAttribute("focusable", "false"); } }
+    function sweep() { Array.prototype.forEach.call(map.getContainer().querySelectorAll("path"), off); }
+    map.on("layeradd", function (e) { if (e.layer && e.layer._path) { off(e.layer._path); } });
+    map.whenReady(sweep); setTimeout(sweep, 0);
+  };
+  /* The published street layer from its /ogc vector tiles, an overlay in the layer control (off at first). */
+  SP.jalan = function (map, control, cfg) {
+    if (!L.vectorGrid) { return; }
+    if (!L.DomEvent.fakeStop) { L.DomEvent.fakeStop = function () { return true; }; }
+    if (!map.getPane("spJalan")) {  // above the filled boundaries, below markers; never takes a click
+      var pane = map.createPane("spJalan"); pane.style.zIndex = 420; pane.style.pointerEvents = "none";
+    }
+    var styles = {};
+    styles[cfg.layer] = {color: "#6d6d6d", weight: 1.6, opacity: 0.9, fill: false};
+    var vg = L.vectorGrid.protobuf(cfg.url, {vectorTileLayerStyles: styles, interactive: false, pane: "spJalan",
+                                             maxNativeZoom: 22, rendererFactory: L.svg.tile});
+    control.addOverlay(vg, cfg.name);
+    SP.stats.jalan = cfg.layer;
+  };
   /* Kelurahan names from zoom 14 (below that they would cover each other). */
   SP.labelKelurahan = function (map, group) {
     function sync() {
@@ -250,6 +300,18 @@
         (p.speed_kmh !== null && p.speed_kmh !== undefined ? " · " + SP.esc(kmh(p.speed_kmh)) : "") +
         " · " + SP.esc(p.terakhir_terlihat || ageText(p.age_s));
     }
+    // names on hover (many trucks would hide each other); always on show from zoom 14, and for a truck not
+    // heard from for a while, so its age reads without a hover
+    function tooltip(m, text) {
+      var on = permanent() || !!m.options.spLama, t = m.getTooltip();
+      var cls = "sp-truck-label" + (m.options.spLama ? " sp-truck-label-lama" : "");
+      if (!t || t.options.permanent !== on || t.options.className !== cls) {
+        m.unbindTooltip();
+        m.bindTooltip(text, {permanent: on, direction: "top", offset: [0, -10], className: cls});
+      } else {
+        m.setTooltipContent(text);
+      }
+    }
     function apply(fc) {
       var seen = {};
       (fc.features || []).forEach(function (f) {
@@ -259,17 +321,15 @@
         seen[id] = true;
         if (!m) {
           m = markers[id] = L.marker(ll, {icon: icon, title: String(f.properties.plat_nomor), zIndexOffset: 1000});
-          // names always on show for a small fleet; with many trucks they would hide each other: on hover then
-          m.bindTooltip("", {permanent: permanent(), direction: "top", offset: [0, -10], className: "sp-truck-label"});
           m.addTo(map);
         } else {
           m.setLatLng(ll);
         }
-        m.setTooltipContent(label(f.properties));
         m.bindPopup(popup(f.properties), {maxWidth: 300});
         var lama = f.properties.age_s !== null && f.properties.age_s !== undefined && f.properties.age_s > staleS;
         if (m._icon) { m._icon.classList.toggle("sp-truck-lama", lama); }
         m.options.spLama = lama;
+        tooltip(m, label(f.properties));
       });
       Object.keys(markers).forEach(function (k) {
         if (!seen[k]) { map.removeLayer(markers[k]); delete markers[k]; }
@@ -280,14 +340,12 @@
           new Date().toLocaleTimeString("id-ID", {timeZone: "Asia/Jakarta"}) + " WIB";
       }
     }
+    SP.fleet.apply = apply;
     apply({features: cfg.features});
     map.on("zoomend", function () {  // labels on show from zoom 14, on hover below
-      var on = permanent();
       Object.keys(markers).forEach(function (k) {
-        var m = markers[k], t = m.getTooltip(), text = t && t.getContent();
-        if (!t || t.options.permanent === on) { return; }
-        m.unbindTooltip();
-        m.bindTooltip(text, {permanent: on, direction: "top", offset: [0, -10], className: "sp-truck-label"});
+        var t = markers[k].getTooltip();
+        if (t) { tooltip(markers[k], t.getContent()); }
       });
     });
     if (cfg.api && window.fetch) {

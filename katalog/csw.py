@@ -40,7 +40,7 @@ QUERYABLES = {"anytext": "anytext", "title": "title", "abstract": "abstract", "s
               "keywords": "subject", "topiccategory": "topic", "organisationname": "opd", "opd": "opd",
               "creator": "opd", "publisher": "opd", "modified": "modified", "revisiondate": "modified",
               "date": "modified", "creationdate": "date_creation", "type": "type", "identifier": "identifier",
-              "boundingbox": "geom", "envelope": "geom", "geometry": "geom", "kugi": "kugi_code"}
+              "boundingbox": "geom", "envelope": "geom", "geometry": "geom", "geom": "geom", "kugi": "kugi_code"}
 _VIEW_COLUMNS = (Column("anytext", "text"), Column("title", "text"), Column("abstract", "text"),
                  Column("subject", "text"), Column("topic", "text"), Column("opd", "text"),
                  Column("modified", "timestamp with time zone"), Column("date_creation", "date"),

@@ -211,3 +211,9 @@ async def search(conn: psycopg.AsyncConnection, cond: sql.Composable, values: li
                               .format(_ROW, cond, order, sql.Literal(limit), sql.Literal(offset)), values)
             rows = await cur.fetchall()
     return matched, rows
+
+
+async def extent(conn: psycopg.AsyncConnection) -> list[float] | None:
+    """The extent of every record in force (the catalogue collection's)."""
+    row = await fetch_one(conn, "katalog_extent")
+    return [row["minx"], row["miny"], row["maxx"], row["maxy"]] if row and row["minx"] is not None else None

@@ -38,7 +38,15 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/oas30",
+    # the metadata catalogue, collection `katalog` (katalog/records.py)
+    "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/record-core",
+    "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/record-collection",
+    "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/record-api",
+    "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/json",
 ]
+# whole-layer downloads (katalog/download.py): format -> media type
+DOWNLOADS = {"gpkg": "application/geopackage+sqlite3", "zip": "application/zip", "geojson": "application/geo+json",
+             "csv": "text/csv", "kml": "application/vnd.google-earth.kml+xml"}
 _J, _GJ, _HTML, _MVT = "application/json", "application/geo+json", "text/html", "application/vnd.mapbox-vector-tile"
 
 
@@ -71,6 +79,8 @@ def landing(base: str) -> dict[str, Any]:
             link(f"{base}/collections", "http://www.opengis.net/def/rel/ogc/1.0/data", _J, "Collections"),
             link(f"{base}/tileMatrixSets", "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes", _J,
                  "Tile matrix sets"),
+            link(f"{base}/collections/katalog", "http://www.opengis.net/def/rel/ogc/1.0/catalog", _J,
+                 "Katalog metadata (OGC API - Records)"),
         ],
     }
 
@@ -96,6 +106,10 @@ def collection_doc(base: str, c: Collection) -> dict[str, Any]:
         links += [link(f"{href}/tiles", "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", _J,
                        "Vector tilesets"),
                   link(f"{href}/tiles/{TMS_ID}/tilejson.json", "tilejson", _J, "TileJSON")]
+    root = base.rsplit("/ogc", 1)[0]
+    links += [link(f"{root}/unduh/{c.id}.{ext}", "enclosure", mime, f"Unduh {ext}")
+              for ext, mime in DOWNLOADS.items() if c.has_geometry or ext not in ("zip", "kml")]
+    links.append(link(f"{base}/collections/katalog/items/{c.id}", "describedby", _GJ, "Metadata (SNI 8843-1)"))
     return {
         "id": c.id, "title": c.title, "description": c.description or c.title, "attribution": c.attribution,
         "license": c.licence, "itemType": "feature", "opd": c.opd, "updated": c.updated_at.isoformat(),

@@ -7,6 +7,7 @@ import re
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
 from lxml import etree
@@ -15,9 +16,10 @@ from geo_api.audit import Actor, record_by
 from geo_api.deps import AdminKey, AppSettings, Catalog, Conn, Heavy, Layers
 from geo_api.errors import InvalidParameter, NotFound, PayloadTooLarge
 from geo_api.params import parse_int
-from katalog import csw, download, store, xmlsafe
+from katalog import csw, download, records, store, xmlsafe
 from katalog import metadata as md
 from layers.catalog import published_columns
+from layers.errors import QueryParameterError
 
 router = APIRouter(tags=["Katalog (CSW, unduh)"])
 XML = "application/xml"
@@ -191,3 +193,46 @@ async def put_metadata(request: Request, conn: Conn, settings: AppSettings, key:
                         before=None, after={"version": row["version"], "elements": sorted(given)})
     layers.changed(layer_id)
     return {"id": layer_id, "version": row["version"], "missing": [p for p, _ in facts.missing()]}
+
+
+# ---------------------------------------------------------------- OGC API - Records
+
+async def _records_page(request: Request, conn: Any, settings: Any) -> tuple[dict[str, Any], csw.Request]:
+    query = dict(request.query_params)
+    req = records.request(query, settings.katalog_max_records)
+    try:
+        cond, values = csw.where(req)
+    except csw.CswError as err:
+        raise QueryParameterError(err.locator or "q", err.text) from None
+    await store.sync_bundled(conn, settings)
+    matched, rows = await store.search(conn, cond, values, csw.order_by(req), req.max_records, req.start - 1)
+    node, base, ows = md.Node.from_settings(settings), base_url(request, settings), has_ows(request)
+    features = [store.RENDERINGS.record(r, node, base, ows) for r in rows]
+    return records.items_doc(base, query, req, matched, features), req
+
+
+@router.get("/ogc/collections/katalog", summary="The metadata catalogue (OGC API - Records collection)")
+async def records_collection(request: Request, conn: Conn, settings: AppSettings) -> dict[str, Any]:
+    """The catalogue collection: itemType record, its extent and links."""
+    await store.sync_bundled(conn, settings)
+    bbox = await store.extent(conn)
+    return records.collection_doc(base_url(request, settings), bbox)
+
+
+@router.get("/ogc/collections/katalog/items", summary="Search metadata records (q, bbox, datetime, type, keywords)")
+async def records_items(request: Request, conn: Conn, settings: AppSettings) -> Response:
+    """Records in force as GeoJSON features (pygeometa's OGC API - Records schema), paged."""
+    doc, _ = await _records_page(request, conn, settings)
+    return Response(orjson.dumps(doc), media_type="application/geo+json")
+
+
+@router.get("/ogc/collections/katalog/items/{record_id}", summary="One metadata record")
+async def records_item(request: Request, conn: Conn, settings: AppSettings, record_id: str) -> Response:
+    """One record by collection id or record identifier; 404 when unknown or unpublished."""
+    await store.sync_bundled(conn, settings)
+    row = await store.record(conn, record_id)
+    if row is None:
+        raise NotFound(f"No record {record_id[:80]!r}", extra={"parameter": "recordId"})
+    doc = store.RENDERINGS.record(row, md.Node.from_settings(settings), base_url(request, settings),
+                                  has_ows(request))
+    return Response(orjson.dumps(doc), media_type="application/geo+json")

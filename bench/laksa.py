@@ -5,7 +5,11 @@ metadata, thumbnailed, written content-addressed) against the same POST without 
 the same run (p50/p99 latency, requests per second). Every photo differs in its pixels, so every request really
 decodes, encodes and writes (no content-address shortcut).
 
-Other parts (the updates feed) are added beside it: `--parts` picks which run.
+Part `umpan`: the mySociety updates feed (GET servicerequestupdates.json) over `--feed-reports` laporan with 5
+history events each (SYNTHETIC rows written straight into the scratch database), first page latency against GET
+requests.json over the same window on the same server (the spec's own list, the closest peer a poller has).
+
+`--parts` picks which run.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
@@ -184,8 +189,62 @@ def part_foto(scratch: Settings, key: str, args: argparse.Namespace) -> None:
     console.print(f"files stored: {stored} (photo + thumbnail per request, warm-up included)")
 
 
+# ---------------------------------------------------------------------------------------------------- updates feed
+SEED_FEED = """
+WITH o AS (SELECT kode FROM opd WHERE kode = 'dlh'),
+ins AS (
+    INSERT INTO laporan (layanan_kode, deskripsi, lat, lon, geom, opd_kode, keputusan, alasan, alasan_teks,
+                         requested_at, updated_at, tahap_mulai)
+    SELECT 'sampah_menumpuk', 'SINTETIS bench umpan ' || g, -6.19 + mod(g, 100) * 1e-4,
+           106.62 + mod(g / 100, 100) * 1e-4,
+           ST_SetSRID(ST_MakePoint(106.62 + mod(g / 100, 100) * 1e-4, -6.19 + mod(g, 100) * 1e-4), 4326), o.kode,
+           'aturan', '{}'::jsonb, 'SINTETIS', now() - interval '20 hours' + g * (interval '10 hours' / %(n)s),
+           now(), now() - interval '20 hours'
+    FROM generate_series(1, %(n)s) AS g, o
+    RETURNING id, requested_at
+)
+INSERT INTO laporan_status (laporan_id, status, jenis, catatan, oleh, opd_kode, pada)
+SELECT ins.id, (ARRAY['open', 'investigating', 'action_scheduled', 'in_progress', 'fixed'])[k],
+       CASE WHEN k = 1 THEN 'diterima' ELSE 'status' END, 'Catatan publik SINTETIS ' || k, 'bench', 'dlh',
+       ins.requested_at + (k - 1) * interval '1 hour'
+FROM ins, generate_series(1, 5) AS k
+"""
+
+
+def part_umpan(scratch: Settings, key: str, args: argparse.Namespace) -> None:
+    """First page of the updates feed over N laporan x 5 updates vs GET requests.json over the same window."""
+    n, reps = args.feed_reports, args.feed_repeats
+    t0 = time.perf_counter()
+    with connect(scratch) as conn:
+        conn.execute(SEED_FEED, {"n": n})
+        conn.execute("ANALYZE laporan; ANALYZE laporan_status")
+        conn.commit()
+        events = conn.execute("SELECT count(*) AS n FROM laporan_status").fetchone()["n"]
+    console.print(f"seeded {n} laporan with 5 updates each ({events} history rows) in {time.perf_counter() - t0:.1f} s")
+    with Server(scratch, SATUPETA_LAKSA_TIMER_SECONDS="0") as srv:
+        now = datetime.now(timezone.utc)
+        window = {"start_date": (now - timedelta(hours=21)).isoformat(), "end_date": now.isoformat()}
+
+        def feed(c: httpx.AsyncClient, i: int):
+            return c.get("/open311/v2/servicerequestupdates.json", params=window)
+
+        def requests_list(c: httpx.AsyncClient, i: int):
+            return c.get("/open311/v2/requests.json", params=window)
+        asyncio.run(_load(srv.url, 3, 1, feed))
+        asyncio.run(_load(srv.url, 3, 1, requests_list))
+        ours, _ = asyncio.run(_load(srv.url, reps, 1, feed))
+        peer, _ = asyncio.run(_load(srv.url, reps, 1, requests_list))
+        page = httpx.get(f"{srv.url}/open311/v2/servicerequestupdates.json", params=window, timeout=60).json()
+        listed = httpx.get(f"{srv.url}/open311/v2/requests.json", params=window, timeout=60).json()
+    report(f"First page over real HTTP, 1 client, {reps} requests each: {n} laporan x 5 updates; feed page "
+           f"{len(page)} updates, requests.json {len(listed)} requests", [
+               ("first page p50", _pct(ours, 50), _pct(peer, 50), "s"),
+               ("first page p99", _pct(ours, 99), _pct(peer, 99), "s"),
+           ], peer="GET requests.json, same window")
+
+
 # ---------------------------------------------------------------------------------------------------- main
-PARTS: dict[str, Callable[[Settings, str, argparse.Namespace], None]] = {"foto": part_foto}
+PARTS: dict[str, Callable[[Settings, str, argparse.Namespace], None]] = {"foto": part_foto, "umpan": part_umpan}
 
 
 def run(argv: list[str]) -> int:
@@ -196,6 +255,8 @@ def run(argv: list[str]) -> int:
     parser.add_argument("--photo-requests", type=int, default=60, help="POSTs with a photo (and as many without)")
     parser.add_argument("--photo-bytes", type=int, default=2_000_000, help="target size of each JPEG")
     parser.add_argument("--photo-size", default="4032x3024", help="pixels of each JPEG (a 12 MP phone photo)")
+    parser.add_argument("--feed-reports", type=int, default=100_000, help="laporan in the updates feed (5 each)")
+    parser.add_argument("--feed-repeats", type=int, default=30, help="first-page requests measured per endpoint")
     args = parser.parse_args(argv)
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     unknown = sorted(set(parts) - set(PARTS))

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import math
+import os
+import re
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -184,22 +190,82 @@ def test_live_geojson_stream_and_inside_now(simulated, client, db):
     assert text.startswith("event: snapshot\ndata: {") and str(vid) in text
 
 
-def test_summary_bad_parameters(client):
-    assert client.get("/fleet/vehicles/999999/summary").status_code == 404
-    r = client.get("/fleet/vehicles/1/track", params={"start": "2024-01-02T00:00:00", "end": "2024-01-01T00:00:00"})
-    assert r.status_code in (404, 422)
-    assert client.get("/fleet/coverage/last").status_code == 422
-    assert client.get("/fleet/coverage/last", params={"lon": 0, "lat": 0}).status_code == 422
+def _metres(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance (haversine) between (lat, lon) points, independent of the detection code."""
+    la1, lo1, la2, lo2 = map(math.radians, (*a, *b))
+    h = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
+    return 2 * 6_371_008.8 * math.asin(math.sqrt(h))
 
 
-def test_simulator_cli_plan_is_plausible(simulated):
+def test_trip_summaries_follow_the_plan(simulated, client):
+    """Between two planned stops there is one trip: it leaves when the truck left, arrives when it arrived, and
+    its distance is the planned path's; trips add up to the day's driving time."""
     for p in simulated["plans"]:
-        kinds = [s.kind for s in p.stops]
-        assert kinds[0] == "depot" and kinds[-1] == "depot" and "TPA" in kinds and "TPS" in kinds
-        ts = [f[0] for f in p.fixes]
-        assert ts == sorted(ts)
-        speeds = [f[3] * 1.852 for f in p.fixes]
-        assert max(speeds) < 60
+        s = _summary(client, simulated["vids"][p.unique_id], simulated["day"])
+        trips = [(_epoch(t["start"]), _epoch(t["end"]), t) for t in s["trips"]]
+        assert len(trips) == len(p.stops) - 1, (p.unique_id, len(trips), len(p.stops))
+        for (a, b), (start, end, t) in zip(zip(p.stops, p.stops[1:], strict=False), trips, strict=True):
+            # within two minutes: the trip begins once the truck is out of the stop radius (200 m at walking pace
+            # out of a TPS) and ends when it is inside the next one
+            assert abs(start - a.departure) <= 120 and abs(end - b.arrival) <= 120, (a, b, t)
+            # the trip's distance is the planned path over the trip's own span (its ends lie on the stops' edges)
+            path = [(f[1], f[2]) for f in p.fixes if start <= f[0] <= end]
+            planned = sum(_metres(x, y) for x, y in zip(path, path[1:], strict=False))
+            assert planned > 0 and abs(t["distance_m"] - planned) <= 0.02 * planned + 50, (t, planned)
+            # it starts and ends at the stops: within the stop radius (200 m) of where the truck parks, which is
+            # within the TPA geofence (300 m) of its point
+            assert _metres((t["start_lat"], t["start_lon"]), (a.lat, a.lon)) < 450
+            assert _metres((t["end_lat"], t["end_lon"]), (b.lat, b.lon)) < 450
+        # the day's distance also counts the GPS jitter of the fixes sent while parked, so trips are a part of it
+        assert 0.5 * s["distance_km"] * 1000 <= sum(t["distance_m"] for _, _, t in trips) <= s["distance_km"] * 1000
+        assert abs(sum(t["duration_s"] for _, _, t in trips) - s["driving_s"]) <= 60 * len(trips)
+
+
+def test_summary_bad_parameters(simulated, client):
+    vid = next(iter(simulated["vids"].values()))  # a vehicle that exists, so the parameter check is what answers
+    assert client.get("/fleet/vehicles/999999/summary").status_code == 404
+    for path in (f"/fleet/vehicles/{vid}/track", f"/fleet/vehicles/{vid}/summary"):
+        r = client.get(path, params={"start": "2024-01-02T00:00:00", "end": "2024-01-01T00:00:00"})
+        assert r.status_code == 422 and r.json()["parameter"] == "end", (path, r.text)
+        r = client.get(path, params={"start": "2024-01-02T00:00:00"})
+        assert r.status_code == 422 and r.json()["parameter"] == "end", (path, r.text)
+    r = client.get("/fleet/coverage/last")
+    assert r.status_code == 422 and r.json()["parameter"] == "kelurahan", r.text
+    r = client.get("/fleet/coverage/last", params={"lon": 0, "lat": 0})
+    assert r.status_code == 422 and r.json()["parameter"] == "lon", r.text
+
+
+def test_simulator_cli_plan_is_plausible(settings, db, live_server, tmp_path):
+    """`satupeta fleet simulate --plan-out` as a real process: the plan it writes is a plausible shift and every
+    fix it planned is stored for its devices."""
+    plan_path = tmp_path / "plan.json"
+    start = datetime.now(WIB).replace(hour=5, minute=0, second=0, microsecond=0) - timedelta(days=3)
+    exe = os.path.join(os.path.dirname(sys.executable), "satupeta")
+    r = subprocess.run([exe, "fleet", "simulate", "--trucks", "2", "--hours", "3", "--speedup", "0",
+                        "--interval", "10", "--url", live_server.url, "--start", start.isoformat(),
+                        "--seed", "23", "--plan-out", str(plan_path)],
+                       capture_output=True, text=True, timeout=600, env={**os.environ, "DATABASE_URL": settings.dsn})
+    assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-2000:])
+    sent = int(re.search(r"sent (\d+) fixes", r.stdout).group(1))
+    assert "0 failed" in r.stdout
+    plans = json.loads(plan_path.read_text())
+    assert len(plans) == 2
+    t0, t1 = start.timestamp(), start.timestamp() + 3 * 3600
+    stored = 0
+    for p in plans:
+        kinds = [s["kind"] for s in p["stops"]]
+        assert kinds[0] == "depot" and kinds[-1] == "depot" and "TPA" in kinds and "TPS" in kinds, kinds
+        times = [(s["arrival"], s["departure"]) for s in p["stops"]]
+        assert all(a <= d for a, d in times) and [a for a, _ in times] == sorted(a for a, _ in times)
+        assert t0 - 1 <= times[0][0] and times[-1][1] <= t1 + 3600, (times, t0, t1)
+        for a, b in zip(p["stops"], p["stops"][1:], strict=False):  # a truck drives at most ~60 km/h
+            assert _metres((a["lat"], a["lon"]), (b["lat"], b["lon"])) <= (b["arrival"] - a["departure"]) * 60 / 3.6
+        stored += db.execute(
+            "SELECT count(*) AS n FROM fleet.position x JOIN fleet.device d ON d.id = x.device_id WHERE "
+            "d.unique_id = %s AND x.flag IS NULL AND x.fix_time BETWEEN to_timestamp(%s) AND to_timestamp(%s)",
+            (p["unique_id"], t0 - 1, t1 + 3600)).fetchone()["n"]
+    db.rollback()
+    assert sent > 100 and stored == sent, (sent, stored)
 
 
 def test_import_csv_and_gpx(settings, db, tmp_path):
@@ -251,8 +317,35 @@ def test_unknown_device_in_import_is_a_clear_error(db, tmp_path):
     db.rollback()
 
 
+async def _keepalive_device(port: int, unique: str, key: str, t0: int, n: int) -> int:
+    """One device on ONE TCP connection to the listener port: n OsmAnd requests one after another, each answer
+    read whole before the next is sent (so a server that closed the connection fails the next request)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    answered = 0
+    try:
+        for i in range(n):
+            query = httpx.QueryParams({"id": unique, "lat": f"{-6.2 + i * 1e-4:.6f}", "lon": "106.6",
+                                       "timestamp": t0 + i * 5, "key": key})
+            writer.write(f"GET /?{query} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: keepalive\r\n\r\n"
+                         .encode())
+            await writer.drain()
+            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
+            assert head.startswith("http/1.1 200"), head
+            assert "connection: close" not in head, head
+            length = int(re.search(r"content-length: *(\d+)", head).group(1))
+            await reader.readexactly(length)
+            answered += 1
+    finally:
+        writer.close()
+    return answered
+
+
 def test_listener_http_client_keepalive_many_devices(settings, db):
-    """Concurrent devices over keep-alive connections are all acknowledged and stored (group commit)."""
+    """20 devices, each on one keep-alive connection to the OsmAnd listener port (not /osmand on the API port),
+    25 fixes each, concurrently: every fix acknowledged and stored, and stored in fewer transactions than
+    fixes (group commit: rows of one commit share their xmin)."""
+    from tests.conftest import _free_port
+
     ids = []
     for _ in range(20):
         unique = f"kc-{uuid.uuid4().hex[:6]}"
@@ -261,18 +354,18 @@ def test_listener_http_client_keepalive_many_devices(settings, db):
     db.commit()
     keys = sim_tracker_keys(db, ids)
     t0 = int(time.time()) - 7200
+    port = _free_port()
+    listening = settings.model_copy(update={"fleet_osmand_listen": True, "fleet_osmand_port": port,
+                                            "host": "127.0.0.1", "fleet_device_rate": 1e6,
+                                            "fleet_device_burst": 10**6})
 
-    async def run(url):
-        async with httpx.AsyncClient(base_url=url) as c:
-            async def dev(u):
-                for i in range(25):
-                    r = await c.get("/osmand", params={"id": u, "lat": -6.2 + i * 1e-4, "lon": 106.6,
-                                                       "timestamp": t0 + i * 5, "key": keys[u]})
-                    assert r.status_code == 200
-            await asyncio.gather(*(dev(u) for u in ids))
+    async def run() -> list[int]:
+        return await asyncio.gather(*(_keepalive_device(port, u, keys[u], t0, 25) for u in ids))
 
-    with LiveServer(settings) as server:
-        asyncio.run(run(server.url))
-    n = db.execute("SELECT count(*) AS n FROM fleet.position p JOIN fleet.device d ON d.id = p.device_id "
-                   "WHERE d.unique_id = ANY(%s)", (ids,)).fetchone()["n"]
-    assert n == 500
+    with LiveServer(listening):
+        answered = asyncio.run(run())
+    assert answered == [25] * 20
+    row = db.execute("SELECT count(*) AS n, count(DISTINCT p.xmin::text) AS commits FROM fleet.position p "
+                     "JOIN fleet.device d ON d.id = p.device_id WHERE d.unique_id = ANY(%s)", (ids,)).fetchone()
+    assert row["n"] == 500
+    assert row["commits"] < 500, row  # batched: at least one commit carried several devices' fixes

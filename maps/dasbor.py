@@ -18,6 +18,7 @@ from branca.element import MacroElement
 from jinja2 import Template
 
 from geo_api.db import fetch_all
+from geo_api.laksa.dasbor import per_opd as laksa_per_opd
 from maps.base import (
     SINTETIS_TEKS,
     BaseData,
@@ -64,6 +65,7 @@ class DasborData:
     colour_rank: list[dict[str, Any]] = field(default_factory=list)  # the laporan map's order (maps.warna)
     opd_kecamatan: list[dict[str, Any]] = field(default_factory=list)  # open and late per (OPD, kecamatan)
     per_layanan: list[dict[str, Any]] = field(default_factory=list)  # each category's due time and counts
+    laksa: list[dict[str, Any]] = field(default_factory=list)  # SP4N-LAPOR! stages and IKM (geo_api.laksa.dasbor)
 
     def colours(self) -> dict[str, Warna]:
         """The same OPD colours as the laporan map (ranked over all laporan, not this period)."""
@@ -81,7 +83,8 @@ async def load_dasbor(conn: psycopg.AsyncConnection, periode: Periode, per_opd_c
                       terbuka=await fetch_all(conn, "maps_dasbor_terbuka", {**p, "per_opd": per_opd_cap}),
                       per_opd_cap=per_opd_cap, colour_rank=await load_rank(conn),
                       opd_kecamatan=await fetch_all(conn, "maps_dasbor_opd_kecamatan", p),
-                      per_layanan=await fetch_all(conn, "maps_dasbor_layanan", p))
+                      per_layanan=await fetch_all(conn, "maps_dasbor_layanan", p),
+                      laksa=await laksa_per_opd(conn))
 
 
 def durasi(jam: float | None) -> str:
@@ -366,6 +369,29 @@ def _silang(data: DasborData, served: bool) -> str:
             f"<tbody>{body}</tbody></table></div>")
 
 
+def _persen(x: float | None) -> str:
+    return "–" if x is None else desimal(x) + " %"
+
+
+def _laksa_table(rows: Sequence[dict[str, Any]], served: bool) -> str:
+    """SLA compliance per SP4N-LAPOR! stage, overdue now, re-dispatches and IKM per OPD (all laporan, any date)."""
+    head = ("<th>OPD</th><th>Laporan</th><th>Disposisi tepat waktu (3 hari kerja)</th>"
+            "<th>Tindak lanjut tepat waktu (5 hari kerja)</th><th>Terlambat sekarang</th>"
+            "<th>Didisposisi keluar / masuk</th><th>IKM (n penilaian)</th>")
+    body = "".join(
+        f"<tr><td>{esc(r['opd_nama'])}</td><td>{angka(r['laporan'])}</td>"
+        f"<td>{esc(_persen(r['disposisi_tepat_persen']))}</td><td>{esc(_persen(r['tindak_lanjut_tepat_persen']))}</td>"
+        f"<td{' class=telat' if r['terlambat'] else ''}>{angka(r['terlambat'])}</td>"
+        f"<td>{angka(r['disposisi_keluar'])} / {angka(r['disposisi_masuk'])}</td>"
+        f"<td>{esc('–' if r['ikm'] is None else desimal(r['ikm']))} ({angka(r['penilaian'])})</td></tr>" for r in rows)
+    if not rows:
+        body = "<tr><td colspan='7'>Belum ada laporan.</td></tr>"
+    unduh = "<p><a href='/routing/dasbor.csv' download>Unduh tabel (CSV)</a></p>" if served else ""
+    return ("<div class='tabel'><table id='laksa-sla'><caption>Semua laporan, tidak dibatasi periode di atas. IKM = "
+            "rata-rata penilaian pelapor (1–4) × 25.</caption>"
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>{unduh}")
+
+
 def _layanan_table(rows: Sequence[dict[str, Any]]) -> str:
     """Each category with its due time, and its laporan in the period (received, open, overdue)."""
     body = "".join(f"<tr><td>{esc(r['nama'])}</td><td class='tenggat'>{esc(tenggat(r))}</td>"
@@ -415,6 +441,7 @@ def build_dasbor(base: BaseData, data: DasborData, opts: MapOptions) -> str:
             + "<h2>Siapa terlambat, di mana</h2>" + _silang(data, served)
             + "<h2>Per OPD</h2>" + _table(data.per_opd, "OPD", True, data.colours())
             + "<h2>Per kategori dan tenggatnya</h2>" + _layanan_table(data.per_layanan)
+            + "<h2>Tenggat SP4N-LAPOR! dan kepuasan warga</h2>" + _laksa_table(data.laksa, served)
             + ("<h2>Grafik</h2><div class='plots'>" + "".join(f"<figure class='plot'>{svg}</figure>" for svg in plots)
                + "</div>" if plots else "")
             + "<h2>Per kecamatan</h2>" + _table(data.per_kecamatan, "Kecamatan", False)

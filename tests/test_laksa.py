@@ -246,3 +246,16 @@ def test_handoff_to_a_neighbouring_kabkota(client, keys, db):
     assert again.status_code == 409  # closed in Open311: reopen first
     assert client.post(f"/routing/laporan/{lid}/disposisi", headers={"X-API-Key": keys["desk"]},
                        json={"opd": "tidak-ada", "alasan": "x"}).json().get("parameter") == "opd"
+
+
+def test_dashboard_page_shows_the_laksa_figures(client, keys):
+    lid, kode = _post(client, keys)
+    assert _status(client, keys["dlh"], lid, "fixed", "Selesai").status_code == 200
+    assert client.post(f"{BASE}/requests/{lid}/rating.json",
+                       data={"api_key": keys["citizen"], "kode_lacak": kode, "nilai": "4"}).status_code == 200
+    page = client.get("/peta/dasbor")
+    assert page.status_code == 200
+    html = page.text
+    assert "id='laksa-sla'" in html and "Tenggat SP4N-LAPOR! dan kepuasan warga" in html
+    assert "/routing/dasbor.csv" in html and "Dinas Lingkungan Hidup" in html.split("id='laksa-sla'", 1)[1]
+    _no_leak(html)

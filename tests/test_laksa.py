@@ -259,3 +259,45 @@ def test_dashboard_page_shows_the_laksa_figures(client, keys):
     assert "id='laksa-sla'" in html and "Tenggat SP4N-LAPOR! dan kepuasan warga" in html
     assert "/routing/dasbor.csv" in html and "Dinas Lingkungan Hidup" in html.split("id='laksa-sla'", 1)[1]
     _no_leak(html)
+
+
+def test_server_timer_round_is_audited_as_the_system(client, keys, settings, db):
+    from geo_api.db import open_pool
+    from geo_api.laksa import timer
+
+    lid, _ = _post(client, keys)
+    due = db.execute("SELECT disposisi_due FROM laporan WHERE id = %s", (lid,)).fetchone()["disposisi_due"]
+
+    async def go(_conn):
+        pool = open_pool(settings.model_copy(update={"pool_min_size": 1, "pool_max_size": 1}))
+        await pool.open(wait=True, timeout=15)
+        try:
+            return await timer.one_round(pool, now=due + timedelta(hours=1))
+        finally:
+            await pool.close()
+    counts = run_async(settings, go)
+    assert counts["eskalasi_disposisi"] >= 1
+    row = db.execute("SELECT oleh FROM audit_log WHERE objek = %s AND aksi = 'laporan.jam'",
+                     (f"laporan:{lid}",)).fetchone()
+    assert row["oleh"] == "sistem:laksa-timer"
+
+
+def test_bad_input_names_the_parameter_and_writes_nothing(client, keys, db):
+    lid, kode = _post(client, keys)
+    rate = f"{BASE}/requests/{lid}/rating.json"
+    for data, name in (({"nilai": "x"}, "nilai"), ({"nilai": "9"}, "nilai"), ({"nilai": "1e3"}, "nilai"),
+                       ({"nilai": "3", "komentar": "k" * 2001}, "komentar"),
+                       ({"nilai": "3", "buka_kembali": "true"}, "buka_kembali")):
+        r = client.post(rate, data={"api_key": keys["citizen"], "kode_lacak": kode, **data})
+        assert r.status_code == 400 and name in r.json()[0]["description"], (data, r.text)
+    big = client.post(rate, content=b"a=" + b"x" * 20000, headers={"content-type": "application/x-www-form-urlencoded"})
+    assert big.status_code in (400, 413)
+    h = {"X-API-Key": keys["dlh"]}
+    for body, name in (({"opd": "dpupr", "alasan": ""}, "alasan"), ({"opd": "", "alasan": "x"}, "opd"),
+                       ({"opd": "dlh", "alasan": "x"}, "opd"), ({"opd": "dpupr", "alasan": "x" * 3000}, "alasan")):
+        r = client.post(f"/routing/laporan/{lid}/disposisi", headers=h, json=body)
+        assert 400 <= r.status_code < 500 and name in r.text, (body, r.text)
+    assert _status(client, keys["dlh"], lid, "fixed", "x" * 2001).status_code == 422
+    n = db.execute("SELECT count(*) AS n FROM laporan_status WHERE laporan_id = %s", (lid,)).fetchone()["n"]
+    assert n == 1  # only the intake: nothing half-written
+    assert db.execute("SELECT count(*) AS n FROM laporan_penilaian WHERE laporan_id = %s", (lid,)).fetchone()["n"] == 0

@@ -183,7 +183,7 @@ async def nilai(conn: psycopg.AsyncConnection, kal: Kalender, laporan_id: int, k
         raise InvalidParameter("nilai", "nilai must be 1, 2, 3 or 4")
     komentar = _note("komentar", komentar)
     if buka_kembali and skor > 2:
-        raise InvalidParameter("buka_kembali", "only a rating of 1 or 2 can reopen the laporan")
+        raise InvalidParameter("buka_kembali", "buka_kembali: only a rating of 1 or 2 can reopen the laporan")
     pada = now or _now()
     async with conn.transaction():
         row = await _lock(conn, laporan_id)

@@ -8,6 +8,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from datetime import datetime
 from typing import Any
 
 from geo_api.audit import Actor
@@ -19,13 +20,19 @@ log = logging.getLogger("satupeta.laksa")
 TIMER_ACTOR = Actor("sistem", "laksa-timer")
 
 
+async def one_round(pool: Any, now: datetime | None = None) -> dict[str, int]:
+    """One run of the clock job as the timer does it (actor sistem:laksa-timer), on a connection of `pool`."""
+    async with pooled(pool) as conn:
+        counts = await siklus.jalankan_jam(conn, dari_katalog(), TIMER_ACTOR, now=now)
+    if any(counts.values()):
+        log.info("laksa timer: %s", counts)
+    return counts
+
+
 async def _loop(pool: Any, every: float) -> None:
     while True:
         try:
-            async with pooled(pool) as conn:
-                counts = await siklus.jalankan_jam(conn, dari_katalog(), TIMER_ACTOR)
-            if any(counts.values()):
-                log.info("laksa timer: %s", counts)
+            await one_round(pool)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the database may be away: try again next round, never stop the timer

@@ -301,3 +301,23 @@ def test_bad_input_names_the_parameter_and_writes_nothing(client, keys, db):
     n = db.execute("SELECT count(*) AS n FROM laporan_status WHERE laporan_id = %s", (lid,)).fetchone()["n"]
     assert n == 1  # only the intake: nothing half-written
     assert db.execute("SELECT count(*) AS n FROM laporan_penilaian WHERE laporan_id = %s", (lid,)).fetchone()["n"] == 0
+
+
+def test_follow_up_overdue_is_escalated_to_the_head_of_the_opd(client, keys, settings, db):
+    from geo_api.audit import Actor
+    from geo_api.laksa import siklus
+    from geo_api.laksa.kalender import dari_katalog
+
+    lid, _ = _post(client, keys)
+    assert _status(client, keys["dlh"], lid, "investigating", "Dicek").status_code == 200
+    due = db.execute("SELECT tindak_lanjut_due FROM laporan WHERE id = %s", (lid,)).fetchone()["tindak_lanjut_due"]
+    job = lambda conn: siklus.jalankan_jam(conn, dari_katalog(), Actor("cli", "uji"), now=due + timedelta(hours=1))  # noqa: E731
+    assert run_async(settings, job)["eskalasi_tindak_lanjut"] >= 1
+    [pub] = client.get(f"{BASE}/requests/{lid}.json").json()
+    last = pub["riwayat"][-1]
+    assert last["jenis"] == "eskalasi" and last["status"] == "investigating"
+    assert "kepala Dinas Lingkungan Hidup" in last["description"] and "tindak lanjut" in last["description"]
+    feed = client.get(f"{BASE}/servicerequestupdates.json", params=_window(client)).json()
+    assert any(u["update_id"] == last["update_id"] and u["jenis"] == "eskalasi" for u in feed)
+    before = client.get("/routing/dasbor").json()
+    assert next(r for r in before if r["opd_kode"] == "dlh")["laporan"] >= 1

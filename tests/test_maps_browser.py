@@ -204,7 +204,6 @@ def test_dasbor_opd(open_page, laporan_facts, db):
     page, visit = open_page("/peta/dasbor", "dasbor", ready="document.readyState === 'complete'")
     frame = page.frame_locator("#peta-terbuka")
     page.wait_for_function("document.getElementById('peta-terbuka').contentWindow.SP.ready === true")
-    page.wait_for_timeout(300)
     visit.assert_clean()
     expected_open = db.execute(
         "SELECT count(*) AS n FROM laporan WHERE status <> 'closed' AND requested_at >= "
@@ -212,14 +211,22 @@ def test_dasbor_opd(open_page, laporan_facts, db):
     assert page.evaluate("document.getElementById('peta-terbuka').contentWindow.SP.stats.terbuka") == expected_open
     assert frame.locator("path.sp-terbuka").count() >= 1
     assert page.locator("#opd-kecamatan a").count() >= 1  # who is late, where: cells link to the laporan map
-    table = page.locator("table").nth(1).inner_text()  # the per-OPD table, after the OPD x kecamatan one
-    for i in range(3):
-        assert f"Dinas Uji {'ABC'[i]}" in table
+    per_opd = page.locator("table").nth(1)  # the per-OPD table, after the OPD x kecamatan one
+    table = per_opd.inner_text()
     assert "Median waktu selesai" in table and "Persentil ke-90" in table
+    # each seeded OPD's row counts what the database holds for it in the dashboard's 30 days
+    for i, kode in enumerate(OPD):
+        want = db.execute(
+            "SELECT count(*) AS diterima, count(*) FILTER (WHERE status <> 'closed') AS terbuka FROM laporan "
+            "WHERE opd_kode = %s AND requested_at >= (current_date - 29)::timestamp AT TIME ZONE 'Asia/Jakarta'",
+            (kode,)).fetchone()
+        cells = per_opd.locator("tbody tr", has_text=f"Dinas Uji {'ABC'[i]}").first.locator("td").all_inner_texts()
+        assert [cells[1], cells[2]] == [f"{want['diterima']:,}".replace(",", "."),
+                                        f"{want['terbuka']:,}".replace(",", ".")], (kode, cells, want)
+        assert want["diterima"] > 0
     assert page.locator(".plot svg").count() == 3
     assert page.locator(".plot svg text", has_text="Laporan per OPD").count() >= 1
     assert "Laporan terbuka" in frame.locator("#legenda").inner_text()
-    assert len(OPD) == 3
 
 
 def test_exported_laporan_map_aggregates_beyond_the_inline_limit(open_page, laporan_facts, settings, db, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import subprocess
@@ -18,6 +19,7 @@ from folium.plugins import Fullscreen
 from maps.armada import ArmadaData, build_armada_map
 from maps.assets import VENDORED, UnvendoredAsset, localise, static_root
 from maps.base import BaseData, MapOptions
+from sql import query
 
 CDN = re.compile(r"cdn\.jsdelivr|cdnjs|unpkg\.com|code\.jquery|netdna|bootstrapcdn|googleapis", re.I)
 SATUPETA = str(Path(sys.executable).parent / "satupeta")
@@ -208,9 +210,15 @@ def test_armada_with_a_lone_fix_today(client, settings, db, seeded):
                          "RETURNING id", (vid,)).fetchone()["id"]
         db.execute("INSERT INTO fleet.position (device_id, fix_time, lat, lon) VALUES (%s, now(), -6.18, 106.63)",
                    (did,))
+        db.execute(query("fleet_device_refresh_last"), {"ids": [did]})  # as an import does: the live view sees it
         db.commit()
     r = client.get("/peta/armada")
     assert r.status_code == 200, r.text
+    # what a person checks: the truck is on the map at its one fix, with no track line and no stop drawn for it
+    config = json.loads(re.search(r"SP\.armada\([^,]+, (\{.*?\})\);", r.text, re.S).group(1))
+    [truck] = [f for f in config["features"] if f["properties"]["plat_nomor"] == "B 9100 UJI"]
+    assert truck["geometry"]["coordinates"] == [106.63, -6.18]
+    assert "Lintasan B 9100 UJI" not in r.text and "B 9100 UJI berhenti" not in r.text
 
 
 @pytest.mark.parametrize("path", [*PAGES, "/docs"])

@@ -44,6 +44,16 @@ def _all(nodes: list[ast.Node]) -> ast.Node | None:
     return out
 
 
+def any_like(column: str, terms: list[str]) -> ast.Node | None:
+    """Any of the terms as a literal, case-insensitive substring of the column (None: no terms)."""
+    return _any([_like(column, t) for t in terms]) if terms else None
+
+
+def all_of(nodes: list[ast.Node | None]) -> ast.Node | None:
+    """Every given condition (None: no condition)."""
+    return _all([n for n in nodes if n is not None])
+
+
 def _terms(raw: str | None, name: str) -> list[str]:
     terms = [t.strip() for t in (raw or "").split(",") if t.strip()]
     if len(terms) > 20 or any(len(t) > 100 for t in terms):

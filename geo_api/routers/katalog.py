@@ -9,15 +9,18 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from lxml import etree
+from pygeofilter import ast
 
 from geo_api.audit import Actor, record_by
+from geo_api.db import fetch_all
 from geo_api.deps import AdminKey, AppSettings, Catalog, Conn, Heavy, Layers
 from geo_api.errors import InvalidParameter, NotFound, PayloadTooLarge
 from geo_api.params import parse_int
 from katalog import csw, download, records, store, xmlsafe
 from katalog import metadata as md
+from katalog import pages as kpages
 from layers.catalog import published_columns
 from layers.errors import QueryParameterError
 
@@ -236,3 +239,57 @@ async def records_item(request: Request, conn: Conn, settings: AppSettings, reco
     doc = store.RENDERINGS.record(row, md.Node.from_settings(settings), base_url(request, settings),
                                   has_ows(request))
     return Response(orjson.dumps(doc), media_type="application/geo+json")
+
+
+# ---------------------------------------------------------------- geoportal pages
+
+Short = Annotated[str, Query(max_length=100)]
+
+
+@router.get("/peta/katalog", response_class=HTMLResponse, summary="Geoportal: search the catalogue")
+async def portal_index(request: Request, conn: Conn, settings: AppSettings, q: Short = "", opd: Short = "",
+                       topik: Short = "", tempat: Short = "") -> HTMLResponse:
+    """Search by text, OPD, topic and place (a kecamatan's extent), in Bahasa Indonesia."""
+    await store.sync_bundled(conn, settings)
+    everything = await store.all_records(conn)
+    places = {p["nama"]: p for p in await fetch_all(conn, "katalog_places")}
+    if tempat and tempat not in places:
+        raise InvalidParameter("tempat", f"unknown kecamatan {tempat[:60]!r}")
+    parts = []
+    if q.strip():
+        parts.append(records.any_like("anytext", [t for t in q.replace(",", " ").split() if t][:20]))
+    if opd:
+        parts.append(ast.Equal(ast.Attribute("opd"), opd))
+    if topik:
+        parts.append(ast.Equal(ast.Attribute("topic"), topik))
+    if tempat:
+        p = places[tempat]
+        parts.append(ast.BBox(ast.Attribute("geom"), p["minx"], p["miny"], p["maxx"], p["maxy"], None))
+    req = csw.Request("GetRecords", result_type="results", max_records=settings.katalog_max_records,
+                      constraint=records.all_of(parts))
+    try:
+        cond, values = csw.where(req)
+    except csw.CswError as err:
+        raise InvalidParameter("q", err.text) from None
+    matched, rows = await store.search(conn, cond, values, csw.order_by(req), req.max_records, 0)
+    html = kpages.index_page(md.Node.from_settings(settings), {"q": q, "opd": opd, "topik": topik, "tempat": tempat},
+                             matched, rows, sorted({r["opd"] for r in everything}),
+                             sorted({r["topic"] for r in everything if r["topic"]}), list(places))
+    return HTMLResponse(html, headers=_PAGE_HEADERS)
+
+
+@router.get("/peta/katalog/{collection_id}", response_class=HTMLResponse, summary="Geoportal: one layer")
+async def portal_layer(request: Request, conn: Conn, settings: AppSettings, collection_id: str) -> HTMLResponse:
+    """A layer's metadata, preview map, service URLs and downloads; 404 when unknown or unpublished."""
+    await store.sync_bundled(conn, settings)
+    row = await store.record(conn, collection_id)
+    if row is None:
+        raise NotFound(f"No layer {collection_id[:80]!r} in the catalogue", extra={"parameter": "collection_id"})
+    node, facts = md.Node.from_settings(settings), store.facts_of(row)
+    links = md.links(facts, base_url(request, settings), has_ows(request))
+    for entry in links.values():
+        entry["url"] = entry["url"].replace("{identifier}", row["identifier"])
+    return HTMLResponse(kpages.detail_page(node, facts, row["identifier"], links), headers=_PAGE_HEADERS)
+
+
+_PAGE_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}

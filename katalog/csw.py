@@ -37,7 +37,8 @@ SCHEMAS = {CSW: "csw", md.GMD: "gmd"}
 ELEMENT_SETS = ("brief", "summary", "full")
 # CSW / ISO queryables (prefix dropped, case folded) -> the catalogue view's column
 QUERYABLES = {"anytext": "anytext", "title": "title", "abstract": "abstract", "subject": "subject",
-              "keywords": "subject", "topiccategory": "topic", "topic": "topic", "organisationname": "opd", "opd": "opd",
+              "keywords": "subject", "topiccategory": "topic", "topic": "topic", "organisationname": "opd",
+              "opd": "opd",
               "creator": "opd", "publisher": "opd", "modified": "modified", "revisiondate": "modified",
               "date": "modified", "creationdate": "date_creation", "type": "type", "identifier": "identifier",
               "boundingbox": "geom", "envelope": "geom", "geometry": "geom", "geom": "geom", "kugi": "kugi_code"}

@@ -12,7 +12,8 @@ from katalog import metadata as md
 
 _ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
 
-_STYLE = """*{box-sizing:border-box}body{font-family:system-ui,"Segoe UI",Roboto,Arial,sans-serif;margin:0 auto;max-width:72rem;
+_STYLE = """*{box-sizing:border-box}body{font-family:system-ui,"Segoe UI",Roboto,Arial,sans-serif;margin:0 auto;
+max-width:72rem;
 padding:.5rem 1rem 2rem;color:#222;line-height:1.45}h1{font-size:1.5rem;margin:.6rem 0}h2{font-size:1.15rem;
 margin-top:1.6rem}a{color:#0b5cab}.small{color:#555;font-size:.9rem}nav{font-size:.9rem}
 form.cari{display:grid;grid-template-columns:2fr 1fr 1fr 1fr auto;gap:.5rem;align-items:end;background:#f3f5f8;

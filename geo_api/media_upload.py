@@ -15,8 +15,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import psycopg
+from fastapi.exceptions import RequestValidationError
 from psycopg.types.json import Jsonb
+from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
@@ -181,3 +184,34 @@ def answer(photos: list[media.Photo], base: str) -> dict[str, Any]:
     if where:
         out["lokasi_saran"] = where
     return out
+
+
+async def json_or_form(request: Request, settings: Settings, model: type[BaseModel]) -> tuple[Any, Form]:
+    """A body that is either JSON (the model's fields) or multipart (the same fields as form fields, plus `media`
+    photo parts): the validated model and the form (no photos for JSON). 422 naming the field otherwise."""
+    ctype = (request.headers.get("content-type") or "").lower()
+    if ctype.startswith("multipart/"):
+        form = await read_form(request, settings, with_query=False)
+        data: Any = form.fields
+    else:
+        form = Form({})
+        raw = await request.body()
+        try:
+            data = orjson.loads(raw) if raw else {}
+        except orjson.JSONDecodeError:
+            raise RequestValidationError([{"loc": ("body",), "msg": "the body is not JSON (nor multipart/form-data "
+                                           "with photos in `media`)", "type": "json_invalid"}]) from None
+    try:
+        return model.model_validate(data), form
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+
+
+def multipart_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """OpenAPI requestBody for json_or_form routes: the model as JSON, or as multipart with `media` files."""
+    schema = model.model_json_schema()
+    multipart = {**schema, "properties": {**schema.get("properties", {}), FIELD: {
+        "type": "array", "items": {"type": "string", "format": "binary"},
+        "description": "Photos (JPEG, PNG or WebP), cleaned of all metadata before they are public."}}}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema},
+                                                          "multipart/form-data": {"schema": multipart}}}}

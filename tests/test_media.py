@@ -153,8 +153,13 @@ def test_png_and_webp_keep_their_format_and_lose_every_chunk():
 
 
 def test_large_photos_are_scaled_and_thumbnailed():
-    p = media.clean(jpeg((1600, 1200)), LIMITS)
+    p = media.clean(png((1600, 1200), mode="RGB"), LIMITS)
     assert max(p.width, p.height) == 1024
+    # a large JPEG is decoded scaled down by libjpeg (1/2 here) as long as that keeps 3/4 of max_side
+    big = media.clean(jpeg((1600, 1200)), LIMITS)
+    assert (big.width, big.height) == (800, 600)
+    wide = media.clean(jpeg((3000, 1000)), LIMITS)  # 1/2 would be 1500: still above max_side, then resized
+    assert (wide.width, wide.height) == (1024, 341)
     with Image.open(io.BytesIO(p.thumb)) as t:
         assert max(t.size) == 160
 
@@ -391,3 +396,59 @@ def test_a_failed_transaction_removes_the_files_it_wrote(settings, tmp_path):
     assert run_async(settings, failing)
     assert store.path(fresh.name).exists() is False and store.path(fresh.thumb_name).exists() is False
     assert store.path(shared.name).exists() and store.path(shared.thumb_name).exists()
+
+
+# ---------------------------------------------------------------------------------------------------- after photos
+def _officer_for(settings, rid: str) -> dict[str, str]:
+    with connect(settings) as db:
+        opd = db.execute("SELECT opd_kode FROM laporan WHERE id = %s", (int(rid),)).fetchone()["opd_kode"]
+    return {"X-API-Key": _key(settings, "opd_officer", opd)}
+
+
+def test_an_officer_attaches_after_photos_to_a_status_change(http, citizen, settings, media_dir):
+    r, _ = post(http, citizen, [("media", ("sebelum.jpg", jpeg((40, 30)), "image/jpeg"))])
+    rid = r.json()[0]["service_request_id"]
+    h = _officer_for(settings, rid)
+    before = stored_files(media_dir)
+    # a hostile "after" photo: 4xx naming it, the status unchanged, nothing stored
+    bad = http.post(f"/routing/laporan/{rid}/status", headers=h, data={"status": "fixed", "catatan": "Beres"},
+                    files=[("media", ("sesudah.jpg", jpeg() + zip_bytes(), "image/jpeg"))])
+    assert bad.status_code == 400 and bad.json()["parameter"] == "media", bad.text
+    assert "media #1" in bad.json()["detail"] and "follow the end" in bad.json()["detail"]
+    assert http.get(f"/routing/laporan/{rid}", headers=h).json()["status"] == "open"
+    # a move the transitions refuse: 409, and the photo it carried is not kept
+    refused = http.post(f"/routing/laporan/{rid}/status", headers=h, data={"status": "reopened"},
+                        files=[("media", ("s.jpg", jpeg((33, 33)), "image/jpeg"))])
+    assert refused.status_code == 409, refused.text
+    assert stored_files(media_dir) == before
+    ok = http.post(f"/routing/laporan/{rid}/status", headers=h,
+                   data={"status": "fixed", "catatan": "Sampah sudah diangkut", "catatan_internal": "truk B 1234"},
+                   files=[("media", ("sesudah.jpg", jpeg((64, 48), gps=(-6.19, 106.62)), "image/jpeg")),
+                          ("media", ("sesudah2.png", png(), "image/png"))])
+    assert ok.status_code == 200, ok.text
+    entry = ok.json()["riwayat_status"][-1]
+    assert entry["status"] == "fixed" and [m["type"] for m in entry["media"]] == ["image/jpeg", "image/png"]
+    for m in entry["media"]:
+        got = http.get(m["url"])
+        assert got.status_code == 200 and got.headers["content-type"] == m["type"]
+        no_metadata(got.content)
+        assert http.get(m["thumb_url"]).status_code == 200
+    # JSON bodies work as before
+    js = http.post(f"/routing/laporan/{rid}/status", headers=h, json={"status": "closed", "catatan": "Selesai"})
+    assert js.status_code == 200 and js.json()["riwayat_status"][-1]["media"] == [], js.text
+
+
+def test_status_change_body_limits(http, citizen, settings):
+    r, _ = post(http, citizen, None)
+    rid = r.json()[0]["service_request_id"]
+    h = _officer_for(settings, rid)
+    huge = os.urandom(MAX_FILES * MAX_BYTES + 200_000)
+    r = http.post(f"/routing/laporan/{rid}/status", headers=h, data={"status": "fixed"},
+                  files=[("media", ("besar.jpg", huge, "image/jpeg"))])
+    assert r.status_code == 413 and f"{MAX_BYTES} bytes each" in r.json()["detail"], r.text
+    # a JSON body keeps the default limit, and a broken one is a 422 naming the body
+    r = http.post(f"/routing/laporan/{rid}/status", headers={**h, "Content-Type": "application/json"},
+                  content=b"{not json")
+    assert r.status_code == 422 and "body" in r.text, r.text
+    r = http.post(f"/routing/laporan/{rid}/status", headers=h, json={"catatan": "tanpa status"})
+    assert r.status_code == 422 and "status" in r.json()["detail"], r.text

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from geo_api import media_upload
 from geo_api.audit import Actor
 from geo_api.db import fetch_one
-from geo_api.deps import AdminKey, Conn, CurrentKey, GeocoderDep, RoutingRules
+from geo_api.deps import AdminKey, AppSettings, Conn, CurrentKey, GeocoderDep, Heavy, MediaStoreDep, RoutingRules
 from geo_api.errors import Forbidden, NotFound
 from geo_api.laksa import dasbor, siklus
 from geo_api.laksa.kalender import dari_katalog
@@ -195,13 +196,19 @@ async def get_laporan(laporan_id: int, conn: Conn, key: OfficerKey) -> dict[str,
     return await laporan.detail(conn, laporan_id)
 
 
-@router.post("/laporan/{laporan_id}/status", response_model=LaporanOpd)
-async def set_status(laporan_id: int, body: StatusIn, request: Request, conn: Conn,
-                     key: OfficerKey) -> dict[str, Any]:
-    """Move a laporan to a status its transitions allow, with a public and an internal note."""
+@router.post("/laporan/{laporan_id}/status", response_model=LaporanOpd,
+             openapi_extra=media_upload.multipart_schema(StatusIn))
+async def set_status(laporan_id: int, request: Request, conn: Conn, key: OfficerKey, settings: AppSettings,
+                     heavy: Heavy, store: MediaStoreDep) -> dict[str, Any]:
+    """Move a laporan to a status its transitions allow, with a public and an internal note: a JSON body, or
+    multipart/form-data with the same fields and "after" photos as `media` parts (kept on this history entry)."""
     await _own_laporan(conn, key, laporan_id)
-    return await laporan.set_status(conn, laporan_id, body.status, body.catatan, Actor.from_key(key, request),
-                                    catatan_internal=body.catatan_internal)
+    body, posted = await media_upload.json_or_form(request, settings, StatusIn)
+    photos = await media_upload.clean_all(posted, settings, heavy)
+    async with media_upload.stored(conn, store, photos, heavy):
+        return await laporan.set_status(conn, laporan_id, body.status, body.catatan, Actor.from_key(key, request),
+                                        catatan_internal=body.catatan_internal,
+                                        media=[p.entry() for p in photos] or None)
 
 
 @router.post("/laporan/{laporan_id}/disposisi", response_model=LaporanOpd)
@@ -226,8 +233,14 @@ async def dashboard(conn: Conn) -> list[dict[str, Any]]:
     return await dasbor.per_opd(conn)
 
 
-@router.get("/dasbor.csv")
-async def dashboard_csv(conn: Conn) -> Response:
+class CsvResponse(Response):
+    """text/csv (so /openapi.json declares what the CSV export answers)."""
+
+    media_type = "text/csv"
+
+
+@router.get("/dasbor.csv", response_class=CsvResponse)
+async def dashboard_csv(conn: Conn) -> CsvResponse:
     """The dashboard table as CSV (UTF-8, one row per OPD)."""
-    return Response(dasbor.csv_text(await dasbor.per_opd(conn)), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="dasbor-laksa.csv"'})
+    return CsvResponse(dasbor.csv_text(await dasbor.per_opd(conn)),
+                       headers={"Content-Disposition": 'attachment; filename="dasbor-laksa.csv"'})

@@ -144,6 +144,14 @@ class Settings(BaseSettings):
                                        "as a visit (a truck passing by is not one).")
     fleet_timezone: str = Field(default="Asia/Jakarta", description="Time zone of fleet days and clock times.")
     fleet_stream_interval_s: float = Field(default=5.0, gt=0, description="Seconds between live SSE updates.")
+    fleet_export_max_days: int = Field(default=31, ge=1, le=366, description="Longest range (days) of one track "
+                                       "export (GPX, KML, CSV) or driving-events request; longer is a 422.")
+    fleet_speed_limit_kmh: float = Field(default=60.0, gt=0, le=300, description="Driving events: a truck above "
+                                         "this speed (between consecutive fixes) is speeding.")
+    fleet_idle_min_s: float = Field(default=600.0, gt=0, description="Driving events: a stop away from every "
+                                    "disposal site (and the depot) at least this long is idling.")
+    fleet_evidence_radius_m: float = Field(default=300.0, gt=0, le=5000, description="Waste complaints: the "
+                                           "nearest scheduled TPS within this distance gives its service record.")
 
     # LAKSA complaints (Open311 GeoReport v2) and OPD routing
     open311_jurisdiction_id: str = Field(default="tangerangkota.go.id",
@@ -178,8 +186,7 @@ class Settings(BaseSettings):
                                   "(width x height) a photo may declare; checked before decoding (decompression "
                                   "bombs), 413 beyond.")
     media_max_side: int = Field(default=2560, ge=320, le=10_000, description="Stored photos are scaled down to "
-                                "at most this many pixels on their longest side (a large JPEG is decoded at 1/2, "
-                                "1/4 or 1/8 by libjpeg when that keeps at least 3/4 of it: four times faster).")
+                                "at most this many pixels on their longest side.")
     media_thumb_side: int = Field(default=320, ge=32, le=1024, description="Longest side of a thumbnail.")
     media_jpeg_quality: int = Field(default=85, ge=30, le=95, description="JPEG/WebP quality of stored photos.")
     media_base_url: str | None = Field(default=None, pattern=r"^https?://[^\s?#]+$", description="Public base "

@@ -38,6 +38,8 @@ class SiteSpec:
     lon: float
     kelurahan_kode: str | None = None
     kecamatan_kode: str | None = None
+    jadwal: str | None = None  # collection schedule (ingestion.jadwal), set by schedule_sites
+    kendaraan: str | None = None  # plate of the truck assigned to it
 
 
 @dataclass(slots=True)
@@ -84,7 +86,9 @@ def synthetic_sites(kelurahan: Sequence[dict[str, Any]]) -> list[SiteSpec]:
 
 
 def sites_geojson(sites: Sequence[SiteSpec]) -> dict[str, Any]:
-    """The synthetic sites as a GeoJSON FeatureCollection, labelled synthetic in every feature."""
+    """The synthetic sites as a GeoJSON FeatureCollection, labelled synthetic in every feature (with `jadwal` and
+    `kendaraan` once schedule_sites gave them)."""
+    scheduled = any(s.jadwal for s in sites)
     return {
         "type": "FeatureCollection",
         "name": "lokasi_tps_tpa_sintetis",
@@ -92,7 +96,8 @@ def sites_geojson(sites: Sequence[SiteSpec]) -> dict[str, Any]:
             "type": "Feature",
             "geometry": {"type": "Point", "coordinates": [round(s.lon, 6), round(s.lat, 6)]},
             "properties": {"nama": s.nama, "jenis": s.jenis, "kelurahan_kode": s.kelurahan_kode,
-                           "kecamatan_kode": s.kecamatan_kode, "sumber": SYNTHETIC_NOTE},
+                           "kecamatan_kode": s.kecamatan_kode, "sumber": SYNTHETIC_NOTE,
+                           **({"jadwal": s.jadwal, "kendaraan": s.kendaraan} if scheduled else {})},
         } for s in sites],
     }
 
@@ -266,3 +271,144 @@ async def drive_fleet(plans: Sequence[TruckPlan], base_url: str, speedup: float,
 
         await asyncio.gather(*(one(p) for p in plans))
     return counts
+
+
+# ---------------------------------------------------------------- schedules (jadwal angkut), SINTETIS
+
+@dataclass(slots=True)
+class PlannedPickup:
+    """What the truck was planned to do at a scheduled TPS: tepat_waktu, terlambat or terlewat (skipped; with
+    `drive_by` it drove through the geofence without stopping), with the window and the planned arrival."""
+
+    nama: str
+    plat_nomor: str
+    outcome: str
+    window_start: float
+    window_end: float
+    arrival: float | None
+    drive_by: bool = False
+
+
+WINDOW_FIRST_MIN = 5 * 60  # the first window of a truck's round starts 05:00 WIB
+WINDOW_STEP_MIN = 60
+WINDOW_LEN_MIN = 90
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60 % 24:02d}:{minutes % 60:02d}"
+
+
+def schedule_sites(sites: Sequence[SiteSpec], plans: Sequence[TruckPlan], day_weekday: int) -> dict[str, list]:
+    """Give every TPS a SINTETIS `jadwal` and the truck that serves it; returns each truck's TPS in round order.
+
+    The TPS of a kecamatan are shared among its trucks; each truck's are ordered as a nearest-neighbour round
+    from its depot, and the k-th gets `setiap hari HH:MM-HH:MM` from 05:00 + k hours, 90 minutes long. Every
+    fifth TPS is scheduled only on two other weekdays than `day_weekday` (so it is absent that day)."""
+    from ingestion.jadwal import DAYS
+
+    rounds: dict[str, list[SiteSpec]] = {p.unique_id: [] for p in plans}
+    by_kec: dict[str, list[TruckPlan]] = {}
+    for p in plans:
+        by_kec.setdefault(p.kecamatan_kode, []).append(p)
+    tps = sorted((s for s in sites if s.jenis == "TPS"), key=lambda s: s.nama)
+    for n, s in enumerate(tps):
+        if n % 5 == 4:
+            other = (DAYS[(day_weekday + 1) % 7], DAYS[(day_weekday + 3) % 7])
+            s.jadwal = f"{other[0]},{other[1]} 06:00-09:00"
+    for kec, trucks in by_kec.items():
+        mine = [s for s in tps if s.kecamatan_kode == kec and s.jadwal is None
+                and all(haversine_m(s.lat, s.lon, *t.depot) > 150 for t in trucks)]
+        for i, t in enumerate(trucks):
+            share = _nearest_order(t.depot, mine[i::len(trucks)])
+            for k, s in enumerate(share):
+                a = WINDOW_FIRST_MIN + k * WINDOW_STEP_MIN
+                s.jadwal, s.kendaraan = f"setiap hari {_hhmm(a)}-{_hhmm(a + WINDOW_LEN_MIN)}", t.plat_nomor
+            rounds[t.unique_id] = share
+    for s in tps:  # TPS of kecamatan without a truck: scheduled, never served (terlewat)
+        if s.jadwal is None:
+            s.jadwal = "setiap hari 06:00-08:00"
+    return rounds
+
+
+def _outcome(rng: random.Random, idx: int, k: int) -> str:
+    if idx == 0 and k in (1, 2, 3):  # the first truck shows every status whatever the dice say
+        return ("terlambat", "lewat", "terlewat")[k - 1]
+    return rng.choices(("tepat_waktu", "terlambat", "lewat", "terlewat"), weights=(70, 14, 8, 8))[0]
+
+
+def plan_scheduled_truck(idx: int, plan: TruckPlan, rounds: Sequence[SiteSpec], tpa: SiteSpec,
+                         midnight: float, interval: float = 5.0, seed: int = 7, noise_m: float = 4.0
+                         ) -> tuple[TruckPlan, list[PlannedPickup]]:
+    """The truck `plan` following its TPS's windows: on time (arrives 3+ minutes after the start and 10+ before the
+    end), SINTETIS late (waits away from the site until 5-30 minutes after the end) or skipped (drives by, or not
+    at all); then the TPA and back to the depot. Returns the plan and its pickups (the tests' truth)."""
+    rng = random.Random(seed * 100_003 + idx + 17)
+    return plan, _drive_rounds(plan, rounds, tpa, midnight, interval, rng, noise_m, idx)
+
+
+def _leg_s(d: _Driver, lat: float, lon: float, kmh: float) -> float:
+    return haversine_m(d.lat, d.lon, lat, lon) / (kmh / 3.6) + 2 * d.interval
+
+
+def _drive_rounds(plan: TruckPlan, rounds: Sequence[SiteSpec], tpa: SiteSpec, midnight: float, interval: float,
+                  rng: random.Random, noise_m: float, idx: int) -> list[PlannedPickup]:
+    from ingestion.jadwal import parse
+
+    d = _Driver(plan, midnight + WINDOW_FIRST_MIN * 60 - 1800, interval, rng, noise_m)
+    d.dwell("depot", "Depot", 600)
+    out: list[PlannedPickup] = []
+    for k, s in enumerate(rounds):
+        w = parse(s.jadwal).windows[0]
+        lo, hi = midnight + w.start_min * 60, midnight + w.end_min * 60
+        want = _outcome(rng, idx, k)
+        kmh = rng.uniform(20, 30)
+        if want == "terlewat":
+            out.append(PlannedPickup(s.nama, plan.plat_nomor, "terlewat", lo, hi, None))
+            continue
+        eta = d.t + _leg_s(d, s.lat, s.lon, kmh)
+        if want == "tepat_waktu" and eta > hi - 600:
+            want = "terlambat"  # running behind: it will be late, and then clearly so
+        earliest = lo + 180 if want == "tepat_waktu" else hi + rng.uniform(300, 1800)
+        if want != "lewat" and eta < earliest:
+            d.dwell("wait", "Menunggu", earliest - eta)
+        d.drive(s.lat, s.lon, kmh)
+        if want == "lewat":
+            out.append(PlannedPickup(s.nama, plan.plat_nomor, "terlewat", lo, hi, None, drive_by=True))
+            d.drive(s.lat + 0.003, s.lon + 0.003, kmh)  # on through, without stopping
+            continue
+        out.append(PlannedPickup(s.nama, plan.plat_nomor, want, lo, hi, d.t))
+        d.dwell("TPS", s.nama, rng.uniform(300, 600))
+    d.drive(tpa.lat, tpa.lon, rng.uniform(30, 40))
+    d.dwell("TPA", tpa.nama, rng.uniform(1200, 1800))
+    d.drive(*plan.depot, rng.uniform(30, 40))
+    d.dwell("depot", "Depot", 600)
+    return out
+
+
+def plan_scheduled_fleet(trucks: int, day: Any, tz: Any, kecamatan: Sequence[dict[str, Any]],
+                         sites: Sequence[SiteSpec], interval: float = 5.0, seed: int = 7, tag: str = "SIM"
+                         ) -> tuple[list[TruckPlan], list[PlannedPickup]]:
+    """A fleet that follows the TPS schedules on `day` (a date; `tz` the fleet's zone): gives the sites their
+    SINTETIS jadwal (schedule_sites) and returns the plans and every planned pickup. `tag` ends each plate and
+    device id (`B 9000 SIM`), so two simulated fleets in one database stay apart."""
+    from datetime import datetime
+
+    kec = sorted(kecamatan, key=lambda k: k["kode"])
+    midnight = datetime(day.year, day.month, day.day, tzinfo=tz).timestamp()
+    skeleton = [plan_truck_identity(i, kec[i % len(kec)], tag) for i in range(trucks)]
+    rounds = schedule_sites(sites, skeleton, day.weekday())
+    tpa = next(s for s in sites if s.jenis == "TPA")
+    plans, pickups = [], []
+    for i, sk in enumerate(skeleton):
+        plan, picks = plan_scheduled_truck(i, sk, rounds[sk.unique_id], tpa, midnight, interval, seed)
+        plans.append(plan)
+        pickups.extend(picks)
+    return plans, pickups
+
+
+def plan_truck_identity(idx: int, kecamatan: dict[str, Any], tag: str = "SIM") -> TruckPlan:
+    """A truck's identity and depot (as plan_truck places it), without stops or fixes yet."""
+    depot = (kecamatan["label_lat"] - 0.0036, kecamatan["label_lon"] - 0.0036)
+    return TruckPlan(unique_id=f"{tag}-{idx:04d}", plat_nomor=f"B {9000 + idx} {tag}"[:20],
+                     jenis=("compactor", "dump_truck", "arm_roll")[idx % 3], kecamatan_kode=kecamatan["kode"],
+                     depot=depot)

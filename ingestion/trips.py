@@ -188,6 +188,9 @@ class Site:
     jenis: str
     geom: BaseGeometry
     radius_m: float = 0.0
+    jadwal: str | None = None  # collection schedule as typed (ingestion.jadwal); None: not scheduled
+    kendaraan: str | None = None  # plate of the truck that serves it, when the layer says
+    kecamatan_kode: str | None = None  # the kecamatan the site lies in
 
 
 @dataclass(slots=True)

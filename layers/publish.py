@@ -34,6 +34,7 @@ from geo_api.errors import (
     ServiceUnavailable,
 )
 from geo_api.settings import get_settings
+from ingestion import jadwal
 from katalog import store as katalog_store
 from layers import gdal
 
@@ -448,6 +449,7 @@ async def publish(conn: psycopg.AsyncConnection, prep: Prepared, meta: LayerMeta
     when not given) and its catalogue record (`metadata`: checked elements given by the publisher, kept from the
     previous version otherwise); returns id, version, report and the record's missing elements."""
     meta.validate()
+    jadwal.check_layer([c for c, _ in prep.columns], prep.rows)  # a site's collection schedule must parse
     actor = actor or Actor.cli()
     meta.published_by = meta.published_by or actor.name
     try:

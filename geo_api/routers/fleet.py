@@ -15,14 +15,16 @@ from zoneinfo import ZoneInfo
 import orjson
 import psycopg
 import shapely
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
 from geo_api.db import fetch_all, fetch_one, pooled
 from geo_api.deps import AppSettings, Conn, Fleet, Heavy, ReadConn
 from geo_api.errors import InvalidParameter, NotFound, ServiceUnavailable
-from geo_api.fleet import analysis
+from geo_api.fleet import analysis, exports
+from geo_api.fleet import pickups as pk
+from geo_api.fleet import service as svc
 from geo_api.params import check_date, check_datetime, day_bounds
 from geo_api.settings import Settings
 from ingestion import trips as det
@@ -290,3 +292,105 @@ async def last_pass(conn: ReadConn, settings: AppSettings, lon: float | None = N
     text = f"Truk terakhir lewat pukul {at:%H:%M} ({row['plat_nomor']}) di Kelurahan {kel['nama']}."
     return _json({"date": d, "kelurahan": kel, "last": {**row, "fix_time": at.isoformat(timespec="seconds")},
                   "keterangan": text})
+
+
+# ---------------------------------------------------------------- the service record: pickups against jadwal
+
+@router.get("/fleet/pickups", summary="Each TPS scheduled on a day with its pickup status (GeoJSON)",
+            responses={200: {"content": {"application/geo+json": {}}}})
+async def pickups(fleet: Fleet, heavy: Heavy, conn: ReadConn, settings: AppSettings, date: date | None = None,
+                  kecamatan: svc.Kecamatan = None, kendaraan: svc.Kendaraan = None) -> Response:
+    """Status tepat_waktu, terlambat, terlewat or belum_waktunya per scheduled site, with the visits that count."""
+    fc = await svc.day_pickups(fleet, heavy, conn, settings, date, kecamatan, kendaraan)
+    return _json(fc, "application/geo+json")
+
+
+@router.get("/fleet/pickups.csv", summary="The day's pickups as CSV (one row per site and window)",
+            responses={200: {"content": {"text/csv": {}}}})
+async def pickups_csv(fleet: Fleet, heavy: Heavy, conn: ReadConn, settings: AppSettings, date: date | None = None,
+                      kecamatan: svc.Kecamatan = None, kendaraan: svc.Kendaraan = None) -> Response:
+    """The same as /fleet/pickups, one CSV row per site and window occurrence."""
+    fc = await svc.day_pickups(fleet, heavy, conn, settings, date, kecamatan, kendaraan)
+    name = f"pengangkutan_{fc['date']}.csv"
+    return Response(pk.to_csv(fc["features"]), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/fleet/pickups/report", summary="On-time report of a month: per day, kecamatan and truck")
+async def pickups_report(fleet: Fleet, heavy: Heavy, conn: ReadConn, settings: AppSettings,
+                         month: Annotated[str | None, Query(max_length=7, description="YYYY-MM")] = None,
+                         kecamatan: svc.Kecamatan = None, kendaraan: svc.Kendaraan = None) -> Response:
+    """Window occurrences by status (tepat waktu, terlambat, terlewat, belum waktunya) and the on-time %."""
+    tz = _tz(settings)
+    days = svc.month_days(month, tz)
+    kec = await svc.kecamatan_kode(conn, kecamatan)
+    vehicle = await svc.vehicle_of(conn, kendaraan)
+    sched = pk.select(pk.scheduled(await fleet.sites(conn)), days, kec, vehicle)
+    visits = await svc.site_pickups(fleet, heavy, conn, settings, sched, days, vehicle) if sched else {}
+    rep = await heavy.run(pk.report, tz, sched, days, visits, datetime.now(tz))
+    out = {"month": f"{days[0]:%Y-%m}", "kecamatan": kec, "kendaraan": vehicle["plat_nomor"] if vehicle else None,
+           "sites": len(sched), **rep}
+    if not sched:
+        out["keterangan"] = svc.NO_JADWAL
+    return _json(out)
+
+
+
+# ---------------------------------------------------------------- exports: GPX, KML, CSV
+
+def _export_range(settings: Settings, start: datetime | None, end: datetime | None, day: date | None
+                  ) -> tuple[datetime, datetime]:
+    lo, hi = _range(settings, start, end, day)
+    if hi - lo > timedelta(days=settings.fleet_export_max_days):
+        raise InvalidParameter("end", f"an export covers at most {settings.fleet_export_max_days} days")
+    return lo, hi
+
+
+async def _export(fleet: Fleet, heavy: Heavy, conn: psycopg.AsyncConnection, settings: Settings, vehicle_id: int,
+                  start: datetime | None, end: datetime | None, day: date | None, render: Any
+                  ) -> tuple[Any, str]:
+    v = await _vehicle(conn, vehicle_id)
+    lo, hi = _export_range(settings, start, end, day)
+    rows = await _fixes(conn, v, lo, hi)
+    sites = await fleet.sites(conn)
+    rec = await heavy.run(exports.record, analysis.detection_config(settings), settings.fleet_track_gap_s, v, rows,
+                          sites, lo, hi)
+    body = await heavy.run(render, rec, _tz(settings))
+    plate = "".join(ch for ch in v["plat_nomor"] if ch.isalnum())
+    return body, f"jejak_{plate}_{lo.astimezone(_tz(settings)):%Y%m%d}"
+
+
+VehicleId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.get("/fleet/vehicles/{vehicle_id}/track.gpx", summary="A truck's track, stops and visits as GPX 1.1",
+            responses={200: {"content": {"application/gpx+xml": {}}}})
+async def track_gpx(fleet: Fleet, heavy: Heavy, conn: ReadConn, settings: AppSettings, vehicle_id: VehicleId,
+                    start: datetime | None = None, end: datetime | None = None, date: date | None = None
+                    ) -> Response:
+    """Track segments split where the signal dropped (every fix a timed trkpt); stops and visits as waypoints."""
+    body, name = await _export(fleet, heavy, conn, settings, vehicle_id, start, end, date, exports.to_gpx)
+    return Response(body, media_type="application/gpx+xml",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.gpx"'})
+
+
+@router.get("/fleet/vehicles/{vehicle_id}/track.kml", summary="A truck's track, trips, stops and visits as KML",
+            responses={200: {"content": {"application/vnd.google-earth.kml+xml": {}}}})
+async def track_kml(fleet: Fleet, heavy: Heavy, conn: ReadConn, settings: AppSettings, vehicle_id: VehicleId,
+                    start: datetime | None = None, end: datetime | None = None, date: date | None = None
+                    ) -> Response:
+    """One Placemark per track part (LineString), trip, stop and visit, written by GDAL's KML driver."""
+    body, name = await _export(fleet, heavy, conn, settings, vehicle_id, start, end, date, exports.to_kml)
+    return Response(body, media_type="application/vnd.google-earth.kml+xml",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.kml"'})
+
+
+@router.get("/fleet/vehicles/{vehicle_id}/track.csv", summary="A truck's fixes, trips, stops and visits as CSV",
+            responses={200: {"content": {"text/csv": {}}}})
+async def track_csv(fleet: Fleet, heavy: Heavy, conn: ReadConn, settings: AppSettings, vehicle_id: VehicleId,
+                    start: datetime | None = None, end: datetime | None = None, date: date | None = None
+                    ) -> Response:
+    """Rows of jenis titik (each fix), perjalanan, berhenti and kunjungan, times in WIB."""
+    body, name = await _export(fleet, heavy, conn, settings, vehicle_id, start, end, date, exports.to_csv)
+    return Response(body, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})

@@ -1,0 +1,326 @@
+"""Collection schedules and pickups: the jadwal format, publish validation, and /fleet/pickups against the
+simulator's plan (trucks that follow the schedules, SINTETIS late and skipped pickups) through the real app."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+from ingestion import jadwal as jd
+from ingestion.fleet_registry import add_device, add_vehicle
+from ingestion.fleet_sim import drive_fleet, plan_scheduled_fleet, sim_tracker_keys, sites_geojson, synthetic_sites
+from ingestion.fleet_sites import publish_synthetic_sites
+from tests.conftest import LiveServer
+
+WIB = ZoneInfo("Asia/Jakarta")
+TRUCKS = 3
+
+
+# ---------------------------------------------------------------- the jadwal format (pure)
+
+def test_parse_the_documented_forms():
+    every = jd.parse("setiap hari 05:00-09:00")
+    assert every.windows[0].days == frozenset(range(7))
+    assert (every.windows[0].start_min, every.windows[0].end_min) == (300, 540)
+    mwf = jd.parse("Sen,Rab,Jum 06:00-08:00")
+    assert mwf.windows[0].days == {0, 2, 4}
+    two = jd.parse("Sab 07:00-10:00; Sel 13:00-15:00")
+    assert [w.days for w in two.windows] == [{5}, {1}]
+    assert jd.parse("sen-jum 22:00-02:00").windows[0].end_min == 26 * 60  # ends the next day
+    assert jd.parse("") is None and jd.parse(None) is None
+
+
+@pytest.mark.parametrize("text,bad", [
+    ("setiap hari 05:00", "setiap hari 05:00"),
+    ("Senin 06:00-08:00", "Senin 06:00-08:00"),
+    ("Sen 06:00-08:00; Rab 25:00-26:00", "Rab 25:00-26:00"),
+    ("Sen 06:61-08:00", "Sen 06:61-08:00"),
+    ("Sen 06:00-06:00", "Sen 06:00-06:00"),
+])
+def test_parse_errors_name_the_window(text, bad):
+    with pytest.raises(jd.JadwalError) as exc:
+        jd.parse(text)
+    assert exc.value.window == bad
+
+
+def _at(d: date, hh: int, mm: int = 0) -> float:
+    return datetime(d.year, d.month, d.day, hh, mm, tzinfo=WIB).timestamp()
+
+
+def test_status_in_window_late_missed_and_not_yet():
+    j = jd.parse("setiap hari 05:00-09:00")
+    d = date(2026, 3, 2)
+    end_of_day = datetime(2026, 3, 3, 0, 0, tzinfo=WIB)
+    on_time = jd.Pickup(1, "B 1", _at(d, 7, 12), _at(d, 7, 20))
+    late = jd.Pickup(1, "B 1", _at(d, 11), _at(d, 11, 10))
+    early = jd.Pickup(1, "B 1", _at(d, 4), _at(d, 4, 10))
+    assert jd.day_status(j, d, WIB, [on_time], end_of_day).status == jd.TEPAT_WAKTU
+    assert jd.day_status(j, d, WIB, [late], end_of_day).status == jd.TERLAMBAT
+    assert jd.day_status(j, d, WIB, [early], end_of_day).status == jd.TERLEWAT  # before the window: not it
+    assert jd.day_status(j, d, WIB, [], end_of_day).status == jd.TERLEWAT
+    assert jd.day_status(j, d, WIB, [], datetime(2026, 3, 2, 8, 0, tzinfo=WIB)).status == jd.BELUM
+    assert jd.day_status(jd.parse("Sel 06:00-08:00"), d, WIB, [on_time], end_of_day) is None  # not a Tuesday
+
+
+def test_window_spanning_the_day_boundary():
+    j = jd.parse("Sen 22:00-02:00")
+    mon = date(2026, 3, 2)
+    later = datetime(2026, 3, 4, tzinfo=WIB)
+    after_midnight = jd.Pickup(1, "B 1", _at(mon + timedelta(days=1), 1, 15), None)
+    st = jd.day_status(j, mon, WIB, [after_midnight], later)
+    assert st.status == jd.TEPAT_WAKTU and st.windows[0].end == datetime(2026, 3, 3, 2, 0, tzinfo=WIB)
+    morning = jd.Pickup(1, "B 1", _at(mon + timedelta(days=1), 6), None)
+    assert jd.day_status(j, mon, WIB, [morning], later).status == jd.TERLAMBAT
+    assert jd.day_status(j, mon + timedelta(days=1), WIB, [after_midnight], later) is None  # Tuesday: none starts
+    lo, hi = jd.visit_span(j, mon, WIB)
+    assert hi == datetime(2026, 3, 4, tzinfo=WIB) and lo == datetime(2026, 3, 2, tzinfo=WIB)
+
+
+# ---------------------------------------------------------------- through the real app
+
+def _cli(settings, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": settings.dsn}
+    return subprocess.run([sys.executable, "-m", "geo_api.cli", *args], capture_output=True, text=True, env=env,
+                          timeout=300)
+
+
+@pytest.fixture(scope="module")
+def layer_settings(settings):
+    """This module's own sites layer (other modules publish theirs under the default name)."""
+    return settings.model_copy(update={"fleet_sites_layer": f"tps_jadwal_{uuid.uuid4().hex[:6]}",
+                                       "fleet_tracker_keys_ttl_s": 0.0, "fleet_device_rate": 1e6,
+                                       "fleet_device_burst": 10**6})
+
+
+@pytest.fixture(scope="module")
+def server(layer_settings):
+    """The real app on a real socket, reading this module's sites layer."""
+    with LiveServer(layer_settings) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def http(server):
+    """An HTTP client of the module's server."""
+    import httpx
+    with httpx.Client(base_url=server.url, timeout=120) as c:
+        yield c
+
+
+async def _publish(settings, sites) -> dict:
+    async with await psycopg.AsyncConnection.connect(settings.dsn, row_factory=dict_row, autocommit=True) as conn:
+        with tempfile.TemporaryDirectory() as tmp:
+            return await publish_synthetic_sites(conn, settings, sites_geojson(sites), tmp)
+
+
+@pytest.fixture(scope="module")
+def simulated(layer_settings, server):
+    """Schedules on the synthetic TPS, a fleet that follows them three days ago, driven through /osmand."""
+    tag = uuid.uuid4().hex[:4].upper()
+    with psycopg.connect(layer_settings.dsn, row_factory=dict_row) as db:
+        kel = db.execute("SELECT kode, nama, kec_kode, label_lat, label_lon FROM kelurahan").fetchall()
+        kec = db.execute("SELECT kode, nama, label_lat, label_lon FROM kecamatan").fetchall()
+        sites = synthetic_sites(kel)
+        for s in sites:  # 180 m away from where other modules' simulated trucks stop
+            s.lat -= 0.0016
+        day = (datetime.now(WIB) - timedelta(days=3)).date()
+        plans, planned = plan_scheduled_fleet(TRUCKS, day, WIB, kec, sites, interval=10, seed=5, tag=tag)
+        vids = {}
+        for p in plans:
+            vids[p.plat_nomor] = add_vehicle(db, p.plat_nomor, p.jenis, p.kecamatan_kode, "Depot SIM")
+            add_device(db, p.unique_id, vids[p.plat_nomor])
+        db.commit()
+        keys = sim_tracker_keys(db, [p.unique_id for p in plans])
+    published = asyncio.run(_publish(layer_settings, sites))
+    assert published["feature_count"] == len(sites)
+    counts = asyncio.run(drive_fleet(plans, server.url, 0, keys=keys))
+    assert counts["failed"] == 0 and counts["sent"] == sum(len(p.fixes) for p in plans)
+    return {"plans": plans, "planned": planned, "day": day, "sites": sites, "vids": vids}
+
+
+def _by_nama(fc: dict) -> dict[str, dict]:
+    return {f["properties"]["nama"]: f["properties"] for f in fc["features"]}
+
+
+def test_every_planned_pickup_has_its_status(http, simulated):
+    r = http.get("/fleet/pickups", params={"date": simulated["day"].isoformat()})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("application/geo+json")
+    got = _by_nama(r.json())
+    planned = simulated["planned"]
+    assert {p.outcome for p in planned} == {jd.TEPAT_WAKTU, jd.TERLAMBAT, jd.TERLEWAT}
+    assert any(p.drive_by for p in planned)
+    for p in planned:
+        props = got[p.nama]
+        assert props["status"] == p.outcome, (p, props)
+        if p.outcome == jd.TERLEWAT:
+            assert props["visits"] == []
+        else:
+            (v,) = props["visits"]
+            assert v["plat_nomor"] == p.plat_nomor
+            arrival = datetime.fromisoformat(v["arrival"]).timestamp()
+            assert abs(arrival - p.arrival) < 30  # the first fix inside the geofence
+            assert (p.window_start <= arrival < p.window_end) == (p.outcome == jd.TEPAT_WAKTU)
+
+
+def test_sites_scheduled_another_weekday_are_absent(http, simulated):
+    d = simulated["day"]
+    got = _by_nama(http.get("/fleet/pickups", params={"date": d.isoformat()}).json())
+    other = [s for s in simulated["sites"] if s.jadwal and not jd.parse(s.jadwal).scheduled_on(d)]
+    assert other, "the simulator schedules some TPS on other weekdays"
+    assert not {s.nama for s in other} & set(got)
+    tps = [s for s in simulated["sites"] if s.jenis == "TPS"]
+    assert len(got) == len(tps) - len(other)  # every TPS scheduled today is listed, the TPA (no jadwal) is not
+    nxt = d + timedelta(days=1)
+    listed_next = _by_nama(http.get("/fleet/pickups", params={"date": nxt.isoformat()}).json())
+    assert {s.nama for s in other if jd.parse(s.jadwal).scheduled_on(nxt)} <= set(listed_next)
+
+
+def _unassigned(simulated, plan) -> set[str]:
+    """TPS of the truck's kecamatan with no truck assigned (too near a depot): its record counts them."""
+    return {s.nama for s in simulated["sites"] if s.jenis == "TPS" and s.kendaraan is None
+            and s.kecamatan_kode == plan.kecamatan_kode and jd.parse(s.jadwal).scheduled_on(simulated["day"])}
+
+
+def test_filters_and_csv(http, simulated):
+    d = simulated["day"].isoformat()
+    plan = simulated["plans"][0]
+    r = http.get("/fleet/pickups", params={"date": d, "kendaraan": plan.plat_nomor})
+    assert r.status_code == 200, r.text
+    mine = _by_nama(r.json())
+    unassigned = _unassigned(simulated, plan)
+    assert set(mine) == {p.nama for p in simulated["planned"] if p.plat_nomor == plan.plat_nomor} | unassigned
+    kec = http.get("/fleet/pickups", params={"date": d, "kecamatan": plan.kecamatan_kode}).json()
+    assert kec["features"] and all(f["properties"]["kecamatan_kode"] == plan.kecamatan_kode for f in kec["features"])
+    by_name = http.get("/fleet/pickups", params={"date": d, "kecamatan": "tangerang"}).json()  # the nama works too
+    assert by_name["kecamatan"] == "36.71.01"
+    c = http.get("/fleet/pickups.csv", params={"date": d, "kendaraan": plan.plat_nomor})
+    assert c.status_code == 200 and c.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(c.text)))
+    assert {r["nama"]: r["status"] for r in rows} == {n: p["status"] for n, p in mine.items()}
+    assert all(r["plat_nomor"] for r in rows if r["status"] != jd.TERLEWAT)
+
+
+def test_month_report_counts_the_plan(http, simulated):
+    d = simulated["day"]
+    plan = simulated["plans"][0]
+    r = http.get("/fleet/pickups/report", params={"month": f"{d:%Y-%m}", "kendaraan": plan.plat_nomor})
+    assert r.status_code == 200, r.text
+    day = r.json()["per_day"][d.isoformat()]
+    mine = [p for p in simulated["planned"] if p.plat_nomor == plan.plat_nomor]
+    for status in (jd.TEPAT_WAKTU, jd.TERLAMBAT, jd.TERLEWAT):
+        extra = len(_unassigned(simulated, plan)) if status == jd.TERLEWAT else 0
+        assert day[status] == sum(p.outcome == status for p in mine) + extra, status
+
+
+@pytest.mark.parametrize("params,name", [
+    ({"date": "9999-01-01"}, "date"), ({"date": "1969-12-31"}, "date"), ({"date": "2026-02-30"}, "date"),
+    ({"kecamatan": "Atlantis"}, "kecamatan"), ({"kendaraan": "Z 0000 ZZ"}, "kendaraan"),
+])
+def test_bad_input_names_the_parameter(http, params, name):
+    for path in ("/fleet/pickups", "/fleet/pickups.csv"):
+        r = http.get(path, params=params)
+        assert 400 <= r.status_code < 500, (path, r.status_code, r.text)
+        assert name in json.dumps(r.json())
+
+
+def test_bad_month_is_a_4xx(http):
+    for m in ("2026-13", "99999", "0001-01"):
+        r = http.get("/fleet/pickups/report", params={"month": m})
+        assert r.status_code == 422 and r.json()["parameter"] == "month"
+
+
+# ---------------------------------------------------------------- publishing and a layer without jadwal
+
+@pytest.fixture(scope="module")
+def admin_key(settings) -> str:
+    r = _cli(settings, "keys", "create", f"dlh-jadwal-{uuid.uuid4().hex[:6]}", "--role", "gis_admin")
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip().splitlines()[-1]
+
+
+def _sites_body(jadwal: list[str | None]) -> bytes:
+    feats = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [106.63 + i * 0.001, -6.18]},
+              "properties": {"nama": f"TPS Uji {i}", "jenis": "TPS", "jadwal": j}} for i, j in enumerate(jadwal)]
+    return json.dumps({"type": "FeatureCollection", "features": feats}).encode()
+
+
+def test_publish_refuses_a_bad_jadwal_naming_feature_and_window(http, admin_key):
+    layer = f"tps_bad_{uuid.uuid4().hex[:6]}"
+    params = {"id": layer, "title": "TPS uji", "opd": "dlh", "filename": "tps.geojson"}
+    body = _sites_body(["setiap hari 05:00-09:00", None, "Sen,Rab 06:00-08:00; Kamis 07:00-09:00"])
+    r = http.post("/layers", params=params, content=body, headers={"X-API-Key": admin_key})
+    assert r.status_code == 422, r.text
+    p = r.json()
+    assert p["parameter"] == "jadwal" and p["feature"] == 3 and p["nama"] == "TPS Uji 2"
+    assert p["window"] == "Kamis 07:00-09:00" and "TPS Uji 2" in p["detail"]
+    assert http.get(f"/ogc/collections/{layer}").status_code == 404  # nothing half-published
+    ok = http.post("/layers", params=params, content=_sites_body(["setiap hari 05:00-09:00", None]),
+                   headers={"X-API-Key": admin_key})
+    assert ok.status_code in (200, 201), ok.text
+
+
+def test_a_sites_layer_without_jadwal_is_an_empty_list_with_a_note(settings):
+    plain = settings.model_copy(update={"fleet_sites_layer": "lapisan_tidak_ada"})
+    import httpx
+    with LiveServer(plain) as s, httpx.Client(base_url=s.url, timeout=60) as c:
+        r = c.get("/fleet/pickups", params={"date": "2026-01-05"})
+        assert r.status_code == 200, r.text
+        assert r.json()["features"] == [] and "jadwal" in r.json()["keterangan"]
+        assert c.get("/fleet/pickups.csv", params={"date": "2026-01-05"}).text.count("\n") == 1  # the header
+
+
+# ---------------------------------------------------------------- exports reopened in GDAL
+
+def test_exports_reopen_in_gdal_with_the_same_points(http, simulated, tmp_path):
+    import pyogrio
+
+    plan = simulated["plans"][0]
+    vid = simulated["vids"][plan.plat_nomor]
+    d = simulated["day"].isoformat()
+    fixes = http.get(f"/fleet/vehicles/{vid}/track", params={"date": d}).json()["properties"]["fixes"]
+    assert fixes == len(plan.fixes)
+    summary = http.get(f"/fleet/vehicles/{vid}/summary", params={"date": d}).json()
+    gpx = http.get(f"/fleet/vehicles/{vid}/track.gpx", params={"date": d})
+    assert gpx.status_code == 200 and gpx.headers["content-type"].startswith("application/gpx+xml")
+    (tmp_path / "t.gpx").write_bytes(gpx.content)
+    pts = pyogrio.read_dataframe(tmp_path / "t.gpx", layer="track_points", driver="GPX")
+    assert len(pts) == fixes and pts["time"].notna().all()
+    wpt = pyogrio.read_dataframe(tmp_path / "t.gpx", layer="waypoints", driver="GPX")
+    assert len(wpt) == len(summary["stops"]) + len(summary["visits"])
+    assert {p.nama for p in simulated["planned"] if p.plat_nomor == plan.plat_nomor and p.arrival} <= set(wpt["name"])
+    kml = http.get(f"/fleet/vehicles/{vid}/track.kml", params={"date": d})
+    assert kml.status_code == 200
+    (tmp_path / "t.kml").write_bytes(kml.content)
+    k = pyogrio.read_dataframe(tmp_path / "t.kml", driver="KML")
+    lines = k[k["Name"].str.startswith("Jejak")]
+    assert sum(len(g.coords) for g in lines.geometry) == fixes
+    assert (k["Name"].str.startswith("Berhenti")).sum() == len(summary["stops"])
+    c = http.get(f"/fleet/vehicles/{vid}/track.csv", params={"date": d})
+    rows = list(csv.DictReader(io.StringIO(c.text)))
+    assert sum(r["jenis"] == "titik" for r in rows) == fixes
+    assert sum(r["jenis"] == "kunjungan" for r in rows) == len(summary["visits"])
+
+
+def test_export_bad_input(http, simulated, settings):
+    vid = simulated["vids"][simulated["plans"][0].plat_nomor]
+    too_long = {"start": "2026-01-01T00:00:00+07:00", "end": "2026-03-01T00:00:00+07:00"}
+    for ext in ("gpx", "kml", "csv"):
+        r = http.get(f"/fleet/vehicles/{vid}/track.{ext}", params=too_long)
+        assert r.status_code == 422 and r.json()["parameter"] == "end", r.text
+        assert http.get(f"/fleet/vehicles/{vid}/track.{ext}", params={"date": "9999-01-01"}).status_code == 422
+        assert http.get(f"/fleet/vehicles/999999/track.{ext}").status_code == 404
+        assert http.get(f"/fleet/vehicles/0/track.{ext}").status_code == 422

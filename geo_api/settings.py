@@ -186,7 +186,8 @@ class Settings(BaseSettings):
                                   "(width x height) a photo may declare; checked before decoding (decompression "
                                   "bombs), 413 beyond.")
     media_max_side: int = Field(default=2560, ge=320, le=10_000, description="Stored photos are scaled down to "
-                                "at most this many pixels on their longest side.")
+                                "at most this many pixels on their longest side (a large JPEG is decoded at 1/2, "
+                                "1/4 or 1/8 by libjpeg when that keeps at least 3/4 of it: four times faster).")
     media_thumb_side: int = Field(default=320, ge=32, le=1024, description="Longest side of a thumbnail.")
     media_jpeg_quality: int = Field(default=85, ge=30, le=95, description="JPEG/WebP quality of stored photos.")
     media_base_url: str | None = Field(default=None, pattern=r"^https?://[^\s?#]+$", description="Public base "

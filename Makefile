@@ -59,14 +59,17 @@ system:
 	fi
 
 # Only the tests need these: PgBouncer (the scale-out tests start one in transaction mode) and wrk (the
-# benchmark smoke test runs `bench scale` on a tiny size).
+# benchmark smoke test runs `bench scale` on a tiny size); GDAL's ogr2ogr, the peer of `bench katalog`.
 test-system:
 	@$(call apt_missing,pgbouncer,pgbouncer)
 	@$(call apt_missing,wrk,wrk)
+	@$(call apt_missing,ogr2ogr,gdal-bin)
 
-# Only `bench scale` needs wrk (a compiled load generator that leaves the cores to the server).
+# Only `bench scale` needs wrk (a compiled load generator that leaves the cores to the server); `bench katalog`
+# needs ogr2ogr (gdal-bin) as its peer.
 bench-system:
 	@$(call apt_missing,wrk,wrk)
+	@$(call apt_missing,ogr2ogr,gdal-bin)
 
 venv: $(VENV)/.installed
 

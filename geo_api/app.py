@@ -8,8 +8,6 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
-from fastapi.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path
 
 from geo_api import __doc__ as package_doc
 from geo_api import metrics
@@ -25,10 +23,10 @@ from geo_api.requestlog import RequestMiddleware, RouteTag
 from geo_api.routers import fleet, geocode, health, layers_admin, ogc, open311, osmand_doc, routing
 from geo_api.routers import katalog as katalog_routes
 from geo_api.routers import maps as maps_routes
-from geo_api.routers import metrics as metrics_routes
-from geo_api.schema import SchemaMismatch, refuse_unless_head
 from geo_api.routers import media as media_routes
+from geo_api.routers import metrics as metrics_routes
 from geo_api.routers import ows as ows_routes
+from geo_api.schema import SchemaMismatch, refuse_unless_head
 from geo_api.services import build_services
 from geo_api.settings import Settings, get_settings
 from maps.assets import SWAGGER_UI
@@ -85,7 +83,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    app.mount("/static/swagger-ui", StaticFiles(directory=swagger_ui_path), name="swagger-ui")
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:

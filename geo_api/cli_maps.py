@@ -37,6 +37,22 @@ def build(
     console.print(f"wrote {len(written)} page(s) and static/ to {out_dir}")
 
 
+def run_async_demo(settings, n: int, hari: int) -> dict[str, int]:
+    """The demo's SYNTHETIC past weeks (maps.riwayat) on an async connection of its own."""
+    import asyncio
+
+    import psycopg
+    from psycopg.rows import dict_row
+
+    from maps.riwayat import isi_riwayat
+
+    async def job() -> dict[str, int]:
+        async with await psycopg.AsyncConnection.connect(settings.dsn, row_factory=dict_row, autocommit=True) as c:
+            return await isi_riwayat(c, settings, n, hari=hari)
+
+    return asyncio.run(job())
+
+
 @app.command("demo")
 def demo(
     laporan: Annotated[int, typer.Option(min=0, max=20_000, help="SYNTHETIC laporan to have in the database")] = 300,
@@ -45,8 +61,11 @@ def demo(
     key_file: Annotated[Path, typer.Option(help="The citizen_app demo key `satupeta routing demo` wrote")] = Path(
         ".demo_api_key"),
     wait: Annotated[float, typer.Option(min=0, help="Seconds to wait for the server to answer /health")] = 120,
+    riwayat_hari: Annotated[int, typer.Option(min=0, max=365, help="Spread the SYNTHETIC laporan over this many "
+                                              "past days, handled in hours to days (0: all posted now)")] = 28,
 ) -> None:
-    """Fill the maps for a first look: post SYNTHETIC laporan through Open311, then drive the fleet simulator."""
+    """Fill the maps for a first look: a SYNTHETIC history of past weeks (intake, statuses, re-dispatches through
+    the domain code with the demo's clock), the newest laporan posted through Open311, then the fleet simulator."""
     import os
     import shutil
     import sys
@@ -65,7 +84,11 @@ def demo(
             if have < laporan:
                 if not key_file.is_file():
                     fail(f"{key_file} not found: run `satupeta routing demo` first (make db does)")
-                done = post_laporan(conn, base, key_file.read_text().strip(), officer_key(conn), laporan - have)
+                live = laporan - have if not riwayat_hari else min(laporan - have, 20)
+                if laporan - have - live:
+                    done = run_async_demo(settings, laporan - have - live, riwayat_hari)
+                    console.print(f"riwayat contoh (SINTETIS, {riwayat_hari} hari terakhir): {done}")
+                done = post_laporan(conn, base, key_file.read_text().strip(), officer_key(conn), live)
                 console.print(f"laporan contoh (SINTETIS): {done}")
             else:
                 console.print(f"{have} laporan already there; none posted")

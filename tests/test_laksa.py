@@ -83,6 +83,7 @@ def test_full_life_of_a_laporan(client, keys, db):
     r = _status(client, keys["dlh"], lid, "investigating", "Petugas DLH meninjau lokasi", SECRET_NOTE)
     assert r.status_code == 200, r.text
     assert r.json()["disposisi_at"] is not None and r.json()["riwayat_status"][-1]["catatan_internal"] == SECRET_NOTE
+    assert r.json()["terlambat"] == []
     bad = _status(client, keys["dlh"], lid, "reopened")
     assert bad.status_code == 409, bad.text
     assert "action_scheduled" in bad.json()["detail"] and set(bad.json()["allowed"]) >= {"fixed", "not_responsible"}
@@ -204,6 +205,10 @@ def test_clock_job_escalates_and_closes_once_and_audits(client, keys, settings, 
     [pub] = client.get(f"{BASE}/requests/{fixed}.json").json()
     assert pub["status"] == "closed" and pub["status_laksa"] == "closed"
     assert pub["riwayat"][-1]["jenis"] == "tutup_otomatis"
+    db.execute("UPDATE laporan SET disposisi_due = now() - interval '1 minute' WHERE id = %s", (late,))
+    db.commit()  # the stage's deadline as if it had passed: the OPD's view flags it
+    assert client.get(f"/routing/laporan/{late}", headers={"X-API-Key": keys["dlh"]}).json()["terlambat"] == [
+        "disposisi"]
     [lp] = client.get(f"{BASE}/requests/{late}.json").json()
     assert [u["jenis"] for u in lp["riwayat"]] == ["diterima", "eskalasi"]
     assert "meja LAKSA" in lp["riwayat"][-1]["description"]

@@ -102,6 +102,7 @@ class LaporanOpd(BaseModel):
     tutup_due: datetime | None
     tutup_at: datetime | None
     jumlah_disposisi: int
+    terlambat: list[str] = Field(default_factory=list, description="stages overdue now: disposisi, tindak_lanjut")
     riwayat_status: list[StatusEntry]
     disposisi: list[DisposisiEntry]
     duplikat: list[int]

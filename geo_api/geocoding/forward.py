@@ -482,7 +482,11 @@ class ForwardIndex:
                     best_kab = (w, h)
             elif h.tag in ("kecamatan", "kabkota") and h.kind == "exact" and q.level == {
                     "kecamatan": "kecamatan", "kabkota": "kabkota"}[h.tag] and not self._shares_name(h, p):
-                c.raw -= 0.25  # the text names another kecamatan / kab-kota explicitly
+                # the text names another kecamatan / kab-kota explicitly. A kelurahan written as one ("Kel.
+                # Pondok Pucung, Kec. Ciledug") stays the answer, just below an unspoilt one: citizens often give
+                # the neighbouring kecamatan they think of as theirs, and the kelurahan is the more exact place
+                # (the kecamatan they named stays the next candidate; the thin lead asks for a pin)
+                c.raw -= 0.05 if own.get("_tag") == "kelurahan" and p.level == "desa" else 0.25
         if best_kec and best_kab and (best_kec[1].seg, best_kec[1].start) == (best_kab[1].seg, best_kab[1].start):
             if best_kec[0] >= best_kab[0]:  # "Tangerang" is a kecamatan and the kota: one span counts once
                 best_kab = None
@@ -608,7 +612,7 @@ class ForwardIndex:
 
 def _match(h: Hit, as_: str) -> dict[str, Any]:
     return {"text": h.text, "as": as_, "nama": h.name, "kind": h.kind, "similarity": round(h.quality, 3),
-            "_seg": h.seg, "_start": h.start, "_end": h.end}
+            "_seg": h.seg, "_start": h.start, "_end": h.end, "_tag": h.tag}
 
 
 def _poi_tokens(text: str) -> list[str]:

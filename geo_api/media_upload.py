@@ -114,6 +114,14 @@ def public_base(settings: Settings, request: Request) -> str:
     return base.rstrip("/") + "/media/"
 
 
+def absolute_media(updates: list[dict[str, Any]], settings: Settings, request: Request) -> list[dict[str, Any]]:
+    """Updates (the feed, a laporan's public history) with our relative /media/ links made absolute: Open311
+    clients fetch media_url as it is."""
+    base = public_base(settings, request)
+    return [{**u, "media_url": base + u["media_url"][len("/media/"):]}
+            if (u.get("media_url") or "").startswith("/media/") else u for u in updates]
+
+
 def suggested_location(photos: list[media.Photo]) -> dict[str, float] | None:
     """The first EXIF GPS position among the photos, as Open311 names the fields (never stored)."""
     for p in photos:

@@ -8,6 +8,7 @@ import os
 import struct
 import uuid
 import zlib
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -433,6 +434,17 @@ def test_an_officer_attaches_after_photos_to_a_status_change(http, citizen, sett
         assert got.status_code == 200 and got.headers["content-type"] == m["type"]
         no_metadata(got.content)
         assert http.get(m["thumb_url"]).status_code == 200
+    # the public history and the updates feed link the first after photo, absolute, and never the internal note
+    root = str(http.base_url).rstrip("/")
+    hist = http.get(f"{BASE}/requests/{rid}.json").json()[0]["riwayat"]
+    fixed = [u for u in hist if u["status"] == "fixed"]
+    assert fixed and fixed[0]["media_url"] == root + entry["media"][0]["url"], hist
+    since = (datetime.fromisoformat(fixed[0]["updated_datetime"]) - timedelta(seconds=1)).isoformat()
+    feed = http.get(f"{BASE}/servicerequestupdates.json", params={"start_date": since}).json()
+    mine = [u for u in feed if u["service_request_id"] == rid and u["status"] == "fixed"]
+    assert mine and mine[0]["media_url"] == root + entry["media"][0]["url"]
+    assert "truk B 1234" not in str(hist) + str(feed)
+    assert http.get(mine[0]["media_url"]).status_code == 200
     # JSON bodies work as before
     js = http.post(f"/routing/laporan/{rid}/status", headers=h, json={"status": "closed", "catatan": "Selesai"})
     assert js.status_code == 200 and js.json()["riwayat_status"][-1]["media"] == [], js.text

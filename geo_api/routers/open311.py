@@ -220,7 +220,8 @@ async def get_request(request: Request, service_request_id: str, fmt: str, conn:
     rows = await laporan.find(conn, laporan.list_params({"service_request_id": service_request_id}))
     if not rows:
         raise Open311Error(404, f"service_request_id {service_request_id} not found")
-    riwayat = (await umpan.history(conn, [rows[0]["id"]]))[rows[0]["id"]]
+    riwayat = media_upload.absolute_media((await umpan.history(conn, [rows[0]["id"]]))[rows[0]["id"]], settings,
+                                          request)
     body = {**PublicRequest.from_row(rows[0]).model_dump(), "riwayat": riwayat}  # extension: the public history
     return render(fmt, [body], "service_requests", "request")
 
@@ -232,7 +233,8 @@ async def service_request_updates(request: Request, fmt: str, conn: Conn, settin
     fmt = _fmt(fmt)
     _jurisdiction(request, settings)
     params = umpan.feed_params(request.query_params, timedelta(days=settings.open311_max_window_days))
-    return render(fmt, await umpan.feed(conn, params), "service_requests_updates", "request_update")
+    updates = media_upload.absolute_media(await umpan.feed(conn, params), settings, request)
+    return render(fmt, updates, "service_requests_updates", "request_update")
 
 
 @router.post("/requests/{service_request_id}/rating.{fmt}")

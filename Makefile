@@ -18,6 +18,15 @@ apt_missing = if ! command -v $(1) >/dev/null && [ ! -x /usr/sbin/$(1) ]; then \
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(2) >/dev/null; fi
 
+# QGIS Server 3.22 and its Python bindings (no command on PATH to test for): the peer of `bench ows` and the
+# headless QGIS client of the /ows tests
+qgis_missing = if [ ! -f /usr/lib/python3/dist-packages/qgis/server/__init__.py ] || \
+	  [ ! -f /usr/lib/qgis/server/libwms.so ]; then \
+	  echo "installing system packages: qgis-server python3-qgis"; SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends qgis-server python3-qgis \
+	  >/dev/null; fi
+
 help:
 	@echo "make run    - install what is missing, start PostGIS, migrate, load the data, serve on :8000"
 	@echo "make test   - the same set-up, then the whole test suite against a real PostGIS"
@@ -64,12 +73,14 @@ test-system:
 	@$(call apt_missing,pgbouncer,pgbouncer)
 	@$(call apt_missing,wrk,wrk)
 	@$(call apt_missing,ogr2ogr,gdal-bin)
+	@$(qgis_missing)
 
 # Only `bench scale` needs wrk (a compiled load generator that leaves the cores to the server); `bench katalog`
 # needs ogr2ogr (gdal-bin) as its peer.
 bench-system:
 	@$(call apt_missing,wrk,wrk)
 	@$(call apt_missing,ogr2ogr,gdal-bin)
+	@$(qgis_missing)
 
 venv: $(VENV)/.installed
 

@@ -25,6 +25,7 @@ TINY = {
     "soak": ["--seconds", "4", "--kill-at", "1.5", "--down", "1", "--reporters", "1", "--devices", "2",
              "--readers", "1"],
     "katalog": ["--features", "500", "--requests", "5"],
+    "ows": ["--points", "500", "--requests", "3"],
     "laksa": ["--photo-requests", "3", "--clients", "1", "--photo-size", "640x480", "--photo-bytes", "100000",
               "--feed-reports", "300", "--feed-repeats", "3"],
 }

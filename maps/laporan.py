@@ -37,7 +37,7 @@ def angka(n: int) -> str:
 
 STATUS = {"open": "Terbuka", "in_progress": "Diproses", "closed": "Selesai"}
 # filter choices: the statuses plus "belum selesai" (open or in progress), which the dashboard's cells link to
-STATUS_FILTER = {**STATUS, "terbuka": "Belum selesai"}
+STATUS_FILTER = {**STATUS, "terbuka": "Belum selesai", "selesai": "Semua yang selesai"}
 KEPUTUSAN = {"aturan": "Aturan", "triase": "Triase", "serah_terima": "Diserahkan ke luar kota"}
 GRID_CELL_DEG = 0.01  # ~1.1 km: the city (~0.2° x 0.16°) becomes a few hundred cells at most
 DETAIL_ZOOM = 15  # from this zoom the served map fetches the individual laporan in view
@@ -98,6 +98,7 @@ class LaporanData:
     inline_max: int = 0
     penduduk_kota: int | None = None
     colour_rank: list[dict[str, Any]] = field(default_factory=list)  # all laporan per OPD: colours stay put
+    status_nama: dict[str, str] = field(default_factory=dict)  # every status's Bahasa name (laporan_status_kode)
 
 
 async def load_choices(conn: psycopg.AsyncConnection) -> tuple[list[dict], list[dict]]:
@@ -119,7 +120,8 @@ async def load_laporan(conn: psycopg.AsyncConnection, f: LaporanFilter, inline_m
         per_opd=(per_opd := await fetch_all(conn, "maps_laporan_opd", f.params())),
         colour_rank=per_opd if f == LaporanFilter() else await load_rank(conn),
         serah_terima=await fetch_all(conn, "maps_laporan_serah_terima", f.params()),
-        layanan=layanan, opd=opd, inline_max=inline_max, penduduk_kota=pop["penduduk_total"] if pop else None)
+        layanan=layanan, opd=opd, inline_max=inline_max, penduduk_kota=pop["penduduk_total"] if pop else None,
+        status_nama={r["kode"]: r["nama"] for r in await fetch_all(conn, "maps_status_nama")})
 
 
 async def laporan_titik(conn: psycopg.AsyncConnection, f: LaporanFilter,
@@ -183,7 +185,7 @@ def client_config(data: LaporanData, f: LaporanFilter, opts: MapOptions, colours
         "colours": {k: w.fill for k, w in colours.items()}, "fallback": lainnya().fill,
         "textColours": {k: w.text for k, w in colours.items()}, "fallbackText": lainnya().text,
         "codes": {k: w.kode_singkat for k, w in colours.items()},
-        "opdNames": names, "status": STATUS, "keputusan": KEPUTUSAN,
+        "opdNames": names, "status": {**STATUS, **data.status_nama}, "keputusan": KEPUTUSAN,
         "api": f"{opts.api_base}/laporan/titik.json?{f.query_string()}" if opts.api_base else None,
     }
 

@@ -53,7 +53,8 @@ def test_chart_keeps_every_opd_under_its_own_label():
 
 @pytest.fixture(scope="module")
 def laporan_luar(settings, katalog):
-    """Two laporan of March 2001 handed to Kabupaten Tangerang (its kabkota_tetangga OPD), one past its due time."""
+    """Laporan of March 2001 handed to Kabupaten Tangerang (its kabkota_tetangga OPD): two open past their due time,
+    one answered 'not_responsible' (an Open311-closed status that is not 'closed')."""
     from geo_api.db import connect
 
     with connect(settings) as conn:
@@ -61,16 +62,17 @@ def laporan_luar(settings, katalog):
             kel = conn.execute("SELECT kode, kec_kode, ST_Y(ST_PointOnSurface(geom)) AS lat, "
                                "ST_X(ST_PointOnSurface(geom)) AS lon FROM kelurahan ORDER BY kode LIMIT 1").fetchone()
             layanan = conn.execute("SELECT kode FROM layanan WHERE aktif ORDER BY kode LIMIT 1").fetchone()["kode"]
-            for day in (10, 12):
+            for day, status in ((10, "open"), (12, "open"), (14, "not_responsible")):
                 conn.execute(
                     """INSERT INTO laporan (layanan_kode, status, deskripsi, lat, lon, geom, opd_kode, keputusan,
                                             alasan, alasan_teks, kelurahan_kode, kecamatan_kode, kabkota_kode,
                                             requested_at, updated_at, expected_at)
-                       VALUES (%(lay)s, 'open', 'uji legibilitas', %(lat)s, %(lon)s,
+                       VALUES (%(lay)s, %(st)s, 'uji legibilitas', %(lat)s, %(lon)s,
                                ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), 'kab-36.03', 'serah_terima',
                                %(al)s, 'uji', %(kel)s, %(kec)s, '36.03', %(t)s, %(t)s,
                                %(t)s::timestamptz + interval '2 days')""",
-                    {"lay": layanan, "lat": kel["lat"], "lon": kel["lon"], "al": json.dumps({"uji": True}),
+                    {"st": status, "lay": layanan, "lat": kel["lat"], "lon": kel["lon"],
+                     "al": json.dumps({"uji": True}),
                      "kel": kel["kode"], "kec": kel["kec_kode"], "t": f"2001-03-{day} 09:00+07"})
             conn.commit()
         return layanan
@@ -84,6 +86,8 @@ def test_dashboard_names_the_neighbour_and_gives_each_category_its_due_time(clie
     visible = re.sub(r"<[^>]+>", " ", silang)  # what a reader sees (attributes carry the code for scripts)
     assert "Kabupaten Tangerang" in visible and "kab-36.03" not in visible
     assert "2 terbuka, 2 terlambat" in silang
+    kartu = r.text[r.text.index('id="ringkasan"'):r.text.index("</section>")]
+    assert "<b>3</b>Diterima" in kartu and "<b>2</b>Terbuka" in kartu and "<b>1</b>Selesai" in kartu
     kategori = r.text[r.text.index("id='per-layanan'"):]
     kategori = kategori[:kategori.index("</table>")]
     assert re.search(r"<td class='tenggat'>\d+ hari", kategori)

@@ -101,8 +101,8 @@ async def _laporan_filter(conn: ReadConn, layanan: str | None, opd: str | None, 
                          kecamatan=kecamatan or None)
 
 
-Status = Annotated[Literal["open", "in_progress", "closed", "terbuka", ""] | None,
-                   Query(description="Report status (terbuka: open or in progress)")]
+Status = Annotated[Literal["open", "in_progress", "closed", "terbuka", "selesai", ""] | None,
+                   Query(description="Report status (terbuka: any open kind; selesai: any closed kind)")]
 _DMY = re.compile(r"(\d{1,2})-(\d{1,2})-(\d{4})")
 
 

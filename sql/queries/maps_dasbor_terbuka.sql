@@ -8,7 +8,7 @@ FROM (
            count(*) OVER (PARTITION BY l.opd_kode) AS n_opd
     FROM laporan AS l
     JOIN layanan AS ly ON ly.kode = l.layanan_kode
-    WHERE l.status <> 'closed'
+    WHERE l.status IN (SELECT kode FROM laporan_status_kode WHERE open311 = 'open')
       AND l.requested_at >= (%(dari)s::date)::timestamp AT TIME ZONE 'Asia/Jakarta'
       AND l.requested_at < (%(sampai)s::date + 1)::timestamp AT TIME ZONE 'Asia/Jakarta'
 ) AS x

@@ -8,7 +8,8 @@ JOIN layanan AS ly ON ly.kode = l.layanan_kode
 LEFT JOIN kelurahan AS k ON k.kode = l.kelurahan_kode
 WHERE (%(layanan)s::text IS NULL OR l.layanan_kode = %(layanan)s)
   AND (%(opd)s::text IS NULL OR l.opd_kode = %(opd)s)
-  AND (%(status)s::text IS NULL OR l.status = %(status)s OR (%(status)s = 'terbuka' AND l.status <> 'closed'))
+  AND (%(status)s::text IS NULL OR l.status = %(status)s OR (%(status)s IN ('terbuka', 'selesai') AND l.status IN (SELECT kode FROM laporan_status_kode
+       WHERE open311 = CASE %(status)s WHEN 'terbuka' THEN 'open' ELSE 'closed' END)))
   AND (%(kecamatan)s::text IS NULL OR l.kecamatan_kode = %(kecamatan)s)
   AND (%(dari)s::date IS NULL OR l.requested_at >= (%(dari)s::date)::timestamp AT TIME ZONE 'Asia/Jakarta')
   AND (%(sampai)s::date IS NULL OR l.requested_at < (%(sampai)s::date + 1)::timestamp AT TIME ZONE 'Asia/Jakarta')

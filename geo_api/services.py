@@ -24,6 +24,7 @@ import anyio
 import anyio.to_thread
 from psycopg_pool import AsyncConnectionPool
 
+from geo_api.fleet.evidence import EvidenceSource
 from geo_api.fleet.runtime import FleetRuntime
 from geo_api.geocoding.service import GeocoderService
 from geo_api.media import MediaStore
@@ -108,8 +109,9 @@ def build_services(settings: Settings, pool: AsyncConnectionPool,
     layers = new_layer_service(settings)
     geocoder = GeocoderService(settings, pool, read_pool)
     layers.listeners.append(geocoder.on_layer_change)
+    fleet = FleetRuntime(settings, pool)
     built = Services(settings=settings, geocoder=geocoder, layers=layers,
-                    routing=RoutingCache(settings.routing_triase_opd), fleet=FleetRuntime(settings, pool),
+                    routing=RoutingCache(settings.routing_triase_opd, EvidenceSource(settings, fleet)), fleet=fleet,
                     heavy=HeavyWork(settings.heavy_work_threads), media=MediaStore(settings.media_dir))
     built.ows = OwsService(settings)
     return built

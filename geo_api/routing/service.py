@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 
@@ -26,6 +26,7 @@ class Routing:
     ruleset: RuleSet
     layer_columns: dict[str, dict[str, str]] = field(default_factory=dict)
     statements: dict[tuple[int, ...], str | None] = field(default_factory=dict)
+    evidence: Any = None  # async (conn, layanan, lat, lon, keputusan): waste complaints' TPS record (fleet/evidence)
 
 
 async def load(conn: psycopg.AsyncConnection, triase_opd: str, stamp: str = "") -> Routing:
@@ -41,9 +42,10 @@ async def load(conn: psycopg.AsyncConnection, triase_opd: str, stamp: str = "") 
 class RoutingCache:
     """The app's rule set, reloaded only when the stamp (rules, OPDs, categories, layers) changes."""
 
-    def __init__(self, triase_opd: str):
+    def __init__(self, triase_opd: str, evidence: Any = None):
         """Start empty; the first call loads."""
         self.triase_opd = triase_opd
+        self.evidence = evidence
         self._current: Routing | None = None
         self._lock = asyncio.Lock()
 
@@ -55,6 +57,7 @@ class RoutingCache:
         async with self._lock:
             if self._current is None or self._current.ruleset.stamp != stamp:
                 self._current = await load(conn, self.triase_opd, stamp)
+                self._current.evidence = self.evidence
         return self._current
 
     def invalidate(self) -> None:
@@ -76,4 +79,7 @@ async def route(conn: psycopg.AsyncConnection, routing: Routing, reverse: Revers
         fakta = {r.rule_id: LayerFakta(r.layer_id or "", catatan=titik_kasar) for r in rules if r.layer_id}
     elif lokasi.di_kota and layanan_kode in routing.ruleset.layanan_nama:
         fakta = await layer_facts(conn, lat, lon, rules, routing.layer_columns, routing.statements)
-    return evaluate(layanan_kode, lokasi, routing.ruleset, fakta)
+    k = evaluate(layanan_kode, lokasi, routing.ruleset, fakta)
+    if routing.evidence is not None and lokasi.di_kota:
+        await routing.evidence(conn, layanan_kode, lat, lon, k)  # a waste complaint: the nearest TPS's record
+    return k

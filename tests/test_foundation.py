@@ -78,6 +78,14 @@ def test_city_outline_has_its_own_area(db):
                      "FROM batas_kota").fetchone()
     assert row["n"] == 1 and row["poly"], row
     assert abs(row["a"] - 178.35) / 178.35 < 0.001, row["a"]
+    # its own area, as SOURCES.md computes it (UTM 48S) and as its luas_km2 says: 178.35 km² to the 10 m²,
+    # where the kelurahan merely unioned (gaps left open) make 178.25 and added up (overlaps twice) 178.36
+    own = db.execute("SELECT luas_km2, ST_Area(ST_Transform(b.geom, 32748)) / 1e6 AS utm, "
+                     "(SELECT ST_Area(ST_Transform(ST_Union(geom), 32748)) / 1e6 FROM kelurahan) AS unioned, "
+                     "(SELECT sum(ST_Area(ST_Transform(geom, 32748))) / 1e6 FROM kelurahan) AS added "
+                     "FROM batas_kota b").fetchone()
+    assert round(own["utm"], 2) == 178.35 and abs(own["utm"] - own["luas_km2"]) < 1e-3, own
+    assert abs(own["utm"] - own["unioned"]) > 0.05 and abs(own["utm"] - own["added"]) > 0.005, own
     # it covers the kelurahan it was made from (thin gaps and overlaps aside)
     share = db.execute("SELECT sum(ST_Area(ST_Intersection(k.geom, b.geom)::geography)) / "
                        "sum(ST_Area(k.geom::geography)) AS s FROM kelurahan k, batas_kota b").fetchone()["s"]

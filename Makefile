@@ -56,6 +56,7 @@ system:
 	  ls /usr/share/postgresql/$(PG_MAJOR)/extension/postgis.control >/dev/null 2>&1 || missing="$(APT_PACKAGES)"; \
 	fi; \
 	command -v psql >/dev/null || missing="$$missing postgresql-client"; \
+	command -v pgbackrest >/dev/null || missing="$$missing pgbackrest"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	[ -f /usr/lib/python3/dist-packages/mapscript/__init__.py ] || missing="$$missing python3-mapscript"; \
 	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts-dejavu-core"; \

@@ -19,6 +19,7 @@ from geo_api.cli_laksa import app as laksa_app
 from geo_api.cli_katalog import app as katalog_app
 from geo_api.cli_layers import keys_app, layers_app
 from geo_api.cli_maps import app as maps_app
+from geo_api.cli_ops import register_db_commands, service_app
 from geo_api.cli_routing import app as routing_app
 from geo_api.cli_trust import audit_app
 from geo_api.settings import Settings
@@ -35,6 +36,8 @@ app.add_typer(maps_app, name="maps")
 app.add_typer(routing_app, name="routing")
 app.add_typer(laksa_app, name="laksa")
 app.add_typer(audit_app, name="audit")
+app.add_typer(service_app, name="service")
+register_db_commands(db_app)
 
 
 @app.callback()

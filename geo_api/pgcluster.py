@@ -133,6 +133,9 @@ def init(settings: Settings) -> bool:
     )
     with conf.open("a", encoding="utf-8") as fh:
         fh.write(extra)
+    from geo_api.backup import ensure_archive_conf
+
+    ensure_archive_conf(settings, data)  # WAL archiving for pgBackRest (idle until `satupeta db backup`)
     return True
 
 
@@ -181,6 +184,9 @@ def start(settings: Settings) -> str:
     if _port_in_use(settings.pg_port):
         raise ClusterError(f"Port {settings.pg_port} on 127.0.0.1 is already in use by another program. "
                            "Stop it, or choose another port with SATUPETA_PG_PORT.")
+    from geo_api.backup import ensure_archive_conf
+
+    ensure_archive_conf(settings, data)  # a cluster made before backups existed gets WAL archiving on this start
     logfile = data / "server.log"
     proc = _run(settings, "pg_ctl", "start", "-w", "-t", "60", "-D", str(data),
                 "-l", str(logfile), "-o", f"-p {settings.pg_port}", check=False)

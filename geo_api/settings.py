@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     metrics_open_networks: tuple[str, ...] = Field(
         default=("127.0.0.0/8", "::1/128"), description="Client networks (CIDR, after trusted_proxies) that may "
         "read GET /metrics without a key; any other client needs a gis_admin key (X-API-Key or Bearer).")
+    backup_repo_dir: Path | None = Field(default=None, description="pgBackRest repository of the embedded "
+                                         "cluster (`satupeta db backup`); unset: beside pg_data_dir with -backup "
+                                         "appended. Put it on another disk than the data.")
+    backup_retention_full: int = Field(default=2, ge=1, le=100, description="Full backups pgBackRest keeps (with "
+                                       "their incrementals and the WAL to restore to any time since the oldest).")
     geocode_gap_tolerance_m: float = Field(
         default=30.0, ge=0, le=1000,
         description="Reverse geocoding: a point in a sliver between kelurahan polygons goes to the nearest one "

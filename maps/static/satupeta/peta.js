@@ -91,6 +91,12 @@
       icon.createIcon = function (old) {
         var el = make.call(icon, old);
         el.setAttribute("aria-label", name); el.title = name;
+        // Enter or Space on the focused bubble does what a click does: zoom in to its laporan (spread them at the end)
+        el.addEventListener("keydown", function (ev) {
+          if (ev.key !== "Enter" && ev.key !== " ") { return; }
+          ev.preventDefault();
+          if (map.getZoom() >= map.getMaxZoom()) { c.spiderfy(); } else { c.zoomToBounds({padding: [30, 30]}); }
+        });
         return el;
       };
       return icon;

@@ -146,6 +146,10 @@ def test_full_life_of_a_laporan(client, keys, db):
     root = ET.fromstring(xml.content)
     assert root.tag == "service_requests_updates"
     assert {u.findtext("update_id") for u in root.iter("request_update")} >= {u["update_id"] for u in ours}
+    one = ET.fromstring(client.get(f"{BASE}/requests/{lid}.xml").content)
+    assert [u.findtext("jenis") for u in one.iter("update")] == ["diterima", "status", "disposisi", "status",
+                                                               "penilaian"]
+    assert one.find("request/status").text == "closed" and one.find("request/status_laksa").text == "closed"
     audit = [r["aksi"] for r in db.execute("SELECT aksi FROM audit_log WHERE objek = %s ORDER BY id",
                                            (f"laporan:{lid}",)).fetchall()]
     assert audit == ["laporan.create", "laporan.status", "laporan.disposisi", "laporan.status", "laporan.penilaian"]

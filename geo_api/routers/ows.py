@@ -10,9 +10,9 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from geo_api.audit import audited
-from geo_api.db import fetch_one
-from geo_api.deps import AdminKey, Conn, ReadConn, ServicesDep
-from geo_api.errors import InvalidParameter, NotFound, PayloadTooLarge
+from geo_api.db import fetch_one, pooled, read_pool
+from geo_api.deps import AdminKey, Conn, ServicesDep
+from geo_api.errors import InvalidParameter, NotFound, PayloadTooLarge, ServiceUnavailable
 from ows.exceptions import OwsError, ows_report, wms_report
 from ows.requests import Checked, check, lower_params, service_and_version
 from ows.sld import MAX_BYTES, SldError, check_sld
@@ -45,11 +45,22 @@ def _engine_exception(content_type: str, body: bytes) -> OwsError | None:
     return OwsError(code.group(1).decode() if code else "NoApplicableCode", None, text[:400])
 
 
-async def _answer(request: Request, conn, services, params: dict[str, str]) -> Response:
+async def _current(request: Request, services):
+    """The map as the catalog is now; the connection is given back before MapServer runs (a queue of requests
+    waiting for a MapServer worker must not hold the pool)."""
+    try:
+        async with pooled(read_pool(request.app.state)) as conn:
+            return await services.ows.current(conn, services.layers.catalog)
+    except ServiceUnavailable:
+        raise OwsError("NoApplicableCode", None, "the layer catalog is not reachable now; try again",
+                       status=503) from None
+
+
+async def _answer(request: Request, services, params: dict[str, str]) -> Response:
     service, version = service_and_version(params)
     try:
         ows = services.ows
-        current = await ows.current(conn, services.layers.catalog)
+        current = await _current(request, services)
         checked: Checked = check(params, current.layers, max_size=services.settings.ows_max_size,
                                  max_features=services.settings.ows_max_features)
         service, version = checked.service, checked.version
@@ -64,13 +75,13 @@ async def _answer(request: Request, conn, services, params: dict[str, str]) -> R
 
 
 @router.get("/ows", summary="WMS 1.3.0/1.1.1 and WFS 2.0/1.1.0 (key-value requests)", responses=_OWS_DOC)
-async def ows_get(request: Request, conn: ReadConn, services: ServicesDep) -> Response:
+async def ows_get(request: Request, services: ServicesDep) -> Response:
     """Every published collection as a WMS layer and a WFS feature type, named by its collection id."""
-    return await _answer(request, conn, services, lower_params(list(request.query_params.multi_items())))
+    return await _answer(request, services, lower_params(list(request.query_params.multi_items())))
 
 
 @router.post("/ows", summary="WMS/WFS key-value requests as a form body", responses=_OWS_DOC)
-async def ows_post(request: Request, conn: ReadConn, services: ServicesDep) -> Response:
+async def ows_post(request: Request, services: ServicesDep) -> Response:
     """The same requests as form-encoded POST bodies (XML POST bodies are not offered: use key-value)."""
     body = await request.body()
     params = lower_params(list(request.query_params.multi_items()))
@@ -82,7 +93,7 @@ async def ows_post(request: Request, conn: ReadConn, services: ServicesDep) -> R
                                 "key-value parameters (GET, or a form-encoded POST body)"), service, version)
     params = lower_params(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
                           + list(request.query_params.multi_items()))
-    return await _answer(request, conn, services, params)
+    return await _answer(request, services, params)
 
 
 @router.post("/layers/{layer_id}/styles", status_code=201, tags=["Layer publishing"],

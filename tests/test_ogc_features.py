@@ -225,6 +225,6 @@ def test_html_views_and_odd_ids(client):
     assert client.get("/ogc/collections/kelurahan/items/%00").status_code == 404
     assert client.get("/ogc/collections/kelurahan/items/%27%3B%20DROP").status_code == 404
     r = client.get("/ogc/collections/kelurahan/items", params={"filter": "nama = 'a\x00b'"})
-    assert r.status_code in (200, 400) and r.headers["content-type"].startswith("application/")
+    assert r.status_code == 400 and r.json()["parameter"] == "filter", r.text  # a NUL cannot reach PostgreSQL
     assert client.get("/ogc/collections/kelurahan/items", params={"bbox": "nan,1,2,3"}).status_code == 400
     assert client.get("/ogc/collections/kelurahan/items", params={"sortby": "geom"}).status_code == 400

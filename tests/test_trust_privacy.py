@@ -36,7 +36,10 @@ def _public_pages(client, lid: str) -> list[str]:
              "/peta/laporan", "/peta/laporan/titik.json?bbox=106.5,-6.3,106.8,-6.0", "/peta/dasbor", "/peta",
              "/ogc/collections", "/fleet/live"]
     for c in client.get("/ogc/collections").json()["collections"]:
-        paths.append(f"/ogc/collections/{c['id']}/items?limit=50&bbox=106.62,-6.20,106.63,-6.18")
+        # a collection without geometry (crosswalk_bps) has no extent and refuses a bbox: read its first page
+        spatial = "extent" in c and "spatial" in c["extent"]
+        paths.append(f"/ogc/collections/{c['id']}/items?limit=50"
+                     + ("&bbox=106.62,-6.20,106.63,-6.18" if spatial else ""))
     return paths
 
 
@@ -45,7 +48,7 @@ def test_personal_data_never_in_public_responses(client, db, marked):
     checked = 0
     for path in _public_pages(client, lid):
         r = client.get(path)
-        assert r.status_code < 500, (path, r.status_code)
+        assert r.status_code == 200, (path, r.status_code)  # a page that failed would hide nothing
         for field, value in markers.items():
             assert value not in r.text, f"{field} of the reporter appears in {path}"
         checked += 1
@@ -182,10 +185,10 @@ def test_oversized_bodies_are_refused(client, db):
     assert r.status_code == 413 and "larger" in r.text  # capped at the edge (geo_api/edge.py)
     r = client.post("/routing/explain", content=b"{" + b'"a":1,' * 2_000_000 + b"}",
                     headers={"content-type": "application/json"})
-    assert 400 <= r.status_code < 500
+    assert r.status_code == 413, r.text
     r = client.post("/geocode/reverse/batch", content=b"lat,lon\n" + b"-6.1,106.6\n" * 5_000_000,
                     headers={"content-type": "text/csv"})
-    assert 400 <= r.status_code < 500
+    assert r.status_code == 413, r.text
     assert _counts(db) == before
 
 

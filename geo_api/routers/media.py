@@ -7,7 +7,7 @@ directory); anything else, and a name not stored, is 404.
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 
 from geo_api import media
 from geo_api.deps import MediaStoreDep
@@ -23,8 +23,14 @@ HEADERS = {
 }
 
 
-@router.api_route("/media/{name}", methods=["GET", "HEAD"], response_class=FileResponse)
-async def photo(name: str, store: MediaStoreDep) -> FileResponse:
+_IMAGE = {"schema": {"type": "string", "format": "binary"}}
+PHOTO_RESPONSES = {200: {"description": "The photo (JPEG, PNG or WebP, as stored)",
+                         "content": {ctype: _IMAGE for ctype in media.CONTENT_TYPES.values()}}}
+
+
+@router.head("/media/{name}", include_in_schema=False)
+@router.get("/media/{name}", response_class=Response, responses=PHOTO_RESPONSES)
+async def photo(name: str, store: MediaStoreDep) -> Response:
     """A stored laporan photo or thumbnail (`.t.` in the name), without any metadata."""
     path = store.path(name)
     if path is None or not path.is_file():

@@ -92,6 +92,18 @@ def test_city_outline_has_its_own_area(db):
     assert share > 0.995, share
 
 
+def test_known_quality_issues_are_as_the_readme_says(db):
+    """README 'Known quality issues': three kelurahan without a BPS code, and 0.11 km² of overlaps."""
+    missing = [r["nama"] for r in db.execute(
+        "SELECT k.nama FROM kelurahan k WHERE NOT EXISTS (SELECT 1 FROM crosswalk_bps c WHERE "
+        "c.kode_kemendagri = k.kode AND c.kode_bps IS NOT NULL) ORDER BY k.nama").fetchall()]
+    assert missing == ["Belendung", "Bugel", "Gerendeng"]
+    overlap = db.execute("SELECT sum(ST_Area(ST_Intersection(a.geom, b.geom)::geography)) / 1e6 AS km2 "
+                         "FROM kelurahan a JOIN kelurahan b ON a.kode < b.kode AND ST_Intersects(a.geom, b.geom)"
+                         ).fetchone()["km2"]
+    assert round(overlap, 2) == 0.11, overlap
+
+
 def test_reload_unchanged_is_skipped(settings, db):
     before = _row_versions(db)
     proc = _cli(settings, "load")

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from geo_api import media_upload
+from geo_api import intake, media_upload
 from geo_api.apikeys import MAX_KEY_LEN, authenticate
 from geo_api.audit import Actor
 from geo_api.db import fetch_all, fetch_one
@@ -168,25 +168,17 @@ async def create_request(request: Request, fmt: str, conn: Conn, settings: AppSe
     layanan = await fetch_one(conn, "open311_service_get", {"kode": code[:40]})
     if layanan is None:
         raise Open311Error(404, f"service_code {code[:40]!r} is not a known service (see services.{fmt})")
-    baru = laporan.parse_new(form, layanan, max_description=settings.open311_max_description,
-                             max_attributes=settings.open311_max_attributes, bbox=settings.open311_bbox,
-                             forward=geo.forward)
-    photos = await media_upload.clean_all(posted, settings, heavy)
     base = media_upload.public_base(settings, request)
-    if photos:
-        baru.media_url = base + photos[0].name
-    routing = await rules.get(conn)
-    async with media_upload.stored(conn, store, photos, heavy):
-        row, keputusan = await laporan.create(conn, routing, geo.reverse, baru, Actor.from_key(key, request))
-        if photos:
-            await media_upload.attach_intake(conn, row["id"], photos)
+    got = await intake.terima(conn, posted, layanan, settings=settings, geo=geo, rules=rules, heavy=heavy,
+                              store=store, actor=Actor.from_key(key, request), base=base)
+    row, keputusan, photos = got.row, got.keputusan, got.photos
     notice = layanan["service_notice"] or None
     if row["kemungkinan_duplikat_dari"]:
         notice = ((notice + " ") if notice else "") + (
             f"Kemungkinan sama dengan laporan {row['kemungkinan_duplikat_dari']} "
             f"({row['jarak_duplikat_m']:.0f} m) yang masih terbuka.")
     body = [{"service_request_id": str(row["id"]), "service_notice": notice,
-             "account_id": baru.kontak.get("account_id") or None,
+             "account_id": (form.get("account_id") or "").strip() or None,
              # extension: the reporter's tracking code for rating.json, answered once (only its hash is kept)
              "kode_lacak": row["kode_lacak"],
              **media_upload.answer(photos, base)}]

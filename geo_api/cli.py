@@ -11,12 +11,13 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from geo_api.cli_common import console, fail, guard, load_settings, out
 from geo_api.cli_fleet import app as fleet_app
 from geo_api.cli_geocode import geocode_app
-from geo_api.cli_laksa import app as laksa_app
 from geo_api.cli_katalog import app as katalog_app
+from geo_api.cli_laksa import app as laksa_app
 from geo_api.cli_layers import keys_app, layers_app
 from geo_api.cli_maps import app as maps_app
 from geo_api.cli_ops import register_db_commands, service_app
@@ -186,7 +187,8 @@ def config() -> None:
             from sqlalchemy.engine import make_url
 
             value = make_url(value).render_as_string(hide_password=True)
-        table.add_row(env, str(value), field.description or "")
+        # plain text, never rich markup: a description or value with "[/...]" in it is printed as written
+        table.add_row(Text(env), Text(str(value)), Text(field.description or ""))
     out.print(table)
 
 

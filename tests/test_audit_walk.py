@@ -42,12 +42,15 @@ HTTP_WRITES: dict[tuple[str, str], str] = {
     ("PATCH", "/routing/rules/{rule_id}"): "rule.change",
     ("POST", "/layers"): "layer.publish",
     ("POST", "/layers/{layer_id}/restore"): "layer.restore",
+    ("PUT", "/layers/{layer_id}/metadata"): "layer.metadata",
     ("DELETE", "/layers/{layer_id}"): "layer.unpublish",
 }
 # Routes with a write method that write nothing an audit row would describe, and why. Keep this short.
 HTTP_EXEMPT: dict[tuple[str, str], str] = {
     ("POST", "/geocode/reverse/batch"): "reads only: points in, kelurahan out, nothing stored",
     ("POST", "/routing/explain"): "a dry run: decides and explains, stores nothing",
+    ("POST", "/ows"): "WMS/WFS key-value requests as a form body, answered by MapServer: reads only (no WFS-T)",
+    ("POST", "/csw"): "CSW requests as XML documents (GetRecords, GetRecordById...): reads of the catalogue",
     ("POST", "/osmand"): "GPS fixes: each stored fix is its own record (device, fix and receive time); the "
                          "devices and tracker keys that let it in are registered through audited writes "
                          "(GET /osmand, the same fixes, is not a write method and is not listed)",
@@ -121,6 +124,7 @@ CLI_READS: dict[str, tuple[str, ...]] = {
     "geocode search": ("Jl. Imam Bonjol, Karawaci",),
     "geocode reverse": ("{tmp}/titik.csv", "{tmp}/hasil.csv"),
     "maps build": ("{tmp}/peta",),
+    "katalog validate": (), "katalog kugi": (),
 }
 # Commands that touch no row an audit entry would describe, and why.
 CLI_EXEMPT: dict[str, str] = {
@@ -129,6 +133,9 @@ CLI_EXEMPT: dict[str, str] = {
     "db psql": "an interactive SQL shell: what is typed there is PostgreSQL's own business",
     "serve": "serves HTTP: its writes are the HTTP routes walked above",
     "fleet listen": "serves the OsmAnd port: GPS fixes (see HTTP_EXEMPT /osmand)",
+    "db backup": "copies the database out to the backup folder: reads it", "db backups": "lists backups",
+    "db export": "writes a pg_dump file: reads the database",
+    "service install": "writes a systemd unit file, no database row",
 }
 
 
@@ -240,6 +247,17 @@ def _http_steps(client, keys) -> dict[tuple[str, str], Callable[[], str]]:
         assert r.status_code == 200, r.text
         return f"layer:{layer}"
 
+    def metadata() -> str:
+        mcf = (b"mcf: {version: 1.0}\nidentification: {title: x, abstract: Uji audit, purpose: uji, topiccategory: "
+               b"[location], maintenancefrequency: asNeeded, rights: Diskominfo, license: {name: CC-BY-4.0}, "
+               b"keywords: {kugi: {keywords: [FASILITASUMUM_PT], vocabulary: {name: KUGI}}}}\n"
+               b"spatial: {scale: 1000}\ndataquality: {lineage: {statement: uji audit}}\n"
+               b"contact: {pointOfContact: {organization: Diskominfo}}\n")
+        r = client.put(f"/layers/{layer}/metadata", content=mcf, headers={**h("admin"),
+                                                                          "Content-Type": "application/yaml"})
+        assert r.status_code == 200, r.text
+        return f"layer:{layer}"
+
     def unpublish() -> str:
         r = client.delete(f"/layers/{layer}", headers=h("admin"))
         assert r.status_code == 200, r.text
@@ -249,7 +267,7 @@ def _http_steps(client, keys) -> dict[tuple[str, str], Callable[[], str]]:
             ("POST", "/routing/laporan/{laporan_id}/status"): status,
             ("POST", "/routing/rules"): rule_add, ("PATCH", "/routing/rules/{rule_id}"): rule_change,
             ("POST", "/layers"): publish, ("POST", "/layers/{layer_id}/restore"): restore,
-            ("DELETE", "/layers/{layer_id}"): unpublish}
+            ("PUT", "/layers/{layer_id}/metadata"): metadata, ("DELETE", "/layers/{layer_id}"): unpublish}
 
 
 _WHO = {"laporan.create": "citizen", "laporan.status": "officer"}

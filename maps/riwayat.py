@@ -99,8 +99,7 @@ async def isi_riwayat(conn: psycopg.AsyncConnection, settings: Settings, n: int,
     layanan = await _layanan(conn)
     if not layanan:
         raise SatuPetaError("no active categories: run `satupeta routing demo` first")
-    kota = [r["kode"] for r in await fetch_all(conn, "maps_laporan_pilihan")
-            if r["jenis"] == "opd" and not r["kode"].startswith(("kel-", "kec-", "kab-"))]
+    kota = [r["kode"] for r in await fetch_all(conn, "maps_demo_opd_kota")]
     counts = {"diterima": 0, "didisposisi": 0, "diproses": 0, "selesai": 0, "ditolak": 0}
     for lat, lon in await _titik(conn, n, rng):
         svc = rng.choice(layanan)

@@ -1,4 +1,5 @@
--- Laporan handed off to a neighbouring kab/kota, per kab/kota: count and the kab/kota's label point.
+-- Laporan handed off to a neighbouring kab/kota (a point in another kab/kota; a body such as BBPJN taking a laporan
+-- inside the city is no hand-off across the border), per kab/kota: count and the kab/kota's label point.
 SELECT l.kabkota_kode AS kode, ks.nama, count(*)::bigint AS n,
        ST_Y(ST_PointOnSurface(ks.geom)) AS lat, ST_X(ST_PointOnSurface(ks.geom)) AS lon
 FROM laporan AS l
@@ -11,4 +12,5 @@ WHERE (%(layanan)s::text IS NULL OR l.layanan_kode = %(layanan)s)
   AND (%(dari)s::date IS NULL OR l.requested_at >= (%(dari)s::date)::timestamp AT TIME ZONE 'Asia/Jakarta')
   AND (%(sampai)s::date IS NULL OR l.requested_at < (%(sampai)s::date + 1)::timestamp AT TIME ZONE 'Asia/Jakarta')
   AND l.keputusan = 'serah_terima'
+  AND NOT EXISTS (SELECT 1 FROM kecamatan AS kc WHERE kc.kode LIKE l.kabkota_kode || '.%%')  -- the city's own
 GROUP BY l.kabkota_kode, ks.nama, ks.geom;

@@ -136,7 +136,8 @@
       L.circleMarker([k.lat, k.lon], {radius: 9, color: "#333", weight: 2, fillColor: "#fff", fillOpacity: 1,
                                       className: "sp-handoff-target"})
         .bindTooltip("Diserahkan ke " + SP.esc(k.nama) + ": " + SP.num(k.n) + " laporan",
-                     {permanent: map.getSize().x > 600, direction: "auto", className: "sp-handoff"})
+                     {permanent: map.getSize().x > 600, className: "sp-handoff",
+                      direction: k.lon > map.getCenter().lng ? "right" : "left"})  // away from the city
         .addTo(map);
     });
     if (cfg.points) {

@@ -77,17 +77,46 @@ async def sync_bundled(conn: psycopg.AsyncConnection, settings: Any) -> int:
     """Write the record of every bundled layer loaded since its record was made; returns how many were written.
 
     Cheap when nothing changed (one indexed query), so readers call it before they read."""
+    stale = await stale_bundled(conn, settings)
+    node = md.Node.from_settings(settings)
+    for facts in stale:
+        await upsert(conn, facts, node, {})
+    if stale:
+        log.info("catalogue records written for %d bundled layers", len(stale))
+    return len(stale)
+
+
+async def stale_bundled(conn: psycopg.AsyncConnection, settings: Any) -> list[md.Facts]:
+    """The records the bundled layers loaded since their record was made should have (read only)."""
     stale = await fetch_all(conn, "katalog_bundled_stale")
     if not stale:
-        return 0
+        return []
     node = md.Node.from_settings(settings)
     sources = sources_facts(Path(settings.data_dir))
+    out = []
     for row in stale:
         bbox = await _extent(conn, "public", row["id"]) if row["geometry_type"] else None
-        facts = bundled_facts(row, sources.get(row["source_file"], {}), node, bbox)
-        await upsert(conn, facts, node, {})
-    log.info("catalogue records written for %d bundled layers", len(stale))
-    return len(stale)
+        out.append(bundled_facts(row, sources.get(row["source_file"], {}), node, bbox))
+    return out
+
+
+async def revise(conn: psycopg.AsyncConnection, settings: Any, layer_id: str, given: dict[str, Any],
+                 actor: Any) -> tuple[int, md.Facts]:
+    """Revise the live version's record of a published layer with a document's elements, audited in the same
+    transaction; NotFound when the layer is not published."""
+    from geo_api.audit import record_by
+    from geo_api.errors import NotFound
+
+    async with conn.transaction():
+        row = await record(conn, layer_id)
+        if row is None or row["kind"] != "published":
+            raise NotFound(f"No published layer {layer_id!r}", extra={"parameter": "layer_id"})
+        before = sorted((row["mcf"] or {}).get("given", {}))
+        facts = await write_published(conn, settings, layer_id, row["version"], given, keep_own=True)
+        await record_by(conn, actor, action="layer.metadata", target=f"layer:{layer_id}",
+                        before={"version": row["version"], "elements": before},
+                        after={"version": row["version"], "elements": sorted(given)})
+    return row["version"], facts
 
 
 # ---------------------------------------------------------------- writes

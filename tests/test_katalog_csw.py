@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 
 import geopandas as gpd
 import pytest
@@ -29,7 +30,7 @@ def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def admin_key(settings) -> str:
-    r = _cli(settings, "keys", "create", "katalog-csw-test", "--role", "gis_admin")
+    r = _cli(settings, "keys", "create", f"katalog-test-{uuid.uuid4().hex[:8]}", "--role", "gis_admin")
     assert r.returncode == 0, r.stderr
     return r.stdout.strip().splitlines()[-1]
 

@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from lxml import etree
 from pygeofilter import ast
 
-from geo_api.audit import Actor, record_by
+from geo_api.audit import Actor
 from geo_api.db import fetch_all
 from geo_api.deps import AdminKey, AppSettings, Catalog, Conn, Heavy, Layers
 from geo_api.errors import InvalidParameter, NotFound, PayloadTooLarge
@@ -187,15 +187,9 @@ async def put_metadata(request: Request, conn: Conn, settings: AppSettings, key:
         given = md.parse_document(body, request.headers.get("content-type", ""))
     except md.MetadataInvalid as exc:
         raise exc.problem() from None
-    async with conn.transaction():
-        row = await store.record(conn, layer_id)
-        if row is None or row["kind"] != "published":
-            raise NotFound(f"No published layer {layer_id!r}", extra={"parameter": "layer_id"})
-        facts = await store.write_published(conn, settings, layer_id, row["version"], given, keep_own=True)
-        await record_by(conn, Actor.from_key(key, request), action="layer.metadata", target=f"layer:{layer_id}",
-                        before=None, after={"version": row["version"], "elements": sorted(given)})
+    version, facts = await store.revise(conn, settings, layer_id, given, Actor.from_key(key, request))
     layers.changed(layer_id)
-    return {"id": layer_id, "version": row["version"], "missing": [p for p, _ in facts.missing()]}
+    return {"id": layer_id, "version": version, "missing": [p for p, _ in facts.missing()]}
 
 
 # ---------------------------------------------------------------- OGC API - Records

@@ -53,8 +53,16 @@ def publish_cmd(
     format: Annotated[str | None, typer.Option(help="geojson, gpkg, shapefile or csv")] = None,
     source_layer: Annotated[str | None, typer.Option(help="Layer inside a GeoPackage")] = None,
     csv_crs: Annotated[str, typer.Option(help="CRS of CSV coordinates")] = "EPSG:4326",
+    kugi: Annotated[str | None, typer.Option(help="KUGI feature-type code (satupeta katalog kugi)")] = None,
+    topic: Annotated[str | None, typer.Option(help="ISO 19115 topic category")] = None,
+    keywords: Annotated[str | None, typer.Option(help="Theme keywords, comma-separated")] = None,
+    purpose: Annotated[str | None, typer.Option(help="Purpose of the data (metadata)")] = None,
+    scale: Annotated[str | None, typer.Option(help="Scale denominator, e.g. 5000")] = None,
+    frequency: Annotated[str | None, typer.Option(help="ISO maintenance frequency, e.g. annually")] = None,
+    lineage: Annotated[str | None, typer.Option(help="Lineage: source and processing")] = None,
 ) -> None:
-    """Publish FILE as the new live version of layer --id (atomically; the report lists repairs)."""
+    """Publish FILE as the new live version of layer --id (atomically; the report lists repairs and the SNI
+    8843-1 metadata elements still missing; the metadata options given are kept by later versions)."""
     from geo_api.audit import Actor
     from geo_api.errors import DataError, PayloadTooLarge
     from layers import publish as pub
@@ -68,16 +76,24 @@ def publish_cmd(
     meta = pub.LayerMeta(id=id, title=title, opd=opd, description=description, licence=licence,
                          attribution=attribution)
     meta.validate()
+    from katalog.metadata import check_form
+
+    given = check_form({"kugi": kugi, "topic": topic, "purpose": purpose, "scale": scale, "frequency": frequency,
+                        "lineage": lineage,
+                        "keywords": [k.strip() for k in (keywords or "").split(",") if k.strip()]})
     with tempfile.TemporaryDirectory(prefix="satupeta-layer-") as tmp:
         prep = pub.prepare(file, file.name, Path(tmp), limits, fmt=format, source_layer=source_layer,
                            csv_crs=csv_crs)
-    result = _run(lambda conn: pub.publish(conn, prep, meta, Actor.cli()))  # audited as cli:<os user>
+    result = _run(lambda conn: pub.publish(conn, prep, meta, Actor.cli(),  # audited as cli:<os user>
+                                           metadata=given, settings=settings))
     rep = result["report"]
     console.print(f"published {result['id']} version {result['version']}: {result['feature_count']} features "
                   f"({rep['repaired_count']} repaired, {rep['rejected_count']} rejected)")
     for r in rep["rejected"][:20]:
         console.print(f"  rejected feature {r['feature']}: {r['reason']}", markup=False)
     console.print(f"collection: /ogc/collections/{result['id']}")
+    for path in result.get("metadata", {}).get("missing", []):
+        console.print(f"  metadata element missing (SNI 8843-1): {path}", markup=False)
 
 
 @layers_app.command("list")

@@ -155,3 +155,18 @@ def test_katalog_validate_lists_missing_elements(settings, client_module, layer)
     assert "kelurahan" in r.stdout
     assert "spatialResolution" in r.stdout  # bundled layers have no stated scale (SOURCES.md gives none)
     assert lines
+
+
+def test_cli_publish_takes_metadata_options(settings, client_module, tmp_path):
+    src = tmp_path / "tps.geojson"
+    src.write_bytes(_points(2))
+    bad = _cli(settings, "layers", "publish", str(src), "--id", "tps_cli_meta", "--title", "TPS CLI", "--opd", "DLH",
+               "--kugi", "BUKAN_KODE")
+    assert bad.returncode != 0 and "KUGI" in bad.stderr and "Traceback" not in bad.stderr
+    assert client_module.get("/ogc/collections/tps_cli_meta").status_code == 404
+    ok = _cli(settings, "layers", "publish", str(src), "--id", "tps_cli_meta", "--title", "TPS CLI", "--opd", "DLH",
+              "--kugi", "SARANAPERSAMPAHAN_PT", "--scale", "2000", "--purpose", "Uji CLI")
+    assert ok.returncode == 0, ok.stderr
+    back = etree.fromstring(_iso(client_module, "tps_cli_meta"))
+    assert back.xpath("//gmd:denominator/gco:Integer/text()", namespaces=NS) == ["2000"]
+    assert "SARANAPERSAMPAHAN_PT" in back.xpath("//gmd:keyword/gco:CharacterString/text()", namespaces=NS)

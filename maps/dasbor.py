@@ -142,13 +142,13 @@ def _plt():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    # 4.6 in wide at 10 pt: on a 390 px phone the chart shrinks to ~0.8, text stays ~10 px
+    # 3.6 in wide (plus labels) at 10 pt: on a 390 px phone the chart shrinks to ~0.8, text stays ~10 px
     plt.rcParams.update({"svg.fonttype": "none", "font.size": 10, "axes.spines.top": False,
                          "axes.spines.right": False, "svg.hashsalt": "satupeta"})
     return plt
 
 
-FIG_W = 4.6
+FIG_W = 3.6
 
 
 def _id_ticks(ax, digits: int = 0) -> None:
@@ -161,7 +161,7 @@ def _id_ticks(ax, digits: int = 0) -> None:
 def _legend_below(fig, ax) -> None:
     """The legend under the x axis label, so it never covers a bar."""
     fig.tight_layout()
-    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.6 / fig.get_figheight()), ncol=2, fontsize=9, frameon=False,
+    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.62 / fig.get_figheight()), ncol=1, fontsize=9, frameon=False,
               borderaxespad=0)
 
 
@@ -303,7 +303,8 @@ table{border-collapse:collapse;background:#fff;width:100%;font-size:.9rem}th,td{
 border-bottom:1px solid #e3e3e3;text-align:right}th:first-child,td:first-child{text-align:left}
 .plot{background:#fff;border-radius:6px;padding:.6rem;margin:1rem 0;box-shadow:0 1px 3px rgba(0,0,0,.15)}
 .plots{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,30rem),1fr));gap:1rem}
-.plot svg{width:100%;height:auto}.plot{margin:0}details.data-grafik{font-size:.85rem;margin-top:.4rem}
+.plot svg{max-width:100%;height:auto;display:block;margin:0 auto}.plot{margin:0}
+details.data-grafik{font-size:.85rem;margin-top:.4rem}
 .kosong{background:#fff8e1;border-left:4px solid #b26a00;padding:.5rem .8rem}
 form{margin:.4rem 0}iframe{width:100%;height:620px;border:0;
 border-radius:6px;box-shadow:0 1px 3px rgba(0,0,0,.15);background:#fff}.telat{color:#b2182b;font-weight:600}

@@ -38,6 +38,7 @@ READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 HTTP_WRITES: dict[tuple[str, str], str] = {
     ("POST", "/open311/v2/requests.{fmt}"): "laporan.create",
     ("POST", "/routing/laporan/{laporan_id}/status"): "laporan.status",
+    ("POST", "/routing/laporan/{laporan_id}/disposisi"): "laporan.disposisi",
     ("POST", "/routing/rules"): "rule.add",
     ("PATCH", "/routing/rules/{rule_id}"): "rule.change",
     ("POST", "/layers"): "layer.publish",
@@ -221,6 +222,12 @@ def _http_steps(client, keys) -> dict[tuple[str, str], Callable[[], str]]:
         assert r.status_code == 200, r.text
         return f"laporan:{state['laporan']}"
 
+    def disposisi() -> str:
+        r = client.post(f"/routing/laporan/{state['laporan']}/disposisi", json={
+            "opd": "bpbd", "alasan": "uji audit: bukan kewenangan kami"}, headers=h("officer"))
+        assert r.status_code == 200, r.text
+        return f"laporan:{state['laporan']}"
+
     def rule_add() -> str:
         r = client.post("/routing/rules", json={"nama": f"uji walk {tag}", "wilayah": "kota", "prioritas": 1,
                                                 "layanan_kode": "banjir", "opd_kode": "bpbd", "aktif": False},
@@ -265,12 +272,13 @@ def _http_steps(client, keys) -> dict[tuple[str, str], Callable[[], str]]:
 
     return {("POST", "/open311/v2/requests.{fmt}"): laporan,
             ("POST", "/routing/laporan/{laporan_id}/status"): status,
+            ("POST", "/routing/laporan/{laporan_id}/disposisi"): disposisi,
             ("POST", "/routing/rules"): rule_add, ("PATCH", "/routing/rules/{rule_id}"): rule_change,
             ("POST", "/layers"): publish, ("POST", "/layers/{layer_id}/restore"): restore,
             ("PUT", "/layers/{layer_id}/metadata"): metadata, ("DELETE", "/layers/{layer_id}"): unpublish}
 
 
-_WHO = {"laporan.create": "citizen", "laporan.status": "officer"}
+_WHO = {"laporan.create": "citizen", "laporan.status": "officer", "laporan.disposisi": "officer"}
 
 
 def test_every_http_write_is_audited_with_its_key(client, settings, db, katalog):

@@ -16,6 +16,7 @@ from jinja2 import Template
 
 from geo_api.db import fetch_all, fetch_one
 from geo_api.settings import Settings
+from maps.armada_replay import replay_control, site_changes, thin
 from maps.base import (
     PALETTE,
     BaseData,
@@ -47,6 +48,8 @@ class ArmadaData:
     visits: list[dict[str, Any]] = field(default_factory=list)
     coverage: dict[str, dict[str, Any]] = field(default_factory=dict)
     sites_published: bool = False
+    pickups: dict[str, str] = field(default_factory=dict)  # site nama -> pickup status of the day (jadwal)
+    replay: dict[str, Any] | None = None  # a past day: tracks and TPS changes for maps/armada_replay.py
     attribution: list[str] = field(default_factory=list)
 
 
@@ -85,6 +88,8 @@ async def load_armada(conn: psycopg.AsyncConnection, settings: Settings, day: da
     data.sites = [{"nama": s.nama, "jenis": s.jenis, "lat": s.geom.centroid.y, "lon": s.geom.centroid.x}
                   for s in sites or []]
     cfg = _detection(settings)
+    served: list[tuple[Any, Any]] = []  # (site, visit) of every truck, for the pickup status
+    replay_tracks: list[dict[str, Any]] = []
     for v in await fetch_all(conn, "fleet_vehicles_list"):
         if not v["device_ids"]:
             continue
@@ -98,12 +103,18 @@ async def load_armada(conn: psycopg.AsyncConnection, settings: Settings, day: da
         if parts:  # a day of single fixes between long gaps has no line to draw
             data.tracks.append({"vehicle_id": v["id"], "plat_nomor": v["plat_nomor"], "colour": colour,
                                 "parts": [[(lat, lon) for lon, lat in p] for p in parts], "fixes": len(tr)})
+        replay_tracks.append({"plat": v["plat_nomor"], "colour": colour, "fixes": thin(rows)})
         summary = det.summarise(tr, sites or [], cfg)
         data.stops += [{"plat_nomor": v["plat_nomor"], "lat": s.lat, "lon": s.lon, "mulai": _clock(s.start, tz),
                         "selesai": _clock(s.end, tz), "menit": round(s.duration / 60)} for s in summary.stops]
         data.visits += [{"plat_nomor": v["plat_nomor"], "nama": x.site.nama, "jenis": x.site.jenis,
                          "datang": _clock(x.arrival, tz), "pergi": _clock(x.departure, tz),
                          "menit": round(x.dwell / 60)} for x in summary.visits]
+        served += [(x.site, x) for x in summary.visits]
+    data.pickups = pickup_statuses(sites or [], served, d, tz)
+    if d < datetime.now(tz).date():  # a past day replays
+        data.replay = {"tracks": replay_tracks, "sites": site_changes(sites or [], served, d, tz),
+                       "start": lo.timestamp(), "end": hi.timestamp(), "offset_s": lo.utcoffset().total_seconds()}
     for r in await fetch_all(conn, "fleet_coverage", {"lo": lo, "hi": hi, "vehicle_id": None, "kode": None}):
         c = data.coverage.setdefault(r["kode"], {"plat": [], "terakhir": r["last_seen"]})
         c["plat"].append(r["plat_nomor"])
@@ -176,20 +187,61 @@ def site_name(s: dict[str, Any]) -> str:
     return nama if not jenis or nama.upper().startswith(jenis.upper()) else f"{jenis} {nama}"
 
 
+PICKUP_COLOUR = {"tepat_waktu": "#1a9850", "terlambat": "#fd8d3c", "terlewat": "#e31a1c", "belum_waktunya": "#969696"}
+PICKUP_TEXT = {"tepat_waktu": "diangkut tepat waktu", "terlambat": "diangkut terlambat",
+               "terlewat": "TERLEWAT (belum diangkut)", "belum_waktunya": "belum waktunya"}
+
+
+def pickup_statuses(sites: list[Any], served: list[tuple[Any, Any]], d: date, tz: ZoneInfo,
+                    now: datetime | None = None) -> dict[str, str]:
+    """Each scheduled site's pickup status on day d (ingestion.jadwal), by nama; a missed TPS is drawn red."""
+    from ingestion import jadwal as jd
+
+    out = {}
+    for s in sites:
+        try:
+            j = jd.parse(s.jadwal)
+        except jd.JadwalError:
+            continue
+        if j is None:
+            continue
+        visits = [jd.Pickup(0, "", v.arrival, v.departure) for site, v in served if site.fid == s.fid]
+        st = jd.day_status(j, d, tz, visits, now or datetime.now(tz))
+        if st is not None:
+            out[s.nama] = st.status
+    return out
+
+
+def _site_colour(s: dict[str, Any], data: ArmadaData) -> str:
+    status = data.pickups.get(s["nama"])
+    return PICKUP_COLOUR[status] if status else SITE.get(s["jenis"][:3], SITE["TPS"])
+
+
 def _sites_layer(m: folium.Map, data: ArmadaData) -> None:
     group = folium.FeatureGroup(name="TPS/TPA")
     for s in data.sites:
         seen = [v for v in data.visits if v["nama"] == s["nama"]]
         lines = "".join(f"<li>{esc(v['plat_nomor'])}: {esc(v['datang'])}–{esc(v['pergi'])} ({v['menit']} menit)</li>"
                         for v in seen) or "<li>Belum ada kunjungan hari ini</li>"
-        popup = f"<div class='sp-popup'><h3>{esc(site_name(s))}</h3><ul>{lines}</ul></div>"
-        colour = SITE.get(s["jenis"][:3], SITE["TPS"])
+        status = data.pickups.get(s["nama"])
+        state = f"<p>Pengangkutan: <b>{esc(PICKUP_TEXT[status])}</b></p>" if status else ""
+        popup = f"<div class='sp-popup'><h3>{esc(site_name(s))}</h3>{state}<ul>{lines}</ul></div>"
+        colour = _site_colour(s, data)
         folium.Marker([s["lat"], s["lon"]], popup=folium.Popup(popup, max_width=300),
-                      tooltip=esc(f"{site_name(s)} · {len(seen)} kunjungan hari ini"),
+                      tooltip=esc(f"{site_name(s)} · {len(seen)} kunjungan hari ini"
+                                  + (f" · {PICKUP_TEXT[status]}" if status else "")),
                       icon=folium.DivIcon(class_name="sp-site", icon_size=(14, 14), icon_anchor=(7, 7),
                                           html=f'<span style="background:{colour}"></span>'),
                       ).add_to(group)
     group.add_to(m)
+
+
+def pickup_legend(data: ArmadaData) -> list[tuple[str, str]]:
+    """Legend rows for the TPS pickup colours, with today's counts (only when some TPS has a jadwal)."""
+    if not data.pickups:
+        return []
+    n = {k: sum(1 for v in data.pickups.values() if v == k) for k in PICKUP_COLOUR}
+    return [(PICKUP_COLOUR[k], f"TPS {PICKUP_TEXT[k].split(' (')[0].lower()} ({n[k]})") for k in PICKUP_COLOUR]
 
 
 def build_armada_map(base: BaseData, data: ArmadaData, opts: MapOptions, refresh_s: float) -> str:
@@ -209,6 +261,9 @@ def build_armada_map(base: BaseData, data: ArmadaData, opts: MapOptions, refresh
     items = [("#1f4e79", "Truk (posisi terkini)"), ("#9a9a9a", f"Truk tanpa posisi > {STALE_S // 60} menit"),
              ("#7f7f7f", "Lintasan hari ini (warna per truk)"),
              (STOP, "Berhenti"), (SITE["TPS"], "TPS"), (SITE["TPA"], "TPA"), (SERVED, "Kelurahan terlayani hari ini")]
+    items += pickup_legend(data)
+    if data.replay is not None:
+        m.add_child(replay_control(**data.replay, colours=PICKUP_COLOUR))
     notes = [f"Posisi diperbarui otomatis tiap {refresh_s:g} detik." if opts.api_base
              else "Salinan statis: posisi pada saat peta dibuat."]
     if not data.sites_published:

@@ -324,3 +324,193 @@ def test_export_bad_input(http, simulated, settings):
         assert http.get(f"/fleet/vehicles/{vid}/track.{ext}", params={"date": "9999-01-01"}).status_code == 422
         assert http.get(f"/fleet/vehicles/999999/track.{ext}").status_code == 404
         assert http.get(f"/fleet/vehicles/0/track.{ext}").status_code == 422
+
+
+# ---------------------------------------------------------------- evidence for waste complaints
+
+def _site_point(simulated, nama: str) -> tuple[float, float]:
+    s = next(x for x in simulated["sites"] if x.nama == nama)
+    return s.lat + 0.0004, s.lon  # a complaint about 45 m from the TPS
+
+
+def test_service_record_on_the_simulated_day(layer_settings, simulated):
+    from geo_api.fleet.evidence import EvidenceSource
+    from geo_api.fleet.runtime import FleetRuntime
+
+    d = simulated["day"]
+    late_evening = datetime(d.year, d.month, d.day, 23, 0, tzinfo=WIB)
+    skipped = next(p for p in simulated["planned"] if p.outcome == jd.TERLEWAT)
+    served = next(p for p in simulated["planned"] if p.outcome == jd.TEPAT_WAKTU)
+
+    async def run():
+        async with await psycopg.AsyncConnection.connect(layer_settings.dsn, row_factory=dict_row,
+                                                         autocommit=True) as conn:
+            src = EvidenceSource(layer_settings, FleetRuntime(layer_settings, None))
+            return (await src.record(conn, *_site_point(simulated, skipped.nama), now=late_evening),
+                    await src.record(conn, *_site_point(simulated, served.nama), now=late_evening),
+                    await src.record(conn, -6.30, 106.70, now=late_evening))
+
+    missed, ok, far = asyncio.run(run())
+    assert missed["nama"] == skipped.nama and missed["status_hari_ini"] == jd.TERLEWAT and missed["terlewat"]
+    assert missed["pengangkutan_terakhir"] is None
+    assert missed["teks"].startswith(f"{skipped.nama} dijadwalkan setiap hari ")
+    assert "hari ini terlewat" in missed["teks"]
+    assert ok["status_hari_ini"] == jd.TEPAT_WAKTU and ok["pengangkutan_terakhir"]["plat_nomor"] == served.plat_nomor
+    at = datetime.fromtimestamp(served.arrival, WIB)
+    assert f"pengangkutan terakhir hari ini {at:%H:%M}" in ok["teks"] or \
+        f"pengangkutan terakhir hari ini {(at - timedelta(minutes=1)):%H:%M}" in ok["teks"]
+    assert far is None
+
+
+@pytest.fixture(scope="module")
+def citizen_key(layer_settings, katalog):
+    from geo_api.apikeys import key_hash, new_key
+    from geo_api.db import connect
+    key = new_key()
+    with connect(layer_settings) as db:
+        db.execute("INSERT INTO api_key (name, role, key_hash) VALUES (%s, %s, %s)",
+                   (f"warga-{uuid.uuid4().hex[:6]}", "citizen_app", key_hash(key)))
+        db.commit()
+    return key
+
+
+def test_waste_complaint_next_to_a_tps_carries_its_record(http, simulated, citizen_key, layer_settings):
+    skipped = next(p for p in simulated["planned"] if p.outcome == jd.TERLEWAT)
+    lat, lon = _site_point(simulated, skipped.nama)
+    r = http.post("/routing/explain", json={"category": "sampah_menumpuk", "lat": lat, "lon": lon})
+    assert r.status_code == 200, r.text
+    ev = r.json()["alasan"]["pengangkutan"]
+    assert ev["nama"] == skipped.nama and ev["jadwal"].startswith("setiap hari")
+    assert ev["status_hari_ini"] in (jd.TERLEWAT, jd.BELUM)  # nobody drives today; before its window: not yet
+    assert ev["status_kemarin"] in (jd.TERLEWAT, None) and ev["teks"].startswith(skipped.nama)
+    other = http.post("/routing/explain", json={"category": "jalan_rusak", "lat": lat, "lon": lon}).json()
+    assert "pengangkutan" not in other["alasan"]  # not a waste category
+    sent = http.post("/open311/v2/requests.json", data={"api_key": citizen_key, "service_code": "sampah_menumpuk",
+                                                         "lat": str(lat), "long": str(lon)})
+    assert sent.status_code in (200, 201), sent.text
+    rid = int(sent.json()[0]["service_request_id"])
+    with psycopg.connect(layer_settings.dsn, row_factory=dict_row) as db:
+        row = db.execute("SELECT alasan FROM laporan WHERE id = %s", (rid,)).fetchone()
+    assert row["alasan"]["pengangkutan"]["nama"] == skipped.nama
+    listed = http.get("/fleet/pickups/laporan").json()["laporan"]
+    assert (rid in {x["id"] for x in listed}) == (ev["status_hari_ini"] == jd.TERLEWAT)
+    assert all(x["tps"] and "terlewat" in x["bukti"] for x in listed)
+
+
+# ---------------------------------------------------------------- driving events
+
+def _overlaps(e: dict, a: float, b: float) -> bool:
+    return datetime.fromisoformat(e["start"]).timestamp() <= b and datetime.fromisoformat(e["end"]).timestamp() >= a
+
+
+def test_driving_events_follow_the_plan(http, simulated, layer_settings):
+    from ingestion.fix_filters import haversine_m
+
+    plan = simulated["plans"][0]
+    vid = simulated["vids"][plan.plat_nomor]
+    d = simulated["day"].isoformat()
+    r = http.get(f"/fleet/vehicles/{vid}/events", params={"date": d})
+    assert r.status_code == 200, r.text
+    found = r.json()["events"]
+    steps = [haversine_m(a[1], a[2], b[1], b[2]) / (b[0] - a[0]) * 3.6
+             for a, b in zip(plan.fixes, plan.fixes[1:], strict=False)]
+    assert max(steps) < layer_settings.fleet_speed_limit_kmh
+    assert not [e for e in found if e["jenis"] == "ngebut"]
+    # the TPA lies in another kecamatan: the truck was out of its area while there
+    tpa = next(s for s in plan.stops if s.kind == "TPA")
+    out = [e for e in found if e["jenis"] == "keluar_wilayah" and _overlaps(e, tpa.arrival, tpa.departure)]
+    assert out and "Neglasari" in out[0]["kecamatan_dilalui"] and out[0]["berada_di"] in out[0]["kecamatan_dilalui"]
+    # SINTETIS waits away from any site (after a drive-by) long enough are idling; each idle is away from sites
+    idle = [e for e in found if e["jenis"] == "diam"]
+    prev = {id(s): p for p, s in zip(plan.stops, plan.stops[1:], strict=False)}
+    away = [s for s in plan.stops if s.kind == "wait" and s.departure - s.arrival > layer_settings.fleet_idle_min_s + 60
+            and haversine_m(s.lat, s.lon, prev[id(s)].lat, prev[id(s)].lon) > 150]
+    for w in away:
+        assert any(_overlaps(e, w.arrival, w.departure) for e in idle), w
+    for e in idle:
+        assert all(haversine_m(e["lat"], e["lon"], s.lat, s.lon) > 50 for s in simulated["sites"])
+    assert http.get(f"/fleet/vehicles/{vid}/events", params={"date": "9999-01-01"}).status_code == 422
+
+
+def test_speeding_above_a_lower_limit(layer_settings, simulated):
+    import httpx
+
+    plan = simulated["plans"][0]
+    strict = layer_settings.model_copy(update={"fleet_speed_limit_kmh": 33.0})
+    with LiveServer(strict) as s, httpx.Client(base_url=s.url, timeout=120) as c:
+        r = c.get("/fleet/events", params={"date": simulated["day"].isoformat(), "kendaraan": plan.plat_nomor})
+        assert r.status_code == 200, r.text
+        (v,) = r.json()["vehicles"]
+        fast = [e for e in v["events"] if e["jenis"] == "ngebut"]
+        assert fast and all(e["kecepatan_maks_kmh"] >= 33.0 for e in fast)  # rounded to 0.1
+        tpa = next(st for st in plan.stops if st.kind == "TPA")
+        assert not [e for e in fast if _overlaps(e, tpa.arrival + 60, tpa.departure - 60)]  # standing still
+
+
+# ---------------------------------------------------------------- missed pickups live, on the map
+
+def test_missed_pickups_on_the_live_stream(http):
+    today = http.get("/fleet/pickups").json()
+    missed = {f["id"] for f in today["features"] if f["properties"]["status"] == jd.TERLEWAT}
+    text = http.get("/fleet/live/stream", params={"once": "true"}).text
+    assert text.startswith("event: snapshot\n")
+    events = [c for c in text.split("\n\n") if c.startswith("event: terlewat\n")]
+    if not missed:  # before the first window of the day ends nothing is missed yet
+        assert events == []
+        return
+    (event,) = events
+    got = json.loads(event.split("data: ", 1)[1])
+    assert {f["id"] for f in got["features"]} == missed
+    assert all(f["properties"]["status"] == jd.TERLEWAT for f in got["features"])
+
+
+def test_armada_map_draws_missed_tps_red(http, simulated):
+    from maps.armada import PICKUP_COLOUR, PICKUP_TEXT
+
+    r = http.get("/peta/armada", params={"tanggal": simulated["day"].isoformat()})
+    assert r.status_code == 200, r.text
+    html = r.text
+    skipped = next(p for p in simulated["planned"] if p.outcome == jd.TERLEWAT)
+    served = next(p for p in simulated["planned"] if p.outcome == jd.TEPAT_WAKTU)
+    assert f"{skipped.nama} · 0 kunjungan hari ini · {PICKUP_TEXT[jd.TERLEWAT]}" in html
+    assert f"{served.nama} · 1 kunjungan hari ini · {PICKUP_TEXT[jd.TEPAT_WAKTU]}" in html
+    assert PICKUP_COLOUR[jd.TERLEWAT] in html and "TPS terlewat (" in html
+
+
+# ---------------------------------------------------------------- replay in a real browser (last: playwright's
+# sync API holds an event loop in this thread while it runs)
+
+def test_replay_of_a_past_day_in_chromium(server, simulated, tmp_path_factory):
+    import shutil
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("Debian chromium is not installed (make system installs it)")
+    pw_api = pytest.importorskip("playwright.sync_api")
+    from maps.armada import PICKUP_COLOUR
+
+    shots = tmp_path_factory.mktemp("armada_replay", numbered=False)
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--no-first-run"]
+    d = simulated["day"]
+    late = int(datetime(d.year, d.month, d.day, 23, 0, tzinfo=WIB).timestamp())
+    with pw_api.sync_playwright() as pw:
+        ctx = pw.chromium.launch_persistent_context(str(tmp_path_factory.mktemp("profile")), executable_path=chromium,
+                                                    headless=True, args=flags)
+        try:
+            for w, h in ((1400, 900), (390, 844)):
+                page = ctx.new_page()
+                page.set_viewport_size({"width": w, "height": h})
+                page.goto(f"{server.url}/peta/armada?tanggal={d.isoformat()}", wait_until="load")
+                page.wait_for_selector("#sp-replay-slider")
+                page.screenshot(path=str(shots / f"replay_start_{w}.png"))
+                page.eval_on_selector("#sp-replay-slider",
+                                      f"e => {{ e.value = {late}; e.dispatchEvent(new Event('input')); }}")
+                fills = page.eval_on_selector_all("path.sp-replay-site", "els => els.map(e => e.getAttribute('fill'))")
+                assert PICKUP_COLOUR[jd.TERLEWAT] in fills and PICKUP_COLOUR[jd.TEPAT_WAKTU] in fills
+                assert page.inner_text("#sp-replay-clock") == "23:00 WIB"
+                page.click("#sp-replay-play")
+                page.screenshot(path=str(shots / f"replay_late_{w}.png"))
+                page.close()
+        finally:
+            ctx.close()

@@ -20,9 +20,9 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
 from geo_api.db import fetch_all, fetch_one, pooled
-from geo_api.deps import AppSettings, Conn, Fleet, Heavy, ReadConn
+from geo_api.deps import AppSettings, Conn, Fleet, Heavy, ReadConn, ServicesDep
 from geo_api.errors import InvalidParameter, NotFound, ServiceUnavailable
-from geo_api.fleet import analysis, exports
+from geo_api.fleet import analysis, events, exports
 from geo_api.fleet import pickups as pk
 from geo_api.fleet import service as svc
 from geo_api.params import check_date, check_datetime, day_bounds
@@ -109,12 +109,46 @@ async def live(conn: Conn, settings: AppSettings) -> Response:
                  "application/geo+json")
 
 
+class MissedPickups:
+    """Missed pickups as they happen: a `terlewat` SSE event with the TPS whose window ended without a visit
+    (today's /fleet/pickups, checked at most every MISSED_CHECK_S; each TPS-day announced once per stream)."""
+
+    MISSED_CHECK_S = 60.0
+
+    def __init__(self, services: Any, settings: Settings):
+        self.services, self.settings = services, settings
+        self.announced: set[tuple[str, str]] = set()
+        self.checked = -1e18
+
+    async def events(self, pool: Any) -> AsyncIterator[bytes]:
+        """Zero or one `terlewat` event with the newly missed TPS (GeoJSON features)."""
+        now = asyncio.get_running_loop().time()
+        if now - self.checked < self.MISSED_CHECK_S:
+            return
+        self.checked = now
+        try:
+            async with pooled(pool) as conn:
+                fc = await svc.day_pickups(self.services.fleet, self.services.heavy, conn, self.settings, None,
+                                           None, None)
+        except ServiceUnavailable:
+            return
+        new = [f for f in fc["features"] if f["properties"]["status"] == "terlewat"
+               and (fc["date"], f["id"]) not in self.announced]
+        if not new:
+            return
+        self.announced.update((fc["date"], f["id"]) for f in new)
+        body = {"type": "FeatureCollection", "date": fc["date"], "features": new}
+        yield b"event: terlewat\ndata: " + orjson.dumps(body, default=str) + b"\n\n"
+
+
 @router.get("/fleet/live/stream", summary="Live positions as server-sent events")
-async def live_stream(request: Request, settings: AppSettings,
+async def live_stream(request: Request, settings: AppSettings, services: ServicesDep,
                       once: Annotated[bool, Query(description="Send one snapshot and close (tests)")] = False
                       ) -> StreamingResponse:
-    """SSE: a `snapshot` event with the whole fleet, then `positions` events with the vehicles that reported."""
+    """SSE: a `snapshot` event with the whole fleet, then `positions` events with the vehicles that reported;
+    `terlewat` events name the TPS whose pickup window ended without a visit."""
     pool = request.app.state.pool
+    missed = MissedPickups(services, settings)
 
     async def events() -> AsyncIterator[bytes]:
         since = None
@@ -131,6 +165,8 @@ async def live_stream(request: Request, settings: AppSettings,
                 fc = {"type": "FeatureCollection", "features": [_live_feature(settings, r) for r in rows]}
                 yield b"event: " + kind.encode() + b"\ndata: " + orjson.dumps(fc, default=str) + b"\n\n"
                 since, kind = started, "positions"
+            async for chunk in missed.events(pool):
+                yield chunk
             if once or await request.is_disconnected():
                 return
             await asyncio.sleep(settings.fleet_stream_interval_s)
@@ -394,3 +430,49 @@ async def track_csv(fleet: Fleet, heavy: Heavy, conn: ReadConn, settings: AppSet
     body, name = await _export(fleet, heavy, conn, settings, vehicle_id, start, end, date, exports.to_csv)
     return Response(body, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+
+# ---------------------------------------------------------------- driving events
+
+async def _events(fleet: Fleet, heavy: Heavy, conn: psycopg.AsyncConnection, settings: Settings,
+                  v: dict[str, Any], lo: datetime, hi: datetime) -> list[dict[str, Any]]:
+    rows = await _fixes(conn, v, lo, hi)
+    kec = events.kecamatan_shapes(await fetch_all(conn, "fleet_kecamatan_geoms"))
+    ev = events.EventConfig(settings.fleet_speed_limit_kmh, settings.fleet_idle_min_s)
+    return await heavy.run(events.vehicle_events, _tz(settings), analysis.detection_config(settings), ev,
+                           settings.fleet_track_gap_s, v, rows, await fleet.sites(conn), kec)
+
+
+@router.get("/fleet/vehicles/{vehicle_id}/events", summary="A truck's driving events: speeding, idling, out of area")
+async def vehicle_events(fleet: Fleet, heavy: Heavy, conn: ReadConn, settings: AppSettings, vehicle_id: VehicleId,
+                         start: datetime | None = None, end: datetime | None = None, date: date | None = None
+                         ) -> Response:
+    """ngebut (above fleet_speed_limit_kmh), diam (a stop away from every site for fleet_idle_min_s) and
+    keluar_wilayah (outside the assigned kecamatan), each with time and place."""
+    v = await _vehicle(conn, vehicle_id)
+    lo, hi = _export_range(settings, start, end, date)
+    found = await _events(fleet, heavy, conn, settings, v, lo, hi)
+    return _json({"vehicle_id": v["id"], "plat_nomor": v["plat_nomor"], "start": lo, "end": hi,
+                  "batas_kecepatan_kmh": settings.fleet_speed_limit_kmh, "batas_diam_s": settings.fleet_idle_min_s,
+                  "events": found})
+
+
+@router.get("/fleet/events", summary="Driving events of every truck for a day")
+async def fleet_events(fleet: Fleet, heavy: Heavy, conn: ReadConn, settings: AppSettings, date: date | None = None,
+                       kendaraan: svc.Kendaraan = None) -> Response:
+    """The day's driving events per vehicle (one vehicle with kendaraan=)."""
+    d, lo, hi = _day_bounds(settings, date)
+    one = await svc.vehicle_of(conn, kendaraan)
+    out = []
+    for v in [one] if one else await fetch_all(conn, "fleet_vehicles_list"):
+        found = await _events(fleet, heavy, conn, settings, v, lo, hi)
+        out.append({"vehicle_id": v["id"], "plat_nomor": v["plat_nomor"], "events": found})
+    return _json({"date": d, "vehicles": out})
+
+
+@router.get("/fleet/pickups/laporan", summary="Waste complaints of a day that coincide with a missed pickup")
+async def pickups_laporan(conn: ReadConn, settings: AppSettings, date: date | None = None) -> Response:
+    """Laporan whose routing evidence (alasan.pengangkutan) found the nearest TPS's pickup missed that day."""
+    d, lo, hi = _day_bounds(settings, date)
+    rows = await fetch_all(conn, "fleet_laporan_terlewat", {"lo": lo, "hi": hi})
+    return _json({"date": d, "laporan": rows})

@@ -198,9 +198,11 @@ def _pixels(im: Image.Image, fmt: str) -> Image.Image:
     has_alpha = im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
     if im.mode == "CMYK":
         im = im.convert("RGB")
+    elif im.mode.startswith("I"):  # 16-bit grey (PNG): scale to 8 bits (a plain convert clips it all to white)
+        im = im.convert("I").point(lambda v: v / 257).convert("L")
     im = _to_srgb(im)
     if fmt == "JPEG":
-        mode = "L" if im.mode in ("L", "1") else "RGB"
+        mode = "L" if im.mode in ("L", "1", "LA") else "RGB"
     else:
         mode = "RGBA" if has_alpha else ("L" if im.mode in ("L", "1") else "RGB")
     if im.mode != mode:

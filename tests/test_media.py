@@ -464,3 +464,33 @@ def test_status_change_body_limits(http, citizen, settings):
     assert r.status_code == 422 and "body" in r.text, r.text
     r = http.post(f"/routing/laporan/{rid}/status", headers=h, json={"catatan": "tanpa status"})
     assert r.status_code == 422 and "status" in r.json()["detail"], r.text
+
+
+def _encoded(im: Image.Image, fmt: str, **kw) -> bytes:
+    out = io.BytesIO()
+    im.save(out, fmt, **kw)
+    return out.getvalue()
+
+
+MODES = [
+    ("cmyk jpeg", lambda: _encoded(Image.new("CMYK", (30, 20), (0, 255, 255, 0)), "JPEG"), "jpg", "RGB"),
+    ("grey jpeg", lambda: _encoded(Image.new("L", (30, 20), 90), "JPEG"), "jpg", "L"),
+    ("palette png with transparency", lambda: _encoded(Image.new("P", (30, 20), 3), "PNG", transparency=3), "png",
+     "RGBA"),
+    ("16-bit png", lambda: _encoded(Image.new("I;16", (30, 20), 40000), "PNG"), "png", "L"),
+    ("1-bit png", lambda: _encoded(Image.new("1", (30, 20), 1), "PNG"), "png", "L"),
+    ("lossless webp with alpha", lambda: _encoded(Image.new("RGBA", (30, 20), (1, 2, 3, 4)), "WEBP", lossless=True),
+     "webp", "RGBA"),
+    ("png named and typed as jpeg", lambda: png(), "png", "RGBA"),
+]
+
+
+@pytest.mark.parametrize("name,make,ext,mode", MODES, ids=[m[0] for m in MODES])
+def test_every_pixel_mode_is_stored_in_a_mode_its_format_keeps(name, make, ext, mode):
+    p = media.clean(make(), LIMITS)
+    assert p.ext == ext
+    no_metadata(p.data)
+    with Image.open(io.BytesIO(p.data)) as im:
+        assert im.mode == mode and im.size == (p.width, p.height)
+        if name == "16-bit png":
+            assert im.getpixel((0, 0)) == 40000 // 257  # scaled to 8 bits, not clipped to white

@@ -43,6 +43,7 @@ HTTP_WRITES: dict[tuple[str, str], str] = {
     ("PATCH", "/routing/rules/{rule_id}"): "rule.change",
     ("POST", "/layers"): "layer.publish",
     ("POST", "/layers/{layer_id}/restore"): "layer.restore",
+    ("POST", "/layers/{layer_id}/styles"): "layer.style",
     ("PUT", "/layers/{layer_id}/metadata"): "layer.metadata",
     ("DELETE", "/layers/{layer_id}"): "layer.unpublish",
 }
@@ -265,6 +266,18 @@ def _http_steps(client, keys) -> dict[tuple[str, str], Callable[[], str]]:
         assert r.status_code == 200, r.text
         return f"layer:{layer}"
 
+    def style() -> str:
+        sld = (b'<?xml version="1.0" encoding="UTF-8"?><StyledLayerDescriptor version="1.0.0" '
+               b'xmlns="http://www.opengis.net/sld" xmlns:ogc="http://www.opengis.net/ogc"><NamedLayer><Name>pos'
+               b'</Name><UserStyle><Title>Uji audit</Title><FeatureTypeStyle><Rule><PointSymbolizer><Graphic><Mark>'
+               b'<WellKnownName>circle</WellKnownName><Fill><CssParameter name="fill">#d01010</CssParameter></Fill>'
+               b'</Mark><Size>6</Size></Graphic></PointSymbolizer></Rule></FeatureTypeStyle></UserStyle></NamedLayer>'
+               b'</StyledLayerDescriptor>')
+        r = client.post(f"/layers/{layer}/styles", params={"name": "uji"}, content=sld,
+                        headers={**h("admin"), "Content-Type": "application/vnd.ogc.sld+xml"})
+        assert r.status_code == 201, r.text
+        return f"layer:{layer}"
+
     def unpublish() -> str:
         r = client.delete(f"/layers/{layer}", headers=h("admin"))
         assert r.status_code == 200, r.text
@@ -275,6 +288,7 @@ def _http_steps(client, keys) -> dict[tuple[str, str], Callable[[], str]]:
             ("POST", "/routing/laporan/{laporan_id}/disposisi"): disposisi,
             ("POST", "/routing/rules"): rule_add, ("PATCH", "/routing/rules/{rule_id}"): rule_change,
             ("POST", "/layers"): publish, ("POST", "/layers/{layer_id}/restore"): restore,
+            ("POST", "/layers/{layer_id}/styles"): style,
             ("PUT", "/layers/{layer_id}/metadata"): metadata, ("DELETE", "/layers/{layer_id}"): unpublish}
 
 

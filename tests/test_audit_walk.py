@@ -137,6 +137,8 @@ CLI_EXEMPT: dict[str, str] = {
     "fleet listen": "serves the OsmAnd port: GPS fixes (see HTTP_EXEMPT /osmand)",
     "db backup": "copies the database out to the backup folder: reads it", "db backups": "lists backups",
     "db export": "writes a pg_dump file: reads the database",
+    "db restore": "replaces the whole cluster from its backups (an audit row would be restored away; "
+                  "pgBackRest's log in the repository records each restore)",
     "service install": "writes a systemd unit file, no database row",
 }
 

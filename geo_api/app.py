@@ -22,6 +22,7 @@ from geo_api.ratelimit import RateLimitMiddleware
 from geo_api.requestlog import RequestMiddleware, RouteTag
 from geo_api.routers import fleet, geocode, health, layers_admin, ogc, open311, osmand_doc, routing
 from geo_api.routers import katalog as katalog_routes
+from geo_api.routers import lapor as lapor_routes
 from geo_api.routers import maps as maps_routes
 from geo_api.routers import media as media_routes
 from geo_api.routers import metrics as metrics_routes
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ogc.router)
     app.include_router(layers_admin.router)
     app.include_router(maps_routes.router)
+    app.include_router(lapor_routes.router)  # citizen pages /lapor and /lacak/{id} (maps/lapor.py)
     app.include_router(ows_routes.router)  # WMS/WFS at /ows (MapServer workers, ows/)
     document_problems(app)
     return app

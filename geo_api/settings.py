@@ -207,6 +207,10 @@ class Settings(BaseSettings):
     ratelimit_address_burst: int = Field(default=500, ge=1, description="Burst of writes per client address.")
     ratelimit_key_per_s: float = Field(default=100.0, gt=0, description="Sustained writes/s per API key.")
     ratelimit_key_burst: int = Field(default=1000, ge=1, description="Burst of writes per API key.")
+    lapor_per_jam: float = Field(default=120.0, gt=0, description="Citizen web form (/lapor, /lacak): sustained "
+                                 "submissions per hour per client address (shared in PostgreSQL; 429 page beyond).")
+    lapor_burst: int = Field(default=30, ge=1, description="Citizen web form: burst of submissions per address "
+                             "(many phones share a carrier's address).")
     ratelimit_exempt_paths: tuple[str, ...] = Field(
         default=("/osmand",), description="Path prefixes without these limits (OsmAnd ingest has its own "
         "per-device bucket, and many trucks share one carrier address).")

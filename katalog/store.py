@@ -63,7 +63,8 @@ def bundled_facts(row: dict[str, Any], src: dict[str, str], node: md.Node, bbox:
                f"{md.instant(row['loaded_at'])} UTC setelah diperiksa.")
     return md.Facts(
         collection_id=row["id"], kind="bundled", version=0, title=row["title"],
-        abstract=f"{what}. Kode wilayah Kemendagri (bukan BPS) kecuali kolom bertanda bps. Sumber: {row['source']}.",
+        abstract=(f"{row['title']}: {row['feature_count']} fitur. Kode wilayah Kemendagri (bukan BPS) kecuali kolom "
+                  f"bertanda bps. Menurut SOURCES.md: \u201c{what}\u201d. Sumber: {row['source']}."),
         purpose=extra.get("purpose", ""), topic=extra.get("topic", ""), kugi=extra.get("kugi", ""),
         keywords=list(extra.get("keywords", [])), opd=node.organisation, contact_email=node.email,
         created=src.get("date", ""), published=md.instant(row["loaded_at"]), revised=md.instant(row["loaded_at"]),

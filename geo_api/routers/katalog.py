@@ -119,7 +119,8 @@ async def _read_body(request: Request, limit: int) -> bytes:
 # ---------------------------------------------------------------- downloads
 
 @router.get("/unduh/{name}", summary="Download a whole layer (GeoPackage, Shapefile zip, GeoJSON, CSV, KML)",
-            response_class=FileResponse)
+            response_class=FileResponse,
+            responses={200: {"content": {mime: {} for _, mime in download.FORMATS.values()}}})
 async def unduh(request: Request, conn: Conn, settings: AppSettings, catalog: Catalog, heavy: Heavy, name: str,
                 crs: Annotated[str | None, Query(max_length=12, description="EPSG code of the output "
                                                  "(GeoPackage and Shapefile only); default 4326")] = None,
@@ -216,14 +217,19 @@ async def records_collection(request: Request, conn: Conn, settings: AppSettings
     return records.collection_doc(base_url(request, settings), bbox)
 
 
-@router.get("/ogc/collections/katalog/items", summary="Search metadata records (q, bbox, datetime, type, keywords)")
+GEOJSON = {200: {"content": {"application/geo+json": {}}}}
+
+
+@router.get("/ogc/collections/katalog/items", summary="Search metadata records (q, bbox, datetime, type, keywords)",
+            response_class=Response, responses=GEOJSON)
 async def records_items(request: Request, conn: Conn, settings: AppSettings) -> Response:
     """Records in force as GeoJSON features (pygeometa's OGC API - Records schema), paged."""
     doc, _ = await _records_page(request, conn, settings)
     return Response(orjson.dumps(doc), media_type="application/geo+json")
 
 
-@router.get("/ogc/collections/katalog/items/{record_id}", summary="One metadata record")
+@router.get("/ogc/collections/katalog/items/{record_id}", summary="One metadata record", response_class=Response,
+            responses=GEOJSON)
 async def records_item(request: Request, conn: Conn, settings: AppSettings, record_id: str) -> Response:
     """One record by collection id or record identifier; 404 when unknown or unpublished."""
     await store.sync_bundled(conn, settings)

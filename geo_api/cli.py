@@ -206,6 +206,12 @@ def serve(
 
     settings = load_settings()
     configure_logging(settings)
+    from geo_api.schema import SchemaMismatch, refuse_unless_head_sync
+
+    try:  # before any worker starts: a schema this release does not understand is one clear line, not N crashes
+        refuse_unless_head_sync(settings.direct_dsn)
+    except SchemaMismatch as exc:
+        fail(exc.detail)
     workers, why = _worker_count(settings, settings.workers if workers is None else workers)
     metrics_dir = None
     if workers > 1:  # prometheus_client's multiprocess mode: a scrape of any worker sums all live workers

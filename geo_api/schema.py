@@ -116,3 +116,16 @@ async def refuse_unless_head(dsn: str) -> SchemaState | None:
     if st.state != HEAD:
         raise SchemaMismatch(f"Satu Peta refuses to start: {st.sentence()}")
     return st
+
+
+def refuse_unless_head_sync(dsn: str) -> SchemaState | None:
+    """The same check before `satupeta serve` starts its workers (so N workers do not each die and restart)."""
+    try:
+        conn = psycopg.connect(dsn, autocommit=True, connect_timeout=5, application_name="satupeta-schema-check")
+    except psycopg.OperationalError:
+        return None
+    with conn:
+        st = state_of(conn)
+    if st.state != HEAD:
+        raise SchemaMismatch(f"Satu Peta refuses to start: {st.sentence()}")
+    return st

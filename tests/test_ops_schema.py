@@ -152,3 +152,13 @@ def test_not_ready_when_the_schema_moves_away_under_a_running_server(base_settin
         live = httpx.get(server.url + "/health/live", timeout=30)
     assert ready.status_code == 503 and "schema ahead" in ready.json()["checks"]["schema"]
     assert live.status_code == 200
+
+
+def test_the_app_itself_refuses_a_schema_behind(base_settings, scratch_dsn, settings):
+    """`uvicorn --factory geo_api.app:create_app` without the CLI: the lifespan refuses too."""
+    migrate(base_settings, revision=_previous_revision(), dsn=scratch_dsn)
+    behind = settings.model_copy(update={"database_url": scratch_dsn})
+    server = LiveServer(behind)
+    with pytest.raises(RuntimeError, match="did not start"):
+        server.__enter__()
+    server.__exit__(None, None, None)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import tempfile
 import time
 from datetime import datetime, timezone
@@ -107,14 +106,15 @@ def listen(
     """Serve only the OsmAnd listener (any path, GET/POST), as Traccar does on port 5055."""
     import uvicorn
 
+    from geo_api.edge import configure_logging, log_config
     from geo_api.fleet.listener import create_listener_app
 
     settings = load_settings()
-    logging.basicConfig(level=settings.log_level.upper())
+    configure_logging(settings)  # the one logging configuration (JSON lines, redacted), as `serve`
     port = port or settings.fleet_osmand_port
     console.print(f"OsmAnd listener at http://{host or settings.host}:{port}")
     uvicorn.run(create_listener_app(settings), host=host or settings.host, port=port,
-                log_level=settings.log_level.lower(), access_log=False)
+                log_level=settings.log_level.lower(), access_log=False, log_config=log_config(settings))
 
 
 @app.command("import")

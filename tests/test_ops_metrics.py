@@ -228,3 +228,28 @@ def test_two_workers_one_scrape_sums_both(settings):
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=60)
+
+
+def test_fleet_listen_logs_json_lines_too(settings):
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": settings.dsn, "SATUPETA_LOG_LEVEL": "info", "PYTHONUNBUFFERED": "1",
+           "SATUPETA_FLEET_TRACKER_AUTH": "off"}
+    proc = subprocess.Popen([sys.executable, "-m", "geo_api.cli", "fleet", "listen", "--port", str(port)], env=env,
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/", params={"id": "nobody-" + uuid.uuid4().hex[:6],
+                                                                    "lat": "-6.2", "lon": "106.6"}, timeout=5)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline and proc.poll() is None, "listener did not start"
+                time.sleep(0.2)
+        assert r.status_code in (400, 404)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out = proc.communicate(timeout=60)[0].decode()
+    lines = [json.loads(ln) for ln in out.splitlines() if ln.startswith("{")]
+    assert any(rec["logger"].startswith("uvicorn") for rec in lines), out[-2000:]
+    assert not [ln for ln in out.splitlines() if ln.startswith("INFO:")], out[-2000:]  # no plain-text uvicorn lines

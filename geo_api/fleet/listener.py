@@ -104,7 +104,8 @@ async def _start_listener(settings: Settings, rt: FleetRuntime):
     access = logging.getLogger("uvicorn.access")
     handlers, propagate = list(access.handlers), access.propagate
     config = uvicorn.Config(create_listener_app(settings, rt), host=settings.host, port=settings.fleet_osmand_port,
-                            log_level=settings.log_level.lower(), access_log=False)
+                            log_level=settings.log_level.lower(), access_log=False,
+                            log_config=None)  # keep the process's one logging configuration (JSON, redacted)
     access.handlers, access.propagate = handlers, propagate
     server = _Embedded(config)
     # SO_REUSEPORT: with `serve --workers N` every worker listens on the same port and the kernel spreads the

@@ -242,3 +242,13 @@ def test_hostile_or_broken_xml_posts_are_refused(client, body):
     code, _ = _exception(r)
     assert code == "NoApplicableCode"
     assert b"root:" not in r.content
+
+
+def test_getrecords_in_iso19139_and_describerecord(csw, client, settings):
+    csw.getrecords2(constraints=[fes.PropertyIsEqualTo("apiso:TopicCategory", "boundaries")], esn="full",
+                    outputschema=GMD, typenames="gmd:MD_Metadata", maxrecords=50)
+    assert f"{settings.katalog_kode_simpul}:kecamatan" in csw.records
+    assert all(isinstance(r, MD_Metadata) for r in csw.records.values())
+    assert {r.identification[0].topiccategory[0] for r in csw.records.values()} == {"boundaries"}
+    r = client.get("/csw", params={"service": "CSW", "version": "2.0.2", "request": "DescribeRecord"})
+    assert r.status_code == 200 and b"record.xsd" in r.content

@@ -46,7 +46,12 @@ HTTP_WRITES: dict[tuple[str, str], str] = {
     ("POST", "/layers/{layer_id}/styles"): "layer.style",
     ("PUT", "/layers/{layer_id}/metadata"): "layer.metadata",
     ("DELETE", "/layers/{layer_id}"): "layer.unpublish",
+    ("POST", "/lapor"): "laporan.create",  # the citizen web form: the same intake, actor web:lapor (no key)
+    ("POST", "/lacak/{laporan_id}/nilai"): "laporan.penilaian",  # the reporter's rating with kode_lacak
 }
+# Writes of the citizen web form carry no API key: their actor is the channel (and the client's address).
+HTTP_WEB_ACTOR: dict[tuple[str, str], str] = {("POST", "/lapor"): "web:lapor",
+                                              ("POST", "/lacak/{laporan_id}/nilai"): "web:lacak"}
 # Routes with a write method that write nothing an audit row would describe, and why. Keep this short.
 HTTP_EXEMPT: dict[tuple[str, str], str] = {
     ("POST", "/geocode/reverse/batch"): "reads only: points in, kelurahan out, nothing stored",
@@ -285,7 +290,28 @@ def _http_steps(client, keys) -> dict[tuple[str, str], Callable[[], str]]:
         assert r.status_code == 200, r.text
         return f"layer:{layer}"
 
+    def lapor() -> str:
+        import re
+
+        page = client.get("/lapor")
+        state["csrf"] = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        r = client.post("/lapor", data={"csrf": state["csrf"], "service_code": "sampah_menumpuk",
+                                        "lat": "-6.18994", "long": "106.62483", "description": "Uji audit (web)"})
+        assert r.status_code == 200, r.text
+        state["web"] = re.search(r"bernomor <strong>(\d+)</strong>", r.text).group(1)
+        state["kode"] = re.search(r'id="kode-lacak">([^<]+)<', r.text).group(1)
+        return f"laporan:{state['web']}"
+
+    def nilai() -> str:
+        r = client.post(f"/routing/laporan/{state['web']}/status", json={"status": "fixed"}, headers=h("officer"))
+        assert r.status_code == 200, r.text
+        r = client.post(f"/lacak/{state['web']}/nilai", data={"csrf": state["csrf"], "kode_lacak": state["kode"],
+                                                              "nilai": "4"}, follow_redirects=False)
+        assert r.status_code == 303, r.text
+        return f"laporan:{state['web']}"
+
     return {("POST", "/open311/v2/requests.{fmt}"): laporan,
+            ("POST", "/lapor"): lapor, ("POST", "/lacak/{laporan_id}/nilai"): nilai,
             ("POST", "/routing/laporan/{laporan_id}/status"): status,
             ("POST", "/routing/laporan/{laporan_id}/disposisi"): disposisi,
             ("POST", "/routing/rules"): rule_add, ("PATCH", "/routing/rules/{rule_id}"): rule_change,
@@ -308,7 +334,8 @@ def test_every_http_write_is_audited_with_its_key(client, settings, db, katalog)
         rows = [r for r in _rows_since(db, start) if r["aksi"] == action and r["objek"] == objek]
         name, _, key_id = keys[_WHO.get(action, "admin")]
         assert rows, f"{route} wrote no audit row {action} {objek}"
-        assert {(r["oleh"], r["api_key_id"]) for r in rows} == {(f"api_key:{name}", key_id)}, rows
+        who = {(HTTP_WEB_ACTOR[route], None)} if route in HTTP_WEB_ACTOR else {(f"api_key:{name}", key_id)}
+        assert {(r["oleh"], r["api_key_id"]) for r in rows} == who, rows
         logged = json.dumps([[r["sebelum"], r["sesudah"]] for r in rows], default=str)
         assert not [w for w in keys if keys[w][1] in logged], "a key's secret in the audit log"
 

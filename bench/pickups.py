@@ -66,7 +66,8 @@ def _timed(fn, *args):
 
 
 def _day(cfg, vehicles, tracks, sched, sites):
-    visits = pk.merge(pk.vehicle_pickups(cfg, v, rows, sites) for v, rows in zip(vehicles, tracks, strict=True))
+    index = pk.SiteIndex(sites)
+    visits = pk.merge(pk.vehicle_pickups(cfg, v, rows, index) for v, rows in zip(vehicles, tracks, strict=True))
     return pk.day_features(WIB, sched, DAY, visits, datetime(2026, 3, 3, tzinfo=WIB)), visits
 
 

@@ -85,7 +85,7 @@ class ArmadaReplay(MacroElement):
     }
     return f[f.length - 1];
   }
-  var box = L.control({position: 'bottomleft'});
+  var box = L.control({position: 'topleft'});  // bottom-left holds the status box and, on phones, the legend
   box.onAdd = function () {
     var d = L.DomUtil.create('div', 'sp-box sp-replay');
     d.innerHTML = '<button type="button" id="sp-replay-play" aria-label="Putar ulang">&#9654; Putar</button> ' +

@@ -7,6 +7,7 @@ thread (`Services.heavy`): detection is NumPy work over every truck's day.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 from collections import Counter, defaultdict
@@ -83,24 +84,30 @@ def span(sched: Sequence[ScheduledSite], days: Sequence[date], tz: ZoneInfo) -> 
     return lo, hi
 
 
-def candidate_sites(track: det.Track, sites: Sequence[det.Site]) -> list[det.Site]:
-    """The sites whose geofence some fix of the track comes near (an R-tree query), so detection runs per site
-    only where the truck went; detection itself decides inside or not."""
-    if len(track) == 0 or not sites:
-        return []
-    shapes = [s.geom.buffer(s.radius_m / det.M_PER_DEG_LAT * 1.2 + 1e-5) if s.geom.geom_type == "Point"
-              else s.geom for s in sites]
-    tree = shapely.STRtree(shapes)
-    hit = tree.query(shapely.points(track.lon, track.lat), predicate="intersects")
-    return [sites[i] for i in np.unique(hit[1]).tolist()]
+class SiteIndex:
+    """An R-tree over the sites' geometries, built once per request: which sites a track comes near."""
+
+    def __init__(self, sites: Sequence[det.Site]):
+        self.sites = list(sites)
+        self.tree = shapely.STRtree([s.geom for s in self.sites]) if self.sites else None
+        radius = max((s.radius_m for s in self.sites), default=0.0)
+        self.reach_deg = radius / det.M_PER_DEG_LAT * 1.2 + 1e-5  # slack: a degree of longitude is shorter
+
+    def candidates(self, track: det.Track) -> list[det.Site]:
+        """The sites some fix of the track comes within reach of; detection itself decides inside or not."""
+        if self.tree is None or len(track) == 0:
+            return []
+        hit = self.tree.query(shapely.points(track.lon, track.lat), predicate="dwithin", distance=self.reach_deg)
+        return [self.sites[i] for i in np.unique(hit[1]).tolist()]
 
 
 def vehicle_pickups(cfg: det.DetectionConfig, vehicle: dict[str, Any], rows: Sequence[dict[str, Any]],
-                    sites: Sequence[det.Site]) -> dict[str, list[jd.Pickup]]:
-    """One vehicle's visits (as pickups) per site fid."""
+                    sites: Sequence[det.Site] | SiteIndex) -> dict[str, list[jd.Pickup]]:
+    """One vehicle's visits (as pickups) per site fid, detected only at the sites its track came near."""
     tr = track_of(rows)
+    index = sites if isinstance(sites, SiteIndex) else SiteIndex(sites)
     out: dict[str, list[jd.Pickup]] = defaultdict(list)
-    for v in det.site_visits(tr, candidate_sites(tr, sites), cfg):
+    for v in det.site_visits(tr, index.candidates(tr), cfg):
         out[v.site.fid].append(jd.Pickup(vehicle["id"], vehicle["plat_nomor"], v.arrival, v.departure))
     return out
 
@@ -186,9 +193,14 @@ def report(tz: ZoneInfo, sched: Sequence[ScheduledSite], days: Sequence[date], v
     per_kec: dict[str, Counter] = defaultdict(blank)
     per_truck: dict[str, Counter] = defaultdict(blank)
     total = blank()
+    by_site = {fid: sorted(ps, key=lambda p: p.arrival) for fid, ps in visits.items()}
+    starts = {fid: [p.arrival for p in ps] for fid, ps in by_site.items()}
     for d in days:
         for s in sched:
-            st = site_day(tz, s, d, visits.get(s.site.fid, ()), now)
+            lo, hi = jd.visit_span(s.jadwal, d, tz)
+            ps, ts = by_site.get(s.site.fid, []), starts.get(s.site.fid, [])
+            near = ps[bisect.bisect_left(ts, lo.timestamp()):bisect.bisect_left(ts, hi.timestamp())]
+            st = site_day(tz, s, d, near, now)
             if st is None:
                 continue
             for w in st.windows:

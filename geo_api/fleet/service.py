@@ -61,7 +61,7 @@ async def site_pickups(fleet: Any, heavy: Any, conn: psycopg.AsyncConnection, se
     """Every pickup (visit) at the selected sites over the days, per site fid (one vehicle when given)."""
     lo, hi = pk.span(sched, days, _tz(settings))
     cfg = analysis.detection_config(settings)
-    sites = [s.site for s in sched]
+    sites = pk.SiteIndex([s.site for s in sched])
     vehicles = [vehicle] if vehicle is not None else await fetch_all(conn, "fleet_vehicles_list")
     found = []
     for v in vehicles:

@@ -179,7 +179,8 @@ def base_map(data: BaseData, opts: MapOptions, *, title: str, subtitle: str = ""
     """A map of Kota Tangerang: boundaries (kecamatan, kelurahan, neighbours), scale bar, title, attribution."""
     minx, miny, maxx, maxy = data.bounds
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=12, tiles=None,
-                   control_scale=True, prefer_canvas=False, minZoom=10, maxZoom=19)
+                   control_scale=True, prefer_canvas=False, minZoom=10, maxZoom=19,
+                   zoomSnap=0.25)  # fit the city snugly on a phone too (whole zoom steps leave it small)
     if opts.tile_url:
         folium.TileLayer(opts.tile_url, attr=esc(opts.tile_attribution) or "Peta dasar", name="Peta dasar",
                          max_zoom=19).add_to(m)

@@ -206,7 +206,8 @@ def test_dasbor_opd(open_page, laporan_facts, db):
     page.wait_for_function("document.getElementById('peta-terbuka').contentWindow.SP.ready === true")
     visit.assert_clean()
     expected_open = db.execute(
-        "SELECT count(*) AS n FROM laporan WHERE status <> 'closed' AND requested_at >= "
+        "SELECT count(*) AS n FROM laporan JOIN laporan_status_kode k ON k.kode = status WHERE k.open311 = 'open' "
+        "AND requested_at >= "
         "(current_date - 29)::timestamp AT TIME ZONE 'Asia/Jakarta'").fetchone()["n"]
     assert page.evaluate("document.getElementById('peta-terbuka').contentWindow.SP.stats.terbuka") == expected_open
     assert frame.locator("path.sp-terbuka").count() >= 1
@@ -217,8 +218,9 @@ def test_dasbor_opd(open_page, laporan_facts, db):
     # each seeded OPD's row counts what the database holds for it in the dashboard's 30 days
     for i, kode in enumerate(OPD):
         want = db.execute(
-            "SELECT count(*) AS diterima, count(*) FILTER (WHERE status <> 'closed') AS terbuka FROM laporan "
-            "WHERE opd_kode = %s AND requested_at >= (current_date - 29)::timestamp AT TIME ZONE 'Asia/Jakarta'",
+            "SELECT count(*) AS diterima, count(*) FILTER (WHERE k.open311 = 'open') AS terbuka FROM laporan "
+            "JOIN laporan_status_kode k ON k.kode = status WHERE opd_kode = %s "
+            "AND requested_at >= (current_date - 29)::timestamp AT TIME ZONE 'Asia/Jakarta'",
             (kode,)).fetchone()
         cells = per_opd.locator("tbody tr", has_text=f"Dinas Uji {'ABC'[i]}").first.locator("td").all_inner_texts()
         assert [cells[1], cells[2]] == [f"{want['diterima']:,}".replace(",", "."),

@@ -1,7 +1,7 @@
 -- Individual laporan for the map (newest first, capped), optionally inside a bbox; no personal data.
 SELECT l.id, l.lat, l.lon, l.status, l.opd_kode, l.layanan_kode, ly.nama AS layanan_nama,
        left(l.deskripsi, 300) AS deskripsi, l.alasan_teks, l.keputusan, l.kabkota_kode,
-       to_char(l.requested_at AT TIME ZONE 'Asia/Jakarta', 'YYYY-MM-DD HH24:MI') AS diterima,
+       to_char(l.requested_at AT TIME ZONE 'Asia/Jakarta', 'DD-MM-YYYY HH24:MI "WIB"') AS diterima,
        k.nama AS kelurahan_nama
 FROM laporan AS l
 JOIN layanan AS ly ON ly.kode = l.layanan_kode

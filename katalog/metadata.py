@@ -416,7 +416,7 @@ def mcf(facts: Facts, node: Node, base: str, ows: bool = False) -> dict[str, Any
             "extents": {"spatial": [{"bbox": bbox, "crs": 4326}], "temporal": []},
             "fees": "Tidak dipungut biaya", "accessconstraints": "otherRestrictions",
             "rights": {"ind": facts.attribution},
-            "license": {"name": facts.licence, "url": facts.licence_url},
+            "license": {"name": facts.licence, **({"url": facts.licence_url} if facts.licence_url else {})},
             "url": f"{base}/peta/katalog/{facts.collection_id}",
             "status": "onGoing" if facts.kind == "published" else "completed",
             "maintenancefrequency": facts.frequency or "unknown",

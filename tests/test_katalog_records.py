@@ -83,3 +83,10 @@ def test_bad_parameters(client, params, parameter):
     r = client.get("/ogc/collections/katalog/items", params=params)
     assert r.status_code == 400
     assert r.json()["parameter"] == parameter
+
+
+def test_wms_wfs_links_exactly_when_the_app_serves_ows(client):
+    serves_ows = any(p.startswith("/ows") for p in client.get("/openapi.json").json()["paths"])
+    links = [li["href"] for li in client.get(f"/ogc/collections/katalog/items/{ID}").json()["links"]]
+    assert any("/ows?service=WMS" in h for h in links) == serves_ows
+    assert any("/ows?service=WFS" in h for h in links) == serves_ows

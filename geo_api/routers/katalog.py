@@ -36,7 +36,7 @@ def base_url(request: Request, settings: Any) -> str:
 
 def has_ows(request: Request) -> bool:
     """Whether this app serves WMS/WFS at /ows (issue 15), so metadata may link to it."""
-    return any(getattr(r, "path", "").startswith("/ows") for r in request.app.routes)
+    return any(p.startswith("/ows") for p in request.app.openapi().get("paths", {}))  # cached by FastAPI
 
 
 def _xml(body: bytes, status: int = 200) -> Response:

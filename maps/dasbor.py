@@ -310,7 +310,10 @@ form{margin:.4rem 0}iframe{width:100%;height:620px;border:0;
 border-radius:6px;box-shadow:0 1px 3px rgba(0,0,0,.15);background:#fff}.telat{color:#b2182b;font-weight:600}
 .sintetis{margin:0;background:#7a1f00;color:#fff;font-weight:600;padding:.35rem 1.4rem}
 caption{text-align:left;font-size:.85rem;color:#444;padding:.3rem 0}
-#opd-kecamatan td,#opd-kecamatan th{white-space:nowrap}.nol{color:#999}th[scope=row]{text-align:left}
+#opd-kecamatan td,#opd-kecamatan th{white-space:nowrap}
+#opd-kecamatan th[scope=row],#opd-kecamatan thead th:first-child{position:sticky;left:0;background:#fff;z-index:1}
+@media (max-width:600px){#opd-kecamatan th[scope=row]{white-space:normal;min-width:7rem;max-width:9rem}}
+.nol{color:#999}th[scope=row]{text-align:left}
 .tabel{overflow-x:auto;max-width:100%}.sw{display:inline-block;width:12px;height:12px;border-radius:50%;
 margin-right:6px;vertical-align:-1px;border:1px solid #555}
 @media (max-width:600px){main{padding:.6rem}header{padding:.6rem}iframe{height:480px}table{font-size:.85rem}}"""

@@ -69,6 +69,7 @@ def main() -> int:
     app.initQgis()
     path = os.path.join(folder, "bench.qgs")
     _project(path, host, pgport, db, user)
+    HTTPServer.request_queue_size = 128  # 16 clients connect at once: the default backlog of 5 resets some
     httpd = HTTPServer(("127.0.0.1", int(port)), BaseHTTPRequestHandler, bind_and_activate=True)
     children = []
     for _ in range(int(procs) - 1):
@@ -101,6 +102,7 @@ def _serve(httpd: HTTPServer, path: str) -> None:
             self.send_response(res.statusCode())
             self.send_header("Content-Type", res.headers().get("Content-Type", "application/octet-stream"))
             self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(body)
 

@@ -119,7 +119,10 @@ async def _load(urls: list[str], clients: int, expect: str) -> tuple[float, floa
         while queue:
             url = queue.pop()
             t0 = time.perf_counter()
-            r = await client.get(url)
+            try:
+                r = await client.get(url)
+            except httpx.HTTPError as exc:
+                raise RuntimeError(f"{url[:160]}: {type(exc).__name__}") from None
             times.append(time.perf_counter() - t0)
             if r.status_code != 200 or expect not in r.headers.get("content-type", ""):
                 raise RuntimeError(f"{url[:160]}: {r.status_code} {r.headers.get('content-type')} {r.text[:200]}")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from psycopg.conninfo import conninfo_to_dict
 
 from layers.catalog import Collection
-from ows.styles import CARTOGRAPHIC, SYMBOLS, Style
+from ows.styles import SYMBOLS, Style
 
 # The CRSs every layer is offered in (the data is stored in EPSG:4326)
 CRS_LIST = ("EPSG:4326", "EPSG:3857", "EPSG:32748", "CRS:84")
@@ -193,8 +193,3 @@ def map_key(entries: list[LayerEntry], styles_stamp: str) -> str:
     h.update(styles_stamp.encode())
     return h.hexdigest()[:24]
 
-
-def default_style_of(entry: LayerEntry) -> str:
-    """The style drawn when a request names none (kept here so the router and the worker agree)."""
-    return entry.default_style if entry.uploaded else (CARTOGRAPHIC if entry.styles[0].name == CARTOGRAPHIC
-                                                        else entry.styles[0].name)

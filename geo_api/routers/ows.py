@@ -20,7 +20,15 @@ from ows.sld import MAX_BYTES, SldError, check_sld
 router = APIRouter(tags=["WMS / WFS"])
 MAX_POST = 256 * 1024
 _ENGINE_EXC = re.compile(rb"<(?:\w+:)?(?:ServiceException|ExceptionText)[^>]*>(.*?)</", re.S)
-_OWS_DOC = {200: {"content": {"text/xml": {}, "image/png": {}, "image/jpeg": {}, "application/json": {}}}}
+_PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+_REPORTS = {"text/xml": {}, "application/xml": {}, "application/vnd.ogc.se_xml": {}, **_PROBLEM}
+_OWS_DOC = {
+    200: {"content": {t: {} for t in ("text/xml", "application/xml", "application/vnd.ogc.wms_xml",
+                                      "application/vnd.ogc.gml", "application/gml+xml", "image/png",
+                                      "image/jpeg", "application/json", "text/html", "text/plain")}},
+    "4XX": {"description": "OGC ServiceExceptionReport (WMS) or OWS ExceptionReport (WFS)", "content": _REPORTS},
+    503: {"description": "The map server or the catalog cannot answer now", "content": _REPORTS},
+}
 
 
 def _report(err: OwsError, service: str, version: str) -> Response:

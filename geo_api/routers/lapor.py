@@ -112,6 +112,7 @@ async def lapor_submit(request: Request, conn: Conn, settings: AppSettings, geo:
         return _html(halaman.build_lapor(data, token, settings.maps_tile_url, {}, halaman.pesan(exc, data)),
                      token, exc.status if 400 <= exc.status < 500 else 400)
     fields = _fields(posted)
+    posted.uploads = [(n, d) for n, d in posted.uploads if n or d]  # a browser sends an empty file input as one
     if not _csrf_ok(request, posted.fields):
         msg = "Formulir ini sudah kedaluwarsa. Isian Anda masih ada di bawah: periksa lalu tekan Kirim lagi."
         return _html(halaman.build_lapor(data, token, settings.maps_tile_url, fields, msg), token, 403)

@@ -43,7 +43,7 @@ def _visit(browser, live_server, path, size):
     page.on("request", lambda r: problems.append(f"outside {r.url}")
             if urlparse(r.url).netloc not in (host, "") and not r.url.startswith("data:") else None)
     page.on("console", lambda m: problems.append(f"console {m.text}") if m.type == "error" else None)
-    resp = page.goto(live_server.url + path, wait_until="networkidle")
+    resp = page.goto(live_server.url + path, wait_until="load")
     return page, resp, problems
 
 
@@ -85,7 +85,8 @@ def test_layer_page(browser, live_server, shots, size):
     assert "GetRecordById" in services and "/ogc/collections/kelurahan" in services
     frame = page.frame_locator("iframe")
     frame.locator(".leaflet-container").wait_for(timeout=30_000)
-    page.wait_for_load_state("networkidle")
+    frame.locator("path.leaflet-interactive").first.wait_for(timeout=30_000)  # the kelurahan drawn
+    page.wait_for_load_state("load")
     page.screenshot(path=str(shots / f"katalog_kelurahan_{size}.png"), full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= SIZES[size][0]
     assert not problems, problems

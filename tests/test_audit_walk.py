@@ -48,6 +48,7 @@ HTTP_WRITES: dict[tuple[str, str], str] = {
     ("DELETE", "/layers/{layer_id}"): "layer.unpublish",
     ("POST", "/lapor"): "laporan.create",  # the citizen web form: the same intake, actor web:lapor (no key)
     ("POST", "/lacak/{laporan_id}/nilai"): "laporan.penilaian",  # the reporter's rating with kode_lacak
+    ("POST", "/open311/v2/requests/{service_request_id}/rating.{fmt}"): "laporan.penilaian",  # Open311 + kode_lacak
 }
 # Writes of the citizen web form carry no API key: their actor is the channel (and the client's address).
 HTTP_WEB_ACTOR: dict[tuple[str, str], str] = {("POST", "/lapor"): "web:lapor",
@@ -121,6 +122,7 @@ CLI_WRITES: dict[str, set[str]] = {
     "routing kunci-petugas": {"key.create"},
     "routing aturan add": {"rule.add"}, "routing aturan change": {"rule.change"},
     "maps demo": {"laporan.create"},  # as the demo's citizen key, over HTTP
+    "laksa tutup-otomatis": {"laporan.jam"},  # the SP4N-LAPOR! clock job: escalations and auto-close
 }
 # Commands that only read: run with every transaction read-only (arguments below).
 CLI_READS: dict[str, tuple[str, ...]] = {
@@ -310,8 +312,22 @@ def _http_steps(client, keys) -> dict[tuple[str, str], Callable[[], str]]:
         assert r.status_code == 303, r.text
         return f"laporan:{state['web']}"
 
+    def rating() -> str:
+        r = client.post("/open311/v2/requests.json", data={
+            "api_key": keys["citizen"][1], "service_code": "sampah_menumpuk", "lat": "-6.18994",
+            "long": "106.62483", "description": "Sampah menumpuk (uji audit penilaian)"})
+        assert r.status_code == 200, r.text
+        rid, kode = r.json()[0]["service_request_id"], r.json()[0]["kode_lacak"]
+        r = client.post(f"/routing/laporan/{rid}/status", json={"status": "fixed"}, headers=h("officer"))
+        assert r.status_code == 200, r.text
+        r = client.post(f"/open311/v2/requests/{rid}/rating.json", data={
+            "api_key": keys["citizen"][1], "kode_lacak": kode, "nilai": "3"})
+        assert r.status_code == 200, r.text
+        return f"laporan:{rid}"
+
     return {("POST", "/open311/v2/requests.{fmt}"): laporan,
             ("POST", "/lapor"): lapor, ("POST", "/lacak/{laporan_id}/nilai"): nilai,
+            ("POST", "/open311/v2/requests/{service_request_id}/rating.{fmt}"): rating,
             ("POST", "/routing/laporan/{laporan_id}/status"): status,
             ("POST", "/routing/laporan/{laporan_id}/disposisi"): disposisi,
             ("POST", "/routing/rules"): rule_add, ("PATCH", "/routing/rules/{rule_id}"): rule_change,
@@ -320,7 +336,8 @@ def _http_steps(client, keys) -> dict[tuple[str, str], Callable[[], str]]:
             ("PUT", "/layers/{layer_id}/metadata"): metadata, ("DELETE", "/layers/{layer_id}"): unpublish}
 
 
-_WHO = {"laporan.create": "citizen", "laporan.status": "officer", "laporan.disposisi": "officer"}
+_WHO = {"laporan.create": "citizen", "laporan.status": "officer", "laporan.disposisi": "officer",
+        "laporan.penilaian": "citizen"}
 
 
 def test_every_http_write_is_audited_with_its_key(client, settings, db, katalog):
@@ -469,13 +486,23 @@ def _cli_steps(settings, db, live_server, tmp: Path) -> dict[str, Callable[[], l
            "--key-file", str(tmp / "demo_key"), "--wait", "30", cwd=tmp)
         return ["laporan:"]
 
+    def auto_close() -> list[str]:
+        # the newest laporan's dispatch stage made overdue: the job escalates it (and whatever else is due now)
+        row = db.execute("UPDATE laporan SET disposisi_due = now() - interval '1 day', disposisi_at = NULL, "
+                         "disposisi_eskalasi_at = NULL WHERE id = (SELECT max(id) FROM laporan) "
+                         "RETURNING id").fetchone()
+        db.commit()
+        ok("laksa", "tutup-otomatis")
+        return [f"laporan:{row['id']}"]
+
     return {"load": load, "layers publish": publish, "layers restore": restore, "layers unpublish": unpublish,
             "keys create": key("create", "--role", "opd_officer", "--opd", "dlh"),
             "keys bind": key("bind", "--semua-opd"), "keys rotate": key("rotate"), "keys revoke": key("revoke"),
             "fleet vehicle add": vehicle, "fleet device add": device, "fleet import": fleet_import,
             "fleet maintain": maintain, "fleet publish-sites": sites, "fleet simulate": simulate,
             "routing muat-katalog": katalog, "routing demo": routing_demo, "routing kunci-petugas": officer,
-            "routing aturan add": rule_add, "routing aturan change": rule_change, "maps demo": maps_demo}
+            "routing aturan add": rule_add, "routing aturan change": rule_change, "maps demo": maps_demo,
+            "laksa tutup-otomatis": auto_close}
 
 
 def test_every_cli_write_is_audited(settings, db, katalog, live_server, tmp_path):

@@ -64,15 +64,18 @@ class ArmadaReplay(MacroElement):
 (function () {
   var map = {{ this._parent.get_name() }}, cfg = {{ this.config }};
   var colours = cfg.colours, trucks = [], sites = [];
+  // above the folium TPS icons (marker pane, z 600), so the replay's colours are the ones seen
+  map.createPane('spReplay').style.zIndex = 650;
   cfg.tracks.forEach(function (tr) {
     if (!tr.fixes.length) return;
     var m = L.circleMarker([tr.fixes[0][1], tr.fixes[0][2]], {radius: 7, color: '#fff', weight: 2,
-      fillColor: tr.colour, fillOpacity: 1, className: 'sp-replay-truck'}).bindTooltip(tr.plat).addTo(map);
+      fillColor: tr.colour, fillOpacity: 1, className: 'sp-replay-truck', pane: 'spReplay'})
+      .bindTooltip(tr.plat).addTo(map);
     trucks.push({m: m, f: tr.fixes});
   });
   cfg.sites.forEach(function (s) {
-    var m = L.circleMarker([s.lat, s.lon], {radius: 6, color: '#333', weight: 1, fillColor: colours.belum,
-      fillOpacity: 1, className: 'sp-replay-site'}).bindTooltip(s.nama).addTo(map);
+    var m = L.circleMarker([s.lat, s.lon], {radius: 8, color: '#333', weight: 1, fillColor: colours.belum,
+      fillOpacity: 1, className: 'sp-replay-site', pane: 'spReplay'}).bindTooltip(s.nama).addTo(map);
     sites.push({m: m, c: s.changes});
   });
   function at(f, t) {
@@ -85,9 +88,10 @@ class ArmadaReplay(MacroElement):
     }
     return f[f.length - 1];
   }
-  var box = L.control({position: 'topleft'});  // bottom-left holds the status box and, on phones, the legend
+  var box = L.control({position: 'bottomleft'});
   box.onAdd = function () {
     var d = L.DomUtil.create('div', 'sp-box sp-replay');
+    d.style.setProperty('margin-bottom', '72px', 'important');  // above the status box and the legend button
     d.innerHTML = '<button type="button" id="sp-replay-play" aria-label="Putar ulang">&#9654; Putar</button> ' +
       '<input type="range" id="sp-replay-slider" min="' + cfg.start + '" max="' + cfg.end + '" step="60" value="' +
       cfg.start + '" aria-label="Waktu putar ulang"> <span id="sp-replay-clock"></span>';

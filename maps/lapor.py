@@ -5,6 +5,7 @@ static/lapor/lapor.js over the vendored Leaflet."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -98,8 +99,8 @@ def _kelurahan_select(data: FormData, typed: dict[str, str]) -> str:
             f'<option value="{esc(k["kode"])}" data-lat="{k["label_lat"]:.6f}" data-lon="{k["label_lon"]:.6f}"{sel}>'
             f'{esc(k["nama"])}</option>')
     opts = "".join(f'<optgroup label="Kecamatan {esc(g)}">{"".join(o)}</optgroup>' for g, o in groups.items())
-    return ('<details class="sp-tanpa-peta"' + (" open" if chosen else "") + '><summary>Tanpa peta: pilih '
-            'kelurahan dari daftar</summary><label for="kelurahan">Kelurahan tempat masalah</label>'
+    return ('<details id="tanpa-peta" class="sp-tanpa-peta"' + (" open" if chosen else "") + '><summary>Tanpa '
+            'peta: pilih kelurahan dari daftar</summary><label for="kelurahan">Kelurahan tempat masalah</label>'
             f'<select id="kelurahan" name="kelurahan"><option value="">— pilih kelurahan —</option>{opts}</select>'
             '<p class="sp-kecil">Laporan ditempatkan di tengah kelurahan; tulis patokan di alamat.</p></details>')
 
@@ -125,6 +126,8 @@ def build_lapor(data: FormData, token: str, tile_url: str | None = None, typed: 
             '<input id="cari" type="search" autocomplete="off" aria-controls="cari-hasil" maxlength="100">'
             '<ul id="cari-hasil" class="sp-saran" role="listbox" aria-label="Hasil pencarian"></ul></div>'
             '<button type="button" id="lokasi-saya" class="sp-tombol2">Gunakan lokasi saya</button>'
+            '<p class="sp-kecil"><a href="#tanpa-peta" id="ke-tanpa-peta">Tanpa peta? Pilih kelurahan dari '
+            'daftar</a></p>'
             '<div id="peta" class="sp-peta" role="application" aria-label="Peta: geser penanda ke tempat masalah. '
             'Dengan papan ketik: pilih penanda lalu tekan tombol panah."></div>'
             '<p id="lokasi-info" class="sp-info" aria-live="polite">Geser penanda ke tempat masalah, '
@@ -184,6 +187,12 @@ def pesan(exc: SatuPetaError, data: FormData) -> str:
     return "Laporan belum dapat dikirim. Periksa isian Anda lalu kirim lagi."
 
 
+def kalimat_pertama(teks: str) -> str:
+    """The routing decision's own sentence, without the rules passed over that follow it (those are for officers)."""
+    m = re.match(r"^(.*?\.)\s+Aturan\b", teks or "", re.S)
+    return m.group(1) if m else (teks or "")
+
+
 def build_hasil(row: dict[str, Any], got: Any, sla: int | None) -> str:
     """The result page: number, kode_lacak (shown once), OPD, expected date in working days, follow-up link."""
     k = got.keputusan
@@ -204,7 +213,7 @@ def build_hasil(row: dict[str, Any], got: Any, sla: int | None) -> str:
             '<p>Simpan kode ini (catat atau ambil tangkapan layar): hanya ditampilkan sekali, dan diperlukan untuk '
             'menambah keterangan atau menilai penanganan.</p><ul class="sp-ringkas">'
             f'<li>Ditangani oleh: <strong id="hasil-opd">{esc(k.opd_nama)}</strong></li>'
-            f'<li>Alasannya: {esc(k.teks)}</li>'
+            f'<li>Alasannya: {esc(kalimat_pertama(k.teks))}</li>'
             f'<li>Perkiraan selesai: <strong id="hasil-tenggat">{esc(due_text)}</strong></li>{foto}</ul>{dup}'
             f'<p><a class="sp-tombol" id="ke-lacak" href="/lacak/{rid}">Ikuti laporan {rid}</a></p>'
             '<p><a href="/lapor">Laporkan masalah lain</a></p></main>' + _foot())

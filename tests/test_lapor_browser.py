@@ -220,7 +220,8 @@ def test_no_map_path(browser_context, live_server, shots, db, size):
     page.goto(live_server.url + "/lapor")
     page.evaluate("localStorage.clear()")
     page.wait_for_function("window.SPLapor && SPLapor.ready")
-    page.click("details.sp-tanpa-peta summary")
+    page.click("#ke-tanpa-peta")  # the link above the map opens the list and focuses it
+    assert page.evaluate("document.activeElement.id") == "kelurahan"
     kode = db.execute("SELECT kode FROM kelurahan WHERE nama = 'Cimone'").fetchone()["kode"]
     page.select_option("#kelurahan", kode)
     assert "Kelurahan Cimone" in page.inner_text("#lokasi-info")

@@ -102,7 +102,9 @@
     getJSON("/routing/explain", { method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ category: kat.value, lat: t[0], lon: t[1] }) }).then(function (r) {
       var l = data.layanan[kat.value] || {};
-      text(opdInfo, "Akan ditangani oleh " + r.opd_nama + ". " + r.alasan_teks +
+      // the decision's own sentence; the rules passed over that follow it are for officers (/routing/explain)
+      var alasan = r.alasan_teks.replace(/^(.*?\.)\s+Aturan\b[\s\S]*$/, "$1");
+      text(opdInfo, "Akan ditangani oleh " + r.opd_nama + ". " + alasan +
            (l.sla ? " Target penyelesaian " + l.sla + " hari kerja." : ""));
     }).catch(function () { text(opdInfo, "OPD belum dapat diperiksa (sambungan terputus?)."); });
   }
@@ -147,6 +149,10 @@
            " (dipilih dari daftar).");
     }
     simpan(); jelaskan(); cariDekat();
+  });
+  var lewati = $("ke-tanpa-peta");
+  if (lewati) lewati.addEventListener("click", function (e) {
+    e.preventDefault(); $("tanpa-peta").open = true; kel.focus();
   });
   atributAktif();
   window.SPLapor = { map: map, pin: pin, ready: true };  // for the browser tests and the benchmark

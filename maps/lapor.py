@@ -251,7 +251,21 @@ def build_lacak(row: dict[str, Any], riwayat: list[dict[str, Any]], token: str, 
             f'<li>Dilaporkan: {esc(tanggal(row["requested_at"], jam=True))}</li></ul>'
             + (f'<h2>Uraian</h2><p>{esc(row["description"])}</p>' if row.get("description") else "")
             + f'<h2>Riwayat</h2><ol class="sp-riwayat" id="riwayat">{"".join(steps)}</ol>{nilai}'
-            '<p><a href="/lapor">Laporkan masalah lain</a></p></main>' + _foot())
+            + _tanggapan_form(rid, token, typed)
+            + '<p><a href="/lapor">Laporkan masalah lain</a></p></main>' + _foot())
+
+
+def _tanggapan_form(rid: int, token: str, typed: dict[str, str]) -> str:
+    return (f'<form method="post" action="/lacak/{rid}/komentar" enctype="multipart/form-data" class="sp-tanggapan">'
+            '<h2>Tambah tanggapan atau foto (pelapor)</h2>'
+            f'<input type="hidden" name="csrf" value="{esc(token)}">'
+            '<div class="sp-isian"><label for="kode_lacak_t">Kode lacak</label><input id="kode_lacak_t" '
+            f'name="kode_lacak" value="{esc(typed.get("kode_lacak", ""))}" autocomplete="off" maxlength="64"></div>'
+            '<div class="sp-isian"><label for="tanggapan">Tanggapan (tampil di riwayat untuk umum)</label>'
+            f'<textarea id="tanggapan" name="tanggapan" rows="3" maxlength="2000">{esc(typed.get("tanggapan", ""))}'
+            '</textarea></div><div class="sp-isian"><label for="media_t">Foto (boleh kosong)</label><input '
+            'id="media_t" name="media" type="file" accept="image/jpeg,image/png,image/webp" multiple></div>'
+            '<button type="submit" class="sp-tombol">Kirim tanggapan</button></form>')
 
 
 def _nilai_form(rid: int, token: str, typed: dict[str, str]) -> str:

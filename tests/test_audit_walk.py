@@ -48,11 +48,13 @@ HTTP_WRITES: dict[tuple[str, str], str] = {
     ("DELETE", "/layers/{layer_id}"): "layer.unpublish",
     ("POST", "/lapor"): "laporan.create",  # the citizen web form: the same intake, actor web:lapor (no key)
     ("POST", "/lacak/{laporan_id}/nilai"): "laporan.penilaian",  # the reporter's rating with kode_lacak
+    ("POST", "/lacak/{laporan_id}/komentar"): "laporan.komentar",  # the reporter's comment/photos
     ("POST", "/open311/v2/requests/{service_request_id}/rating.{fmt}"): "laporan.penilaian",  # Open311 + kode_lacak
 }
 # Writes of the citizen web form carry no API key: their actor is the channel (and the client's address).
 HTTP_WEB_ACTOR: dict[tuple[str, str], str] = {("POST", "/lapor"): "web:lapor",
-                                              ("POST", "/lacak/{laporan_id}/nilai"): "web:lacak"}
+                                              ("POST", "/lacak/{laporan_id}/nilai"): "web:lacak",
+                                              ("POST", "/lacak/{laporan_id}/komentar"): "web:lacak"}
 # Routes with a write method that write nothing an audit row would describe, and why. Keep this short.
 HTTP_EXEMPT: dict[tuple[str, str], str] = {
     ("POST", "/geocode/reverse/batch"): "reads only: points in, kelurahan out, nothing stored",
@@ -304,6 +306,12 @@ def _http_steps(client, keys) -> dict[tuple[str, str], Callable[[], str]]:
         state["kode"] = re.search(r'id="kode-lacak">([^<]+)<', r.text).group(1)
         return f"laporan:{state['web']}"
 
+    def komentar() -> str:
+        r = client.post(f"/lacak/{state['web']}/komentar", data={"csrf": state["csrf"], "kode_lacak": state["kode"],
+                                                                 "tanggapan": "uji audit"}, follow_redirects=False)
+        assert r.status_code == 303, r.text
+        return f"laporan:{state['web']}"
+
     def nilai() -> str:
         r = client.post(f"/routing/laporan/{state['web']}/status", json={"status": "fixed"}, headers=h("officer"))
         assert r.status_code == 200, r.text
@@ -326,7 +334,8 @@ def _http_steps(client, keys) -> dict[tuple[str, str], Callable[[], str]]:
         return f"laporan:{rid}"
 
     return {("POST", "/open311/v2/requests.{fmt}"): laporan,
-            ("POST", "/lapor"): lapor, ("POST", "/lacak/{laporan_id}/nilai"): nilai,
+            ("POST", "/lapor"): lapor, ("POST", "/lacak/{laporan_id}/komentar"): komentar,
+            ("POST", "/lacak/{laporan_id}/nilai"): nilai,
             ("POST", "/open311/v2/requests/{service_request_id}/rating.{fmt}"): rating,
             ("POST", "/routing/laporan/{laporan_id}/status"): status,
             ("POST", "/routing/laporan/{laporan_id}/disposisi"): disposisi,

@@ -135,7 +135,7 @@ def test_lacak_history_and_rating(client, db):
     kode = re.search(r'id="kode-lacak">([^<]+)<', r.text).group(1)
     page = client.get(f"/lacak/{rid}")
     assert page.status_code == 200 and "Diterima" in page.text and "Warga Uji" not in page.text
-    assert "081200001111" not in page.text and 'action="/lacak/' not in page.text  # no rating before closure
+    assert "081200001111" not in page.text and "/nilai" not in page.text  # no rating before closure
     desk = _officer(db)
     for st, note in (("investigating", "Sedang diperiksa petugas"), ("fixed", "Lubang sudah ditambal")):
         got = client.post(f"/routing/laporan/{rid}/status", headers={"X-API-Key": desk},
@@ -165,3 +165,34 @@ def test_pages_are_bahasa_and_local(client, path):
     assert r.status_code in (200, 404)
     assert 'lang="id"' in r.text
     assert "http://" not in r.text.replace("http://127.0.0.1", "") and "https://" not in r.text
+
+
+def test_lacak_comment_with_photo(client, db):
+    token = _csrf(client)
+    r = client.post("/lapor", data={**_fields(), "csrf": token})
+    rid = int(re.search(r"bernomor <strong>(\d+)</strong>", r.text).group(1))
+    kode = re.search(r'id="kode-lacak">([^<]+)<', r.text).group(1)
+    wrong = client.post(f"/lacak/{rid}/komentar", data={"csrf": token, "kode_lacak": "salah",
+                                                         "tanggapan": "Tanggapan yang harus tetap ada"})
+    assert wrong.status_code == 403 and "Kode lacak tidak cocok" in wrong.text
+    assert "Tanggapan yang harus tetap ada" in wrong.text
+    empty = client.post(f"/lacak/{rid}/komentar", data={"csrf": token, "kode_lacak": kode, "tanggapan": " "},
+                        files=[("media", ("", b"", "application/octet-stream"))])
+    assert empty.status_code in (400, 422) and "Tulis tanggapan atau lampirkan foto" in empty.text
+    n = db.execute("SELECT count(*) AS n FROM laporan_status WHERE laporan_id = %s", (rid,)).fetchone()["n"]
+    ok = client.post(f"/lacak/{rid}/komentar", data={"csrf": token, "kode_lacak": kode,
+                                                      "tanggapan": "Lubangnya makin lebar"},
+                     files=[("media", ("lagi.jpg", _jpeg(), "image/jpeg"))], follow_redirects=False)
+    assert ok.status_code == 303, ok.text
+    rows = db.execute("SELECT status, catatan, media FROM laporan_status WHERE laporan_id = %s ORDER BY id",
+                      (rid,)).fetchall()
+    assert len(rows) == n + 1 and rows[-1]["status"] == rows[0]["status"]
+    assert "Lubangnya makin lebar" in rows[-1]["catatan"] and len(rows[-1]["media"]) == 1
+    page = client.get(f"/lacak/{rid}?ok=tanggapan")
+    assert "Lubangnya makin lebar" in page.text and rows[-1]["media"][0]["thumb_url"] in page.text
+    assert client.get(rows[-1]["media"][0]["url"]).status_code == 200
+    [pub] = client.get(f"/open311/v2/requests/{rid}.json").json()
+    assert any("Lubangnya makin lebar" in (u["description"] or "") for u in pub["riwayat"])
+    audit = db.execute("SELECT oleh FROM audit_log WHERE objek = %s AND aksi = 'laporan.komentar'",
+                       (f"laporan:{rid}",)).fetchall()
+    assert [a["oleh"] for a in audit] == ["web:lacak"]

@@ -212,6 +212,27 @@ async def nilai(conn: psycopg.AsyncConnection, kal: Kalender, laporan_id: int, k
     return {"service_request_id": str(laporan_id), "nilai": skor, "status": status, "update_id": str(hid)}
 
 
+async def komentar_warga(conn: psycopg.AsyncConnection, laporan_id: int, kode_lacak: str, komentar: str,
+                         actor: Actor, *, media: list[dict[str, Any]] | None = None,
+                         now: datetime | None = None) -> dict[str, Any]:
+    """The reporter's public comment (and photos) on their laporan, proven by the tracking code: one history
+    event at the current status (an Open311 update that changes nothing), its clock untouched; audited."""
+    komentar = _note("komentar", (komentar or "").strip())
+    if not komentar and not media:
+        raise InvalidParameter("komentar", "komentar or a photo is required")
+    pada = now or _now()
+    async with conn.transaction():
+        row = await _lock(conn, laporan_id)
+        if not row["kode_lacak_hash"] or not hmac.compare_digest(row["kode_lacak_hash"], hash_kode(kode_lacak or "")):
+            raise Forbidden("kode_lacak does not match this laporan")
+        catatan = f"Tanggapan pelapor: {komentar}" if komentar else "Pelapor menambahkan foto."
+        hid = await _history(conn, laporan_id, row["status"], "status", catatan, actor, row["opd_kode"], pada,
+                             media=media)
+        await record_by(conn, actor, action="laporan.komentar", target=f"laporan:{laporan_id}",
+                        after={"riwayat_id": hid, "status": row["status"], "foto": len(media or [])})
+    return {"service_request_id": str(laporan_id), "update_id": str(hid), "status": row["status"]}
+
+
 async def jalankan_jam(conn: psycopg.AsyncConnection, kal: Kalender, actor: Actor, *, now: datetime | None = None,
                        batch: int = 500) -> dict[str, int]:
     """Escalate overdue stages (once per stage and clock: a history event, public in the updates feed) and close

@@ -163,7 +163,9 @@ async def _lacak_page(request: Request, conn: Any, laporan_id: str, typed: dict[
 @router.get("/lacak/{laporan_id}", response_class=HTMLResponse, summary="Follow a laporan (Bahasa Indonesia)")
 async def lacak_page(request: Request, laporan_id: str, conn: Conn) -> HTMLResponse:
     """Status, OPD, due date and the public history with photos; forms for the reporter's rating."""
-    info = {"dinilai": "Terima kasih, penilaian Anda sudah tercatat."}.get(request.query_params.get("ok") or "")
+    info = {"dinilai": "Terima kasih, penilaian Anda sudah tercatat.",
+            "tanggapan": "Terima kasih, tanggapan Anda sudah ditambahkan ke riwayat."}.get(
+        request.query_params.get("ok") or "")
     return await _lacak_page(request, conn, laporan_id, info=info)
 
 
@@ -209,3 +211,39 @@ async def lacak_nilai(request: Request, laporan_id: str, conn: Conn, settings: A
                if exc.status == 403 else "Periksa isian lalu kirim lagi.")
         return await _lacak_page(request, conn, laporan_id, typed, msg, exc.status if exc.status < 500 else 400)
     return RedirectResponse(f"/lacak/{int(laporan_id)}?ok=dinilai", status_code=303, headers=_HEADERS)
+
+
+@router.post("/lacak/{laporan_id}/komentar", response_class=HTMLResponse, summary="The reporter adds a comment")
+async def lacak_komentar(request: Request, laporan_id: str, conn: Conn, settings: AppSettings, heavy: Heavy,
+                         store: MediaStoreDep) -> Response:
+    """With the kode_lacak: a public comment and/or photos on the laporan's history (siklus.komentar_warga)."""
+    try:
+        posted = await media_upload.read_form(request, settings, with_query=False)
+    except SatuPetaError:
+        return await _lacak_page(request, conn, laporan_id, {}, "Foto tidak dapat dipakai. Gunakan foto JPEG, "
+                                 "PNG atau WebP, paling banyak 5 foto dan masing-masing paling besar 10 MB.", 413)
+    typed = {k: v[:3000] for k, v in posted.fields.items() if k != "csrf"}
+    posted.uploads = [(n, d) for n, d in posted.uploads if n or d]
+    if not _csrf_ok(request, posted.fields):
+        return await _lacak_page(request, conn, laporan_id, typed, "Formulir ini sudah kedaluwarsa. Isian Anda "
+                                 "masih ada: tekan Kirim tanggapan lagi.", 403)
+    if await _limited(conn, settings, request):
+        return await _lacak_page(request, conn, laporan_id, typed, "Terlalu banyak percobaan. Tunggu sebentar, "
+                                 "lalu kirim lagi.", 429)
+    if not laporan_id.isdigit() or len(laporan_id) > 18:
+        return await _lacak_page(request, conn, laporan_id, typed, None, 404)
+    try:
+        photos = await media_upload.clean_all(posted, settings, heavy)
+        async with media_upload.stored(conn, store, photos, heavy):
+            await siklus.komentar_warga(conn, int(laporan_id), typed.get("kode_lacak") or "",
+                                        typed.get("tanggapan") or "", Actor("web", "lacak", None,
+                                                                            client_address(request)),
+                                        media=[p.entry() for p in photos])
+    except NotFound:
+        return await _lacak_page(request, conn, laporan_id, typed, None, 404)
+    except SatuPetaError as exc:
+        msg = ("Kode lacak tidak cocok dengan laporan ini. Periksa kode yang Anda simpan saat melapor."
+               if exc.status == 403 else "Tulis tanggapan atau lampirkan foto." if exc.extra.get("parameter") ==
+               "komentar" and "required" in exc.detail else halaman.pesan(exc, halaman.FormData()))
+        return await _lacak_page(request, conn, laporan_id, typed, msg, exc.status if exc.status < 500 else 400)
+    return RedirectResponse(f"/lacak/{int(laporan_id)}?ok=tanggapan", status_code=303, headers=_HEADERS)

@@ -27,6 +27,7 @@ TINY = {
     "katalog": ["--features", "500", "--requests", "5"],
     "ows": ["--points", "500", "--requests", "3"],
     "pickups": ["--trucks", "3", "--sites", "30", "--fixes", "700", "--days", "2"],
+    "lapor": ["--page-loads", "1", "--requests", "3", "--photo-size", "640x480", "--photo-bytes", "100000"],
     "laksa": ["--photo-requests", "3", "--clients", "1", "--photo-size", "640x480", "--photo-bytes", "100000",
               "--feed-reports", "300", "--feed-repeats", "3"],
 }

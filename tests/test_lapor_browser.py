@@ -259,3 +259,41 @@ def test_refused_form_keeps_fields_in_browser(browser_context, live_server, shot
     assert page.input_value("#phone") == "081234567890"
     page.screenshot(path=str(shots / "ponsel_galat.png"))
     page.close()
+
+
+def test_offline_keeps_typing_and_keyboard_moves_pin(browser_context, live_server, shots):
+    """The network drops before submit: the form says so and keeps the fields; a new visit gets them back.
+    The pin moves with the arrow keys (no mouse)."""
+    page = browser_context.new_page()
+    page.set_viewport_size({"width": 390, "height": 844})
+    watch = Watch(page, live_server.url)
+    page.goto(live_server.url + "/lapor")
+    page.evaluate("localStorage.clear()")
+    page.wait_for_function("window.SPLapor && SPLapor.ready")
+    page.focus(".leaflet-marker-icon")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("document.getElementById('lokasi-info').textContent.includes('Kelurahan ')")
+    lon = float(page.input_value("#long"))
+    page.keyboard.press("ArrowRight")
+    assert float(page.input_value("#long")) > lon
+    page.select_option("#service_code", "banjir")
+    page.fill("#description", "Genangan setinggi lutut (uji luring)")
+    page.fill("#email", "warga@example.id")
+    browser_context.set_offline(True)
+    try:
+        page.click("button[type=submit]")
+        page.wait_for_function("document.getElementById('kirim-info').textContent.includes('Tidak ada sambungan')")
+        assert page.url.endswith("/lapor") and page.input_value("#description").endswith("(uji luring)")
+        page.screenshot(path=str(shots / "ponsel_luring.png"))
+    finally:
+        browser_context.set_offline(False)
+    again = browser_context.new_page()
+    again.goto(live_server.url + "/lapor")
+    again.wait_for_function("window.SPLapor && SPLapor.ready")
+    assert again.input_value("#description") == "Genangan setinggi lutut (uji luring)"
+    assert again.input_value("#email") == "warga@example.id" and again.input_value("#service_code") == "banjir"
+    assert again.input_value("#long") == page.input_value("#long")
+    again.evaluate("localStorage.clear()")
+    watch.assert_clean()
+    again.close()
+    page.close()

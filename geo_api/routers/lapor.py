@@ -105,37 +105,40 @@ async def lapor_submit(request: Request, conn: Conn, settings: AppSettings, geo:
     """Check the CSRF token and the channel's rate limit, then the one intake; the result page, or the form
     again with every field as typed and the reason in plain Bahasa."""
     token = _token(request)
-    data = await _form_data(conn)
+
+    async def again(typed: dict[str, str], msg: str, status: int) -> HTMLResponse:
+        """The form again with every field as typed (the lists are read only on this path)."""
+        return _html(halaman.build_lapor(await _form_data(conn), token, settings.maps_tile_url, typed, msg), token,
+                     status)
     try:
         posted = await media_upload.read_form(request, settings, with_query=False)
     except SatuPetaError as exc:
-        return _html(halaman.build_lapor(data, token, settings.maps_tile_url, {}, halaman.pesan(exc, data)),
-                     token, exc.status if 400 <= exc.status < 500 else 400)
+        return await again({}, halaman.pesan(exc, halaman.FormData()), exc.status if 400 <= exc.status < 500 else 400)
     fields = _fields(posted)
     posted.uploads = [(n, d) for n, d in posted.uploads if n or d]  # a browser sends an empty file input as one
     if not _csrf_ok(request, posted.fields):
-        msg = "Formulir ini sudah kedaluwarsa. Isian Anda masih ada di bawah: periksa lalu tekan Kirim lagi."
-        return _html(halaman.build_lapor(data, token, settings.maps_tile_url, fields, msg), token, 403)
+        return await again(fields, "Formulir ini sudah kedaluwarsa. Isian Anda masih ada di bawah: periksa lalu "
+                           "tekan Kirim lagi.", 403)
     if await _limited(conn, settings, request):
-        msg = "Terlalu banyak laporan dari sambungan ini. Tunggu sebentar, lalu kirim lagi; isian Anda tetap ada."
-        return _html(halaman.build_lapor(data, token, settings.maps_tile_url, fields, msg), token, 429)
+        return await again(fields, "Terlalu banyak laporan dari sambungan ini. Tunggu sebentar, lalu kirim lagi; "
+                           "isian Anda tetap ada.", 429)
     layanan = await fetch_one(conn, "open311_service_get", {"kode": (fields.get("service_code") or "")[:40]})
     if layanan is None:
-        msg = "Pilih kategori masalah dari daftar."
-        return _html(halaman.build_lapor(data, token, settings.maps_tile_url, fields, msg), token, 422)
-    _place_by_kelurahan(fields, data)
+        return await again(fields, "Pilih kategori masalah dari daftar.", 422)
+    if fields.get("kelurahan") and not (fields.get("lat") or fields.get("long")):
+        _place_by_kelurahan(fields, halaman.FormData(kelurahan=await fetch_all(conn, "lapor_kelurahan")))
     posted.fields = fields
     actor = Actor("web", "lapor", None, client_address(request))
     try:
         got = await intake.terima(conn, posted, layanan, settings=settings, geo=geo, rules=rules, heavy=heavy,
                                   store=store, actor=actor, base=media_upload.public_base(settings, request))
     except SatuPetaError as exc:
-        status = exc.status if 400 <= exc.status < 500 else 400
+        data = await _form_data(conn)
         return _html(halaman.build_lapor(data, token, settings.maps_tile_url, fields, halaman.pesan(exc, data)),
-                     token, status)
+                     token, exc.status if 400 <= exc.status < 500 else 400)
     rows = await laporan.find(conn, laporan.list_params({"service_request_id": str(got.row["id"])}))
-    sla = next((r["sla_hari_kerja"] for r in data.layanan if r["kode"] == layanan["kode"]), None)
-    return _html(halaman.build_hasil(rows[0], got, sla), token)
+    sla = await fetch_one(conn, "laksa_layanan_sla", {"kode": layanan["kode"]})
+    return _html(halaman.build_hasil(rows[0], got, sla["sla_hari_kerja"] if sla else None), token)
 
 
 async def _public(conn: Any, laporan_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -297,3 +297,17 @@ def test_offline_keeps_typing_and_keyboard_moves_pin(browser_context, live_serve
     watch.assert_clean()
     again.close()
     page.close()
+
+
+@pytest.mark.parametrize("path", ["/lapor", "/lacak/1"])
+def test_200_percent_zoom_has_no_sideways_scroll(browser_context, live_server, shots, path):
+    """A 390 px phone at 200 % zoom is a 195 px wide layout: nothing wider than the screen, labels still shown."""
+    page = browser_context.new_page()
+    page.set_viewport_size({"width": 195, "height": 422})
+    page.goto(live_server.url + path)
+    page.wait_for_load_state("load")
+    wide = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    page.screenshot(path=str(shots / f"zoom200{path.replace('/', '_')}.png"), full_page=True)
+    assert wide <= 0, f"{path} is {wide} px wider than a 200 % zoomed phone"
+    assert page.locator("label").count() >= (8 if path == "/lapor" else 0)
+    page.close()

@@ -23,8 +23,8 @@ def _run(job):
 def validate_cmd(strict: Annotated[bool, typer.Option(help="Exit 1 when any record lacks an element")] = False,
                  ) -> None:
     """Print, per layer in the catalogue, which required SNI 8843-1 elements its record lacks."""
-    from katalog import metadata as md
-    from katalog import store
+    from layers.katalog import metadata as md
+    from layers.katalog import store
 
     settings = load_settings()
 
@@ -56,7 +56,7 @@ def validate_cmd(strict: Annotated[bool, typer.Option(help="Exit 1 when any reco
 @guard
 def kugi_cmd() -> None:
     """The KUGI feature-type codes this node accepts."""
-    from katalog.metadata import kugi_codes
+    from layers.katalog.metadata import kugi_codes
 
     for code, name in kugi_codes().items():
         out.print(f"{code}\t{name}", markup=False, highlight=False)

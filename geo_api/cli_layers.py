@@ -76,7 +76,7 @@ def publish_cmd(
     meta = pub.LayerMeta(id=id, title=title, opd=opd, description=description, licence=licence,
                          attribution=attribution)
     meta.validate()
-    from katalog.metadata import check_form
+    from layers.katalog.metadata import check_form
 
     given = check_form({"kugi": kugi, "topic": topic, "purpose": purpose, "scale": scale, "frequency": frequency,
                         "lineage": lineage,

@@ -30,8 +30,8 @@ from geo_api.geocoding.service import GeocoderService
 from geo_api.media import MediaStore
 from geo_api.routing.service import RoutingCache
 from geo_api.settings import Settings
+from layers.ows.service import OwsService
 from layers.service import LayerService, new_layer_service
-from ows.service import OwsService
 
 log = logging.getLogger("satupeta.services")
 

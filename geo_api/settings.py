@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     layers_max_features: int = Field(default=500_000, ge=1, description="Most features a published layer has.")
     # WMS/WFS at /ows (ows/): MapServer 8 workers under the system python (Debian's python3-mapscript)
     ows_python: str = Field(default="/usr/bin/python3", description="The interpreter that has Debian's "
-                            "python3-mapscript; it runs the MapServer workers (ows/worker.py).")
+                            "python3-mapscript; it runs the MapServer workers (layers/ows/worker.py).")
     ows_workers: int = Field(default=2, ge=1, le=64, description="MapServer worker processes per app process "
                              "(each answers one WMS/WFS request at a time).")
     ows_timeout_s: float = Field(default=30.0, gt=0, le=600, description="A WMS/WFS request MapServer has not "

@@ -38,13 +38,13 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/oas30",
-    # the metadata catalogue, collection `katalog` (katalog/records.py)
+    # the metadata catalogue, collection `katalog` (layers/katalog/records.py)
     "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/record-core",
     "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/record-collection",
     "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/record-api",
     "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/json",
 ]
-# whole-layer downloads (katalog/download.py): format -> media type
+# whole-layer downloads (layers/katalog/download.py): format -> media type
 DOWNLOADS = {"gpkg": "application/geopackage+sqlite3", "zip": "application/zip", "geojson": "application/geo+json",
              "csv": "text/csv", "kml": "application/vnd.google-earth.kml+xml"}
 _J, _GJ, _HTML, _MVT = "application/json", "application/geo+json", "text/html", "application/vnd.mapbox-vector-tile"

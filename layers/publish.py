@@ -35,8 +35,8 @@ from geo_api.errors import (
 )
 from geo_api.settings import get_settings
 from ingestion import jadwal
-from katalog import store as katalog_store
 from layers import gdal
+from layers.katalog import store as katalog_store
 
 log = logging.getLogger("satupeta.layers.publish")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from katalog import metadata as md
+from layers.katalog import metadata as md
 from tests.test_katalog_csw import _cli, _points, _publish, admin_key  # noqa: F401  (fixture)
 
 GMD = "http://www.isotc211.org/2005/gmd"

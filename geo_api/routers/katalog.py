@@ -18,11 +18,11 @@ from geo_api.db import fetch_all
 from geo_api.deps import AdminKey, AppSettings, Catalog, Conn, Heavy, Layers
 from geo_api.errors import InvalidParameter, NotFound, PayloadTooLarge
 from geo_api.params import parse_int
-from katalog import csw, download, records, store, xmlsafe
-from katalog import metadata as md
-from katalog import pages as kpages
 from layers.catalog import published_columns
 from layers.errors import QueryParameterError
+from layers.katalog import csw, download, records, store, xmlsafe
+from layers.katalog import metadata as md
+from layers.katalog import pages as kpages
 
 router = APIRouter(tags=["Katalog (CSW, unduh)"])
 XML = "application/xml"

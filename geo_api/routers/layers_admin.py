@@ -13,8 +13,8 @@ from geo_api.audit import Actor
 from geo_api.db import fetch_all
 from geo_api.deps import AdminKey, AppSettings, Conn, Layers
 from geo_api.errors import NotFound, PayloadTooLarge
-from katalog.metadata import check_form
 from layers import publish as pub
+from layers.katalog.metadata import check_form
 
 router = APIRouter(prefix="/layers", tags=["Layer publishing"])
 Text = Annotated[str, Query(max_length=2000)]

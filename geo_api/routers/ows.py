@@ -13,9 +13,9 @@ from geo_api.audit import audited
 from geo_api.db import fetch_one, pooled, read_pool
 from geo_api.deps import AdminKey, Conn, ServicesDep
 from geo_api.errors import InvalidParameter, NotFound, PayloadTooLarge, ServiceUnavailable
-from ows.exceptions import OwsError, ows_report, wms_report
-from ows.requests import Checked, check, lower_params, service_and_version
-from ows.sld import MAX_BYTES, SldError, check_sld
+from layers.ows.exceptions import OwsError, ows_report, wms_report
+from layers.ows.requests import Checked, check, lower_params, service_and_version
+from layers.ows.sld import MAX_BYTES, SldError, check_sld
 
 router = APIRouter(tags=["WMS / WFS"])
 MAX_POST = 256 * 1024

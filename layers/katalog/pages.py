@@ -8,7 +8,7 @@ from typing import Any
 
 from jinja2 import Environment
 
-from katalog import metadata as md
+from layers.katalog import metadata as md
 
 _ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
 

@@ -22,10 +22,10 @@ import psycopg
 from geo_api.db import fetch_all, fetch_one
 from geo_api.settings import Settings
 from layers.catalog import Catalog, Collection
-from ows.engine import EngineError, MapJob, MapServerPool
-from ows.exceptions import OwsError
-from ows.mapfile import LayerEntry, map_key, mapfile, usable
-from ows.styles import styles_for
+from layers.ows.engine import EngineError, MapJob, MapServerPool
+from layers.ows.exceptions import OwsError
+from layers.ows.mapfile import LayerEntry, map_key, mapfile, usable
+from layers.ows.styles import styles_for
 
 log = logging.getLogger("satupeta.ows")
 

@@ -10,8 +10,8 @@ from typing import Any
 from pygeofilter import ast
 
 from geo_api import params
-from katalog import csw
 from layers.errors import QueryParameterError
+from layers.katalog import csw
 from layers.params import parse_datetime
 
 CONFORMANCE = [

@@ -1,6 +1,6 @@
 """Styles as MapServer CLASS blocks: a default per geometry type for every collection ("standar"), a
-cartographic one for the bundled layers ("kartografi"). Uploaded SLD styles are checked in ows/sld.py and
-translated by MapServer itself (ows/worker.py)."""
+cartographic one for the bundled layers ("kartografi"). Uploaded SLD styles are checked in layers/ows/sld.py and
+translated by MapServer itself (layers/ows/worker.py)."""
 
 from __future__ import annotations
 

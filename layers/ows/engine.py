@@ -1,4 +1,4 @@
-"""A pool of MapServer worker processes (ows/worker.py under the system python), driven from the event loop.
+"""A pool of MapServer worker processes (layers/ows/worker.py under the system python), driven from the event loop.
 
 Why processes and not mapscript in the app: Debian's mapscript is built for /usr/bin/python3, the venv may be
 another interpreter; and a MapServer crash (seen with OGR output formats) must end one worker, not the API.

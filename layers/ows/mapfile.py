@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from psycopg.conninfo import conninfo_to_dict
 
 from layers.catalog import Collection
-from ows.styles import SYMBOLS, Style
+from layers.ows.styles import SYMBOLS, Style
 
 # The CRSs every layer is offered in (the data is stored in EPSG:4326)
 CRS_LIST = ("EPSG:4326", "EPSG:3857", "EPSG:32748", "CRS:84")

@@ -15,7 +15,7 @@ import psycopg
 from psycopg import sql
 
 from geo_api.db import fetch_all, fetch_one
-from katalog import metadata as md
+from layers.katalog import metadata as md
 
 log = logging.getLogger("satupeta.katalog")
 

@@ -16,11 +16,11 @@ from psycopg import sql
 from pygeofilter import ast
 from pygeofilter.parsers.ecql import parse as parse_ecql
 
-from katalog import metadata as md
 from layers.catalog import Collection, Column
 from layers.cql import _ToSql, bound_values
 from layers.crs import OfferedCrs
 from layers.errors import QueryParameterError
+from layers.katalog import metadata as md
 
 CSW = "http://www.opengis.net/cat/csw/2.0.2"
 OWS = "http://www.opengis.net/ows"
@@ -212,7 +212,7 @@ def from_kvp(params: Mapping[str, str]) -> Request:
             if lang == "CQL_TEXT":
                 req.constraint = parse_cql(p["constraint"])
             else:
-                from katalog import xmlsafe
+                from layers.katalog import xmlsafe
 
                 try:
                     req.constraint = parse_filter(xmlsafe.parse(p["constraint"].encode("utf-8")))

@@ -1,7 +1,7 @@
 """Validating a WMS/WFS request before MapServer sees it, and rebuilding it from the checked values only.
 
 Whatever is not understood here never reaches the engine (SLD/SLD_BODY URLs, MapServer's `map=` and runtime
-substitution parameters), and every refusal is an OGC exception naming the parameter (ows/exceptions.py).
+substitution parameters), and every refusal is an OGC exception naming the parameter (layers/ows/exceptions.py).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from urllib.parse import urlencode
 
 from lxml import etree
 
-from ows.exceptions import OwsError
-from ows.mapfile import CRS_LIST, LayerEntry
+from layers.ows.exceptions import OwsError
+from layers.ows.mapfile import CRS_LIST, LayerEntry
 
 WMS_VERSIONS = ("1.3.0", "1.1.1")
 WFS_VERSIONS = ("2.0.0", "1.1.0")

@@ -16,7 +16,7 @@ from pygeometa.schemas.iso19139 import ISO19139OutputSchema
 from pygeometa.schemas.ogcapi_records import OGCAPIRecordOutputSchema
 
 from geo_api.errors import InvalidParameter
-from katalog import xmlsafe
+from layers.katalog import xmlsafe
 
 # ISO 19115 MD_TopicCategoryCode
 TOPICS = ("farming", "biota", "boundaries", "climatologyMeteorologyAtmosphere", "economy", "elevation",
@@ -79,14 +79,14 @@ def check_form(given: dict[str, Any]) -> dict[str, Any]:
 @cache
 def kugi_codes() -> dict[str, str]:
     """The KUGI feature-type code list (code -> name) bundled with the node."""
-    text = resources.files("katalog").joinpath("kugi.yaml").read_text(encoding="utf-8")
+    text = resources.files("layers.katalog").joinpath("kugi.yaml").read_text(encoding="utf-8")
     return {str(k): str(v) for k, v in yaml.safe_load(text).items()}
 
 
 @cache
 def bundled_facts() -> dict[str, dict[str, Any]]:
-    """Per bundled layer: KUGI code, topic, keywords, purpose, frequency (katalog/bundled.yaml)."""
-    return yaml.safe_load(resources.files("katalog").joinpath("bundled.yaml").read_text(encoding="utf-8"))
+    """Per bundled layer: KUGI code, topic, keywords, purpose, frequency (layers/katalog/bundled.yaml)."""
+    return yaml.safe_load(resources.files("layers.katalog").joinpath("bundled.yaml").read_text(encoding="utf-8"))
 
 
 @dataclass

@@ -6,7 +6,7 @@ layer: [[layer, name, sld], ...]), "qs" (the validated query string), "online" (
 is a length-prefixed JSON header {"ok", "content_type", "error"} and a length-prefixed body.
 
 The mapfile (with the PostGIS connection string, password included) only ever lives in this process's memory.
-A crash of MapServer ends this process alone; the app starts another (ows/engine.py).
+A crash of MapServer ends this process alone; the app starts another (layers/ows/engine.py).
 """
 
 from __future__ import annotations

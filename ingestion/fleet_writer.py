@@ -246,7 +246,9 @@ class GroupCommitWriter:
                     "ks": _int_arr(cand), "ids": _int_arr(batch[k].device_id for k in cand),
                     "times": "{" + ",".join('"' + _ts(batch[k].fix.fix_time) + '"' for k in cand) + "}",
                     "lats": "{" + ",".join(_num(batch[k].fix.lat) for k in cand) + "}",
-                    "lons": "{" + ",".join(_num(batch[k].fix.lon) for k in cand) + "}"})
+                    "lons": "{" + ",".join(_num(batch[k].fix.lon) for k in cand) + "}",
+                    "tmin": _ts(min(batch[k].fix.fix_time for k in cand)),
+                    "tmax": _ts(max(batch[k].fix.fix_time for k in cand))})
                 for row in await cur.fetchall():
                     it = batch[row["k"]]
                     seen.setdefault(it.device_id, []).append((it.fix.fix_time, it.fix.lat, it.fix.lon))

@@ -17,6 +17,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -443,9 +444,14 @@ def _cli_steps(settings, db, live_server, tmp: Path) -> dict[str, Callable[[], l
         return ["fleet.import:isi.csv", "fleet.import:isi.gpx"]
 
     def maintain() -> list[str]:
-        # far enough ahead that at least one partition is new; a retention nothing is older than: drop none
-        ok("fleet", "maintain", "--ahead-days", str(900 + int(tag, 16) % 500),
-           env={"SATUPETA_FLEET_RETENTION_DAYS": "100000"})
+        # one day past the newest partition, so at least one is new (not hundreds: every later module's queries
+        # plan over them); a retention nothing is older than: drop none
+        newest = db.execute("SELECT max(to_date(substr(c.relname, 10), 'YYYYMMDD')) AS d FROM pg_inherits i "
+                            "JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent "
+                            "WHERE p.relname = 'position' AND c.relname ~ '^position_[0-9]{8}$'").fetchone()["d"]
+        db.rollback()
+        ahead = max(8, (newest - datetime.now(UTC).date()).days + 2) if newest else 8
+        ok("fleet", "maintain", "--ahead-days", str(ahead), env={"SATUPETA_FLEET_RETENTION_DAYS": "100000"})
         return ["fleet.position:partitions"]
 
     def sites() -> list[str]:

@@ -26,7 +26,12 @@ from geo_api.ratelimit import SharedBuckets
 from geo_api.routing import laporan
 from maps import lapor as halaman
 
-router = APIRouter(tags=["warga"])
+# The citizen pages answer their refusals as pages in Bahasa (text/html); the edge and framework still answer
+# problem+json (body too large, a malformed path): both are declared, so clients and the fuzzer know either.
+_PAGE_ERRORS = {"4XX": {"description": "A refusal, as a page in Bahasa Indonesia (or a problem document)",
+                        "content": {"text/html": {"schema": {"type": "string"}},
+                                    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}}
+router = APIRouter(tags=["warga"], responses=_PAGE_ERRORS)
 CSRF_COOKIE = "lapor_csrf"
 _HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
 
@@ -67,7 +72,8 @@ async def lapor_page(request: Request, conn: Conn, settings: AppSettings) -> HTM
     return _html(halaman.build_lapor(await _form_data(conn), token, settings.maps_tile_url), token)
 
 
-@router.get("/lapor/batas.geojson", summary="Kelurahan outlines for the report form's map")
+@router.get("/lapor/batas.geojson", summary="Kelurahan outlines for the report form's map",
+            responses={200: {"content": {"application/geo+json": {"schema": {"type": "object"}}}}})
 async def batas(conn: Conn) -> Response:
     """Kelurahan outlines (simplified) with names, as GeoJSON."""
     rows = await fetch_all(conn, "maps_kelurahan")

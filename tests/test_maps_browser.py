@@ -123,7 +123,10 @@ def laporan_facts(settings):
 
 
 def _cluster_total(page) -> int:
-    """Laporan on screen: the numbers on the cluster bubbles plus the single markers."""
+    """Laporan on screen: the numbers on the cluster bubbles plus the single markers, once the map is at rest
+    (during a zoom animation the leaving and the arriving markers are both in the page)."""
+    page.wait_for_function("() => SP.map && !SP.map._animatingZoom && !SP.map._panAnim?._inProgress"
+                           " && !document.querySelector('.leaflet-cluster-anim')")
     counts = page.locator(".marker-cluster span").all_inner_texts()
     return sum(int(c.replace(".", "")) for c in counts) + _count(page, ".sp-lap")
 

@@ -283,9 +283,10 @@ def test_served_laporan_map_fetches_points_by_view_past_the_inline_limit(browser
         visit = Visit()
         page.on("console", lambda m: visit.console_errors.append(m.text) if m.type == "error" else None)
         page.on("response", lambda r: visit.failed.append(f"{r.url} {r.status}") if r.status >= 400 else None)
-        with page.expect_response(lambda r: "/peta/laporan/titik.json" in r.url) as fetched:
-            page.goto(f"{server.url}/peta/laporan?layanan={LAYANAN}")
-            page.wait_for_function("SP.ready === true")
+        # generous: a fresh server builds its services and the folium page on a loaded 2-core machine
+        with page.expect_response(lambda r: "/peta/laporan/titik.json" in r.url, timeout=120_000) as fetched:
+            page.goto(f"{server.url}/peta/laporan?layanan={LAYANAN}", timeout=120_000)
+            page.wait_for_function("SP.ready === true", timeout=120_000)
             assert page.evaluate("SP.stats.points") == 0 and page.evaluate("SP.stats.grid") >= 1
             # zoom onto one grid cell: few enough laporan there to show them one by one
             page.evaluate("""() => { const c = document.querySelector('.sp-cell');

@@ -69,6 +69,12 @@ class Forbidden(SatuPetaError):
     status, code, title = 403, "forbidden", "Forbidden"
 
 
+class Conflict(SatuPetaError):
+    """The resource's state does not allow this (409): a transition its status forbids, a second rating."""
+
+    status, code, title = 409, "conflict", "Conflict"
+
+
 class PayloadTooLarge(SatuPetaError):
     """The body or query is larger than we accept (413)."""
 

@@ -26,7 +26,7 @@ from starlette.requests import Request
 
 from geo_api import media
 from geo_api.db import fetch_all, fetch_one
-from geo_api.errors import InvalidParameter, PayloadTooLarge, ServiceUnavailable
+from geo_api.errors import BadRequest, InvalidParameter, PayloadTooLarge, ServiceUnavailable
 from geo_api.open311_format import MAX_BODY
 from geo_api.services import HeavyWork
 from geo_api.settings import Settings
@@ -35,12 +35,10 @@ log = logging.getLogger("satupeta.media")
 FIELD = "media"
 
 
-class PhotoRejected(InvalidParameter):
+def photo_rejected(detail: str, *, too_large: bool = False) -> BadRequest | PayloadTooLarge:
     """One upload is not an acceptable photo: 400 (413 when too large) naming `media` and which file."""
-
-    def __init__(self, detail: str, *, status: int = 400):
-        super().__init__(FIELD, detail)
-        self.status = status
+    cls = PayloadTooLarge if too_large else BadRequest
+    return cls(detail, extra={"parameter": FIELD})
 
 
 def limits(settings: Settings) -> media.Limits:
@@ -92,7 +90,7 @@ def _label(n: int, filename: str | None) -> str:
 async def _read_upload(upload: UploadFile, n: int, max_bytes: int) -> tuple[str, bytes]:
     data = await upload.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise PhotoRejected(f"{_label(n, upload.filename)}: the file is larger than {max_bytes} bytes", status=413)
+        raise photo_rejected(f"{_label(n, upload.filename)}: the file is larger than {max_bytes} bytes", too_large=True)
     return upload.filename or "", data
 
 
@@ -104,7 +102,7 @@ async def clean_all(form: Form, settings: Settings, heavy: HeavyWork) -> list[me
         try:
             photos.append(await heavy.run(media.clean, data, bounds))
         except media.BadPhoto as exc:
-            raise PhotoRejected(f"{_label(n, filename)}: {exc.detail}", status=413 if exc.too_large else 400) from None
+            raise photo_rejected(f"{_label(n, filename)}: {exc.detail}", too_large=exc.too_large) from None
     return photos
 
 

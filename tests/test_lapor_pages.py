@@ -178,21 +178,30 @@ def test_lacak_comment_with_photo(client, db):
     assert "Tanggapan yang harus tetap ada" in wrong.text
     empty = client.post(f"/lacak/{rid}/komentar", data={"csrf": token, "kode_lacak": kode, "tanggapan": " "},
                         files=[("media", ("", b"", "application/octet-stream"))])
-    assert empty.status_code in (400, 422) and "Tulis tanggapan atau lampirkan foto" in empty.text
+    assert empty.status_code == 422 and "Tulis tanggapan atau lampirkan foto" in empty.text
     n = db.execute("SELECT count(*) AS n FROM laporan_status WHERE laporan_id = %s", (rid,)).fetchone()["n"]
     ok = client.post(f"/lacak/{rid}/komentar", data={"csrf": token, "kode_lacak": kode,
                                                       "tanggapan": "Lubangnya makin lebar"},
                      files=[("media", ("lagi.jpg", _jpeg(), "image/jpeg"))], follow_redirects=False)
     assert ok.status_code == 303, ok.text
-    rows = db.execute("SELECT status, catatan, media FROM laporan_status WHERE laporan_id = %s ORDER BY id",
-                      (rid,)).fetchall()
+    rows = db.execute("SELECT id, status, jenis, catatan, media FROM laporan_status WHERE laporan_id = %s "
+                      "ORDER BY id", (rid,)).fetchall()
     assert len(rows) == n + 1 and rows[-1]["status"] == rows[0]["status"]
+    assert [r["jenis"] for r in rows] == ["diterima", "komentar"]  # its own kind, not a status change
     assert "Lubangnya makin lebar" in rows[-1]["catatan"] and len(rows[-1]["media"]) == 1
     page = client.get(f"/lacak/{rid}?ok=tanggapan")
     assert "Lubangnya makin lebar" in page.text and rows[-1]["media"][0]["thumb_url"] in page.text
     assert client.get(rows[-1]["media"][0]["url"]).status_code == 200
     [pub] = client.get(f"/open311/v2/requests/{rid}.json").json()
-    assert any("Lubangnya makin lebar" in (u["description"] or "") for u in pub["riwayat"])
+    comment = [u for u in pub["riwayat"] if u["update_id"] == str(rows[-1]["id"])]
+    assert [(u["jenis"], u["status"], u["description"]) for u in comment] == [
+        ("komentar", "open", "Tanggapan pelapor: Lubangnya makin lebar")]
+    assert comment[0]["media_url"].endswith(rows[-1]["media"][0]["url"])
+    when = db.execute("SELECT pada FROM laporan_status WHERE id = %s", (rows[-1]["id"],)).fetchone()["pada"]
+    feed = client.get("/open311/v2/servicerequestupdates.json",
+                      params={"start_date": when.isoformat(), "end_date": when.isoformat()}).json()
+    assert [(u["jenis"], u["status"], u["status_open311"]) for u in feed if u["update_id"] == str(rows[-1]["id"])] \
+        == [("komentar", "open", "open")]
     audit = db.execute("SELECT oleh FROM audit_log WHERE objek = %s AND aksi = 'laporan.komentar'",
                        (f"laporan:{rid}",)).fetchall()
     assert [a["oleh"] for a in audit] == ["web:lacak"]

@@ -19,18 +19,11 @@ from psycopg.types.json import Jsonb
 
 from geo_api.audit import Actor, record_by
 from geo_api.db import fetch_all, fetch_one
-from geo_api.errors import Forbidden, InvalidParameter, NotFound, SatuPetaError
+from geo_api.errors import Conflict, Forbidden, InvalidParameter, NotFound
 from geo_api.laksa import tahap
 from geo_api.laksa.kalender import WIB, Kalender
 
 log = logging.getLogger("satupeta.laksa")
-
-
-class Conflict(SatuPetaError):
-    """The laporan's state does not allow this (409): a transition its status forbids, a second rating."""
-
-    status, code, title = 409, "conflict", "Conflict"
-
 MAX_CATATAN = 2000
 LAKSA_DESK = "meja LAKSA (Diskominfo)"
 
@@ -226,7 +219,7 @@ async def komentar_warga(conn: psycopg.AsyncConnection, laporan_id: int, kode_la
         if not row["kode_lacak_hash"] or not hmac.compare_digest(row["kode_lacak_hash"], hash_kode(kode_lacak or "")):
             raise Forbidden("kode_lacak does not match this laporan")
         catatan = f"Tanggapan pelapor: {komentar}" if komentar else "Pelapor menambahkan foto."
-        hid = await _history(conn, laporan_id, row["status"], "status", catatan, actor, row["opd_kode"], pada,
+        hid = await _history(conn, laporan_id, row["status"], "komentar", catatan, actor, row["opd_kode"], pada,
                              media=media)
         await record_by(conn, actor, action="laporan.komentar", target=f"laporan:{laporan_id}",
                         after={"riwayat_id": hid, "status": row["status"], "foto": len(media or [])})

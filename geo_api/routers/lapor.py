@@ -18,7 +18,7 @@ from geo_api import intake, media_upload
 from geo_api.audit import Actor, client_address
 from geo_api.db import fetch_all, fetch_one
 from geo_api.deps import AppSettings, Conn, GeocoderDep, Heavy, MediaStoreDep, RoutingRules
-from geo_api.errors import NotFound, SatuPetaError
+from geo_api.errors import Conflict, NotFound, SatuPetaError
 from geo_api.laksa import siklus
 from geo_api.laksa.kalender import dari_katalog
 from geo_api.params import parse_lat_lon
@@ -211,7 +211,7 @@ async def lacak_nilai(request: Request, laporan_id: str, conn: Conn, settings: A
                            fields.get("komentar") or "", buka, Actor("web", "lacak", None, client_address(request)))
     except NotFound:
         return await _lacak_page(request, conn, laporan_id, typed, None, 404)
-    except siklus.Conflict as exc:
+    except Conflict as exc:
         msg = ("Laporan ini sudah dinilai." if "already" in exc.detail else
                "Laporan ini belum selesai ditangani; penilaian dapat diberikan setelah selesai.")
         return await _lacak_page(request, conn, laporan_id, typed, msg, 409)

@@ -21,7 +21,7 @@ from geo_api.apikeys import MAX_KEY_LEN, authenticate
 from geo_api.audit import Actor
 from geo_api.db import fetch_all, fetch_one
 from geo_api.deps import AppSettings, Conn, GeocoderDep, Heavy, MediaStoreDep, RoutingRules, read_conn_unless
-from geo_api.errors import NotFound, Open311Error, PayloadTooLarge
+from geo_api.errors import Conflict, NotFound, Open311Error, PayloadTooLarge
 from geo_api.laksa import siklus, umpan
 from geo_api.laksa.kalender import dari_katalog
 from geo_api.open311_format import FORMATS, render, w3c
@@ -249,7 +249,7 @@ async def rate_request(request: Request, service_request_id: str, fmt: str, conn
                                  form.get("komentar") or "", buka, Actor.from_key(key, request))
     except NotFound:
         raise Open311Error(404, f"service_request_id {service_request_id} not found") from None
-    except siklus.Conflict as exc:  # the spec's error array, but with 409: not yet closed, or already rated
+    except Conflict as exc:  # the spec's error array, but with 409: not yet closed, or already rated
         return render(fmt, [{"code": 409, "description": exc.detail}], "errors", "error", status=409)
     return render(fmt, [out], "ratings", "rating")
 

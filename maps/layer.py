@@ -14,6 +14,7 @@ from jinja2 import Template
 from psycopg import sql
 
 from geo_api.errors import NotFound
+from layers.ows.web import web_style
 from maps.base import PALETTE, BaseData, HtmlBox, MapOptions, base_map, esc, finish, js_value, legend_html
 from sql import query
 
@@ -35,6 +36,7 @@ class LayerData:
     truncated: bool
     tiles_url: str | None = None  # set: draw from the OGC API vector tiles instead of the GeoJSON above
     geometry_type: str = "GEOMETRY"
+    style: dict | None = None  # the layer's uploaded SLD style as Leaflet options (layers/ows/web.py), if any
 
 
 async def load_layer(conn: psycopg.AsyncConnection, collection: Any, *, tiles_url: str | None = None,
@@ -55,7 +57,8 @@ async def load_layer(conn: psycopg.AsyncConnection, collection: Any, *, tiles_ur
                      attribution=collection.attribution, licence=collection.licence, opd=collection.opd,
                      features=[] if use_tiles else rows[:MAX_FEATURES], truncated=len(rows) > MAX_FEATURES,
                      tiles_url=tiles_url if use_tiles else None,
-                     geometry_type=(getattr(collection, "geometry_type", None) or "GEOMETRY").upper())
+                     geometry_type=(getattr(collection, "geometry_type", None) or "GEOMETRY").upper(),
+                     style=await web_style(conn, collection.id))
 
 
 class VectorTiles(JSCSSMixin, MacroElement):
@@ -90,7 +93,8 @@ def _geojson(layer: LayerData) -> tuple[dict, list[str]]:
 
 def build_layer_map(base: BaseData, layer: LayerData, opts: MapOptions) -> str:
     """The page for one collection: its features over the city's boundaries, a legend and its attribution."""
-    colour = PALETTE[sum(map(ord, layer.id)) % len(PALETTE)]
+    path = (layer.style or {}).get("path") or {}
+    colour = path.get("fillColor") or path.get("color") or PALETTE[sum(map(ord, layer.id)) % len(PALETTE)]
     count = "vector tiles" if layer.tiles_url else f"{len(layer.features):,} fitur".replace(",", ".")
     m = base_map(base, opts, title=f"Lapisan: {layer.title}",
                  subtitle=count + (f" · OPD {layer.opd}" if layer.opd else ""),
@@ -102,6 +106,8 @@ def build_layer_map(base: BaseData, layer: LayerData, opts: MapOptions) -> str:
     else:
         _add_geojson(m, layer, colour)
     notes = [layer.description] if layer.description else []
+    if layer.style:
+        notes.append(f"Gaya dari SLD OPD: {layer.style['title']} (sama dengan WMS /ows).")
     if layer.licence:
         notes.append(f"Lisensi: {layer.licence}")
     if layer.tiles_url:
@@ -115,9 +121,15 @@ def build_layer_map(base: BaseData, layer: LayerData, opts: MapOptions) -> str:
 def _add_geojson(m: folium.Map, layer: LayerData, colour: str) -> None:
     fc, fields = _geojson(layer)
     popup = folium.GeoJsonPopup(fields, aliases=[esc(f) for f in fields], max_width=360) if fields else None
+    path = {"color": colour, "weight": 2, "fillColor": colour, "fillOpacity": 0.35}
+    marker = {"radius": 5, "weight": 1, "color": "#ffffff", "fill": True, "fill_color": colour, "fill_opacity": 0.9}
+    if layer.style:  # the uploaded SLD's first rule, as the WMS draws it
+        own = {k: v for k, v in layer.style["path"].items() if k != "radius"}
+        path = {**path, **own}
+        marker = {**marker, "radius": layer.style["path"].get("radius", 5), "weight": own.get("weight", 1),
+                  "color": own.get("color", "#ffffff"), "fill_color": own.get("fillColor", colour),
+                  "fill_opacity": own.get("fillOpacity", 0.9)}
     folium.GeoJson(
-        fc, name=esc(layer.title), popup=popup,
-        marker=folium.CircleMarker(radius=5, weight=1, color="#ffffff", fill=True, fill_color=colour,
-                                   fill_opacity=0.9),
-        style_function=lambda _: {"color": colour, "weight": 2, "fillColor": colour, "fillOpacity": 0.35},
+        fc, name=esc(layer.title), popup=popup, marker=folium.CircleMarker(**marker),
+        style_function=lambda _: path,
     ).add_to(m)

@@ -13,7 +13,9 @@ from geo_api.audit import audited
 from geo_api.db import fetch_one, pooled, read_pool
 from geo_api.deps import AdminKey, Conn, ServicesDep
 from geo_api.errors import InvalidParameter, NotFound, PayloadTooLarge, ServiceUnavailable
+from layers.ows.engine import EngineError
 from layers.ows.exceptions import OwsError, ows_report, wms_report
+from layers.ows.mapfile import layer_type
 from layers.ows.requests import Checked, check, lower_params, service_and_version
 from layers.ows.sld import MAX_BYTES, SldError, check_sld
 
@@ -121,10 +123,19 @@ async def upload_style(
         raise PayloadTooLarge(f"the style is larger than {MAX_BYTES // 1024} KiB", extra={"parameter": "body"})
     if name in ("standar", "kartografi", "default"):
         raise InvalidParameter("name", f"style name {name!r} is reserved for the built-in styles")
+    collection = (await services.layers.catalog.all(conn)).get(layer_id)
+    columns = {c.name for c in collection.columns} | {"geom"} if collection is not None else None
     try:
-        style = check_sld(body, fallback_name=name, layer_id=layer_id)
+        style = check_sld(body, fallback_name=name, layer_id=layer_id, columns=columns)
+        if collection is not None and collection.has_geometry:  # MapServer itself must be able to read it
+            await services.ows.pool.sld_classes(layer_id, layer_type(collection.geometry_type or ""), name,
+                                                style.title, style.text)
     except SldError as exc:
         raise InvalidParameter("body", f"the SLD is refused: {exc.problem}") from None
+    except EngineError as exc:
+        if exc.crashed:
+            raise ServiceUnavailable("the map server could not check the style now; try again") from None
+        raise InvalidParameter("body", f"the SLD is refused: MapServer cannot draw it ({str(exc)[:200]})") from None
     async with audited(conn, action="layer.style", target=f"layer:{layer_id}", key=key, request=request) as entry:
         row = await fetch_one(conn, "ows_style_insert", {"layer_id": layer_id, "name": style.name,
                                                           "title": style.title, "sld": style.text,

@@ -29,11 +29,10 @@ class EngineError(Exception):
 
 @dataclass
 class MapJob:
-    """What one request needs: the map version key and text, the uploaded styles, the query string."""
+    """What one request needs: the map version key and text, the folder of its templates, the query string."""
 
     key: str
     mapfile: str
-    styles: list
     path: str
     qs: str
     online: str
@@ -99,17 +98,17 @@ class MapServerPool:
         self._started -= 1
         self.crashes += 1
 
-    async def run(self, job: MapJob) -> tuple[str, bytes]:
-        """(content type, body) of MapServer's answer; EngineError when it reports an error or dies."""
+    async def _exchange(self, frame: dict, mapfile: str | None = None) -> tuple[dict, bytes]:
+        """One frame to an idle worker and its answer (the mapfile is sent only to a worker that lacks it)."""
         w = await self._take()
         try:
-            frame = {"key": job.key, "qs": job.qs, "online": job.online,
-                     "map": job.mapfile if w.key != job.key else None, "styles": job.styles, "path": job.path}
+            if mapfile is not None:
+                frame = {**frame, "map": mapfile if w.key != frame["key"] else None}
             header, body = await asyncio.wait_for(w.ask(frame), self.timeout_s)
-            if header.get("need_map"):
-                frame["map"] = job.mapfile
-                header, body = await asyncio.wait_for(w.ask(frame), self.timeout_s)
-            w.key = job.key
+            if header.get("need_map") and mapfile is not None:
+                header, body = await asyncio.wait_for(w.ask({**frame, "map": mapfile}), self.timeout_s)
+            if mapfile is not None:
+                w.key = frame["key"]
         except (asyncio.TimeoutError, asyncio.IncompleteReadError, ConnectionError, BrokenPipeError) as exc:
             self._drop(w)
             log.warning("MapServer worker lost (%s); a new one starts on the next request", type(exc).__name__)
@@ -121,7 +120,19 @@ class MapServerPool:
         self._idle.put_nowait(w)
         if not header.get("ok"):
             raise EngineError(header.get("error") or "map server error")
+        return header, body
+
+    async def run(self, job: MapJob) -> tuple[str, bytes]:
+        """(content type, body) of MapServer's answer; EngineError when it reports an error or dies."""
+        frame = {"key": job.key, "qs": job.qs, "online": job.online, "path": job.path}
+        header, body = await self._exchange(frame, job.mapfile)
         return header.get("content_type") or "application/octet-stream", body
+
+    async def sld_classes(self, layer: str, kind: str, group: str, title: str, sld: str) -> dict:
+        """An uploaded SLD as MapServer CLASS blocks of class group `group`, and the mark symbols they name."""
+        _, body = await self._exchange({"op": "sld", "layer": layer, "type": kind, "group": group, "title": title,
+                                        "sld": sld})
+        return json.loads(body)
 
     async def close(self) -> None:
         """End every worker (app shutdown)."""

@@ -28,7 +28,7 @@ class LayerEntry:
 
     collection: Collection
     styles: tuple[Style, ...]
-    uploaded: tuple[tuple[str, str], ...]  # (name, title) of uploaded SLD styles, newest first
+    uploaded: tuple[Style, ...]  # uploaded SLD styles translated into CLASS blocks, newest first
     title: str
     abstract: str
     keywords: tuple[str, ...]
@@ -36,12 +36,12 @@ class LayerEntry:
     @property
     def style_names(self) -> list[str]:
         """Every style a request may name for this layer ('default' is the layer's default)."""
-        return [n for n, _ in self.uploaded] + [s.name for s in self.styles]
+        return [s.name for s in self.uploaded] + [s.name for s in self.styles]
 
     @property
     def default_style(self) -> str:
         """The newest uploaded style, else the cartographic one, else the standard one."""
-        return self.uploaded[0][0] if self.uploaded else self.styles[0].name
+        return self.uploaded[0].name if self.uploaded else self.styles[0].name
 
 
 def _q(text: str) -> str:
@@ -67,7 +67,8 @@ def usable(c: Collection) -> bool:
     return c.has_geometry and bool(_SAFE_NAME.match(c.id)) and all(_SAFE_COL.match(col.name) for col in c.columns)
 
 
-def _layer_type(geometry_type: str) -> str:
+def layer_type(geometry_type: str) -> str:
+    """The MapServer layer TYPE of a geometry type."""
     g = geometry_type.upper()
     if "POLYGON" in g:
         return "POLYGON"
@@ -98,21 +99,20 @@ def layer_block(entry: LayerEntry, conn: str) -> str:
         "ows_title": entry.title, "ows_abstract": entry.abstract, "ows_keywordlist": keywords,
         "ows_extent": _extent(c), "ows_srs": " ".join(CRS_LIST), "ows_enable_request": "*",
         "gml_include_items": "all", "gml_featureid": c.pk, "gml_types": "auto", "gml_geometries": "geom",
-        "gml_geom_type": _layer_type(c.geometry_type or "").lower(),
+        "gml_geom_type": layer_type(c.geometry_type or "").lower(),
         "wms_include_items": "all", "wfs_getfeature_formatlist": "geojson", "wms_attribution_title": c.attribution,
         "wfs_use_default_extent_for_getfeature": "false",
         "ows_metadataurl_href": "", "wms_abstract": entry.abstract,
     }
-    for s in entry.styles:
+    for s in (*entry.uploaded, *entry.styles):
         meta[f"wms_style_{s.name}_title"] = s.title
-    for name, title in entry.uploaded:
-        meta[f"wms_style_{name}_title"] = title
     metadata = " ".join(f"{_q(k)} {_q(v)}" for k, v in meta.items() if v != "")
-    classes = "\n".join(s.classes for s in entry.styles)
+    # every style of this layer is a class group of its own LAYER: STYLES= picks one, CLASSGROUP is the default
+    classes = "\n".join(s.classes for s in (*entry.uploaded, *entry.styles))
     return f"""
   LAYER
     NAME {_q(c.id)}
-    TYPE {_layer_type(c.geometry_type or "")}
+    TYPE {layer_type(c.geometry_type or "")}
     STATUS ON
     CONNECTIONTYPE POSTGIS
     CONNECTION {_q(conn)}
@@ -122,17 +122,19 @@ def layer_block(entry: LayerEntry, conn: str) -> str:
     PROJECTION "init=epsg:4326" END
     METADATA {metadata} END
     TEMPLATE "tpl/{c.id}.html"
-    TOLERANCE {6 if _layer_type(c.geometry_type or "") != "POLYGON" else 0}
+    TOLERANCE {6 if layer_type(c.geometry_type or "") != "POLYGON" else 0}
     TOLERANCEUNITS PIXELS
-    CLASSGROUP {_q(entry.styles[0].name)}
+    CLASSGROUP {_q(entry.default_style)}
     LABELCACHE ON
 {classes}
   END"""
 
 
-def mapfile(entries: list[LayerEntry], dsn: str, *, max_size: int, fontset: str, title: str) -> str:
-    """The whole mapfile text for these layers."""
+def mapfile(entries: list[LayerEntry], dsn: str, *, max_size: int, fontset: str, title: str,
+            symbols: tuple[str, ...] = ()) -> str:
+    """The whole mapfile text for these layers (`symbols`: the mark symbols uploaded styles name)."""
     conn = connection_string(dsn)
+    extra_symbols = "\n".join(f"  {s}" for s in dict.fromkeys(symbols))
     layers = "\n".join(layer_block(e, conn) for e in entries)
     return f"""MAP
   NAME "satupeta"
@@ -158,6 +160,7 @@ def mapfile(entries: list[LayerEntry], dsn: str, *, max_size: int, fontset: str,
   OUTPUTFORMAT NAME "json" DRIVER "OGR/GEOJSON" MIMETYPE "application/json"
     FORMATOPTION "STORAGE=stream" FORMATOPTION "FORM=SIMPLE" FORMATOPTION "LCO:RFC7946=YES" END
 {SYMBOLS}
+{extra_symbols}
   LEGEND
     KEYSIZE 18 12
     LABEL TYPE TRUETYPE FONT "sans" SIZE 8 COLOR 30 30 30 END

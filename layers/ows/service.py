@@ -24,8 +24,8 @@ from geo_api.settings import Settings
 from layers.catalog import Catalog, Collection
 from layers.ows.engine import EngineError, MapJob, MapServerPool
 from layers.ows.exceptions import OwsError
-from layers.ows.mapfile import LayerEntry, map_key, mapfile, usable
-from layers.ows.styles import styles_for
+from layers.ows.mapfile import LayerEntry, layer_type, map_key, mapfile, usable
+from layers.ows.styles import Style, styles_for
 
 log = logging.getLogger("satupeta.ows")
 
@@ -39,7 +39,6 @@ class MapVersion:
     key: str
     layers: dict[str, LayerEntry]
     text: str
-    styles: list
 
 
 class OwsService:
@@ -53,6 +52,7 @@ class OwsService:
         self._map: MapVersion | None = None
         self._lock = asyncio.Lock()
         self._dir: Path | None = None
+        self._sld: dict[tuple[str, str, str, str], dict] = {}  # translated uploaded styles, by their SLD text
 
     def invalidate(self) -> None:
         """A layer or its style changed: re-read uploaded styles and metadata texts on the next request."""
@@ -81,14 +81,35 @@ class OwsService:
             self._extra, self._extra_at = (styles, texts), time.monotonic()
         return self._extra
 
-    def _entry(self, c: Collection, uploaded: list, text: dict | None) -> LayerEntry:
+    def _entry(self, c: Collection, uploaded: list[Style], text: dict | None) -> LayerEntry:
         keywords = tuple(text["keywords"]) if text and text.get("keywords") else (c.kind, c.opd or "Satu Peta")
         return LayerEntry(
-            collection=c, styles=tuple(styles_for(c.id, c.kind, c.geometry_type or "")),
-            uploaded=tuple((r["name"], r["title"] or r["name"]) for r in reversed(uploaded)),
+            collection=c, styles=tuple(styles_for(c.id, c.kind, c.geometry_type or "")), uploaded=tuple(uploaded),
             title=(text or {}).get("title") or c.title, abstract=(text or {}).get("abstract") or c.description
             or f"{c.title}. Sumber: {c.attribution}. Lisensi: {c.licence}.",
             keywords=keywords)
+
+    async def _translated(self, c: Collection, rows: list) -> tuple[list[Style], list[str]]:
+        """The layer's uploaded styles (newest first) as class groups, and the mark symbols they name.
+
+        MapServer's own SLD reader does the translation (once per SLD text, in a worker); a style it cannot
+        translate is left out of the map and logged, the layer keeps its other styles."""
+        kind = layer_type(c.geometry_type or "")
+        styles: list[Style] = []
+        symbols: list[str] = []
+        for r in reversed(rows):
+            key = (c.id, r["name"], kind, r["sld"])
+            if key not in self._sld:
+                try:
+                    self._sld[key] = await self.pool.sld_classes(c.id, kind, r["name"], r["title"] or r["name"],
+                                                                 r["sld"])
+                except EngineError as exc:
+                    log.warning("uploaded style %s of %s cannot be drawn: %s", r["name"], c.id, str(exc)[:200])
+                    continue
+            done = self._sld[key]
+            styles.append(Style(r["name"], r["title"] or r["name"], done["classes"]))
+            symbols += done["symbols"]
+        return styles, symbols
 
     def _templates(self, entries: list[LayerEntry]) -> None:
         tpl = self._private_dir() / "tpl"
@@ -103,27 +124,32 @@ class OwsService:
         """The map for the catalog as it is now (rebuilt only when a collection, text or style changed)."""
         collections = await catalog.all(conn)
         styles, texts = await self._extras(conn)
-        entries = [self._entry(c, styles.get(c.id, []), texts.get(c.id))
-                   for c in sorted(collections.values(), key=lambda c: (c.kind, c.id)) if usable(c)]
+        usable_ones = [c for c in sorted(collections.values(), key=lambda c: (c.kind, c.id)) if usable(c)]
+        names_only = [self._entry(c, [Style(r["name"], r["title"] or r["name"], "")
+                                      for r in reversed(styles.get(c.id, []))], texts.get(c.id))
+                      for c in usable_ones]
         stamp = "|".join(f"{lid}:{r['name']}:{r['created_at'].isoformat()}" for lid, rs in sorted(styles.items())
                          for r in rs)
-        key = map_key(entries, stamp)
+        key = map_key(names_only, stamp)
         if self._map is not None and self._map.key == key:
             return self._map
         async with self._lock:
             if self._map is None or self._map.key != key:
+                entries, symbols = [], []
+                for c in usable_ones:
+                    uploaded, marks = await self._translated(c, styles.get(c.id, []))
+                    entries.append(self._entry(c, uploaded, texts.get(c.id)))
+                    symbols += marks
                 self._templates(entries)
                 text = mapfile(entries, self.settings.dsn, max_size=self.settings.ows_max_size,
-                               fontset=str(self._private_dir() / "fonts.txt"), title="Satu Peta Kota Tangerang")
-                sld = [[lid, r["name"], r["sld"]] for lid, rs in sorted(styles.items()) for r in rs
-                       if any(e.collection.id == lid for e in entries)]
-                self._map = MapVersion(key, {e.collection.id: e for e in entries}, text, sld)
+                               fontset=str(self._private_dir() / "fonts.txt"), title="Satu Peta Kota Tangerang",
+                               symbols=tuple(symbols))
+                self._map = MapVersion(key, {e.collection.id: e for e in entries}, text)
         return self._map
 
     async def run(self, version: MapVersion, query_string: str, online: str) -> tuple[str, bytes]:
         """MapServer's answer to a checked request; an engine failure becomes an OGC exception."""
-        job = MapJob(version.key, version.text, version.styles, str(self._private_dir()) + "/", query_string,
-                     online)
+        job = MapJob(version.key, version.text, str(self._private_dir()) + "/", query_string, online)
         try:
             return await self.pool.run(job)
         except EngineError as exc:

@@ -7,6 +7,8 @@ OnlineResource, no href anywhere), so drawing a style never reads a file or fetc
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 
 from lxml import etree
@@ -110,8 +112,21 @@ def _name_layer(root: etree._Element, layer_id: str) -> None:
     name.text = layer_id
 
 
-def check_sld(data: bytes, *, fallback_name: str, layer_id: str = "layer") -> CheckedStyle:
-    """The style if it is a safe SLD 1.0 / SE 1.1 document, else SldError naming the problem."""
+def _check_properties(root: etree._Element, columns: set[str] | None) -> None:
+    if columns is None:
+        return
+    for el in root.iter():
+        if isinstance(el.tag, str) and etree.QName(el.tag).localname in ("PropertyName", "ValueReference"):
+            prop = (el.text or "").strip().split(":")[-1]
+            if prop not in columns:
+                raise SldError(f"the style names attribute {prop[:60]!r}, which the layer does not have "
+                               f"(it has {', '.join(sorted(columns))[:300]})")
+
+
+def check_sld(data: bytes, *, fallback_name: str, layer_id: str = "layer",
+              columns: set[str] | None = None) -> CheckedStyle:
+    """The style if it is a safe SLD 1.0 / SE 1.1 document whose filters and labels name only `columns` (when
+    given), else SldError naming the problem."""
     if len(data) > MAX_BYTES:
         raise SldError(f"the style is larger than {MAX_BYTES // 1024} KiB")
     head = data[:4096].lower()
@@ -134,7 +149,73 @@ def check_sld(data: bytes, *, fallback_name: str, layer_id: str = "layer") -> Ch
     _check_element(root, 0)
     if not any(isinstance(e.tag, str) and etree.QName(e.tag).localname.endswith("Symbolizer") for e in root.iter()):
         raise SldError("the style has no symbolizer, so it would draw nothing")
+    _check_properties(root, columns)
     _name_layer(root, layer_id)
     title = _first(root, "Title") or fallback_name
     return CheckedStyle(name=fallback_name, title=title[:200],
                         text=etree.tostring(root, encoding="unicode"))
+
+
+_HEX = re.compile(r"^#[0-9A-Fa-f]{6}$")
+
+
+def _params(el: etree._Element | None) -> dict[str, str]:
+    """CssParameter / SvgParameter name → value under an SLD Fill or Stroke."""
+    if el is None:
+        return {}
+    return {p.get("name", ""): (p.text or "").strip() for p in el
+            if isinstance(p.tag, str) and etree.QName(p.tag).localname in ("CssParameter", "SvgParameter")}
+
+
+def _child(el: etree._Element | None, local: str) -> etree._Element | None:
+    if el is None:
+        return None
+    return next((c for c in el.iter() if isinstance(c.tag, str) and etree.QName(c.tag).localname == local), None)
+
+
+def _number(text: str | None, low: float, high: float) -> float | None:
+    try:
+        value = float(text or "")
+    except ValueError:
+        return None
+    return min(max(value, low), high) if math.isfinite(value) else None
+
+
+def leaflet_style(text: str) -> dict | None:
+    """A simple Leaflet path style from the first symbolizer of the first rule of a checked SLD (None when it has
+    no colour we can read): the colours and widths a web map can draw, not the whole SLD."""
+    root = etree.fromstring(text.encode(), _parser())
+    rule = _child(root, "Rule")
+    symbolizer = next((c for c in (rule if rule is not None else []) if isinstance(c.tag, str)
+                       and etree.QName(c.tag).localname in ("PolygonSymbolizer", "LineSymbolizer",
+                                                            "PointSymbolizer")), None)
+    if symbolizer is None:
+        return None
+    mark = _child(symbolizer, "Mark") if etree.QName(symbolizer.tag).localname == "PointSymbolizer" else None
+    holder = mark if mark is not None else symbolizer
+    fill = _params(next((c for c in holder if isinstance(c.tag, str) and etree.QName(c.tag).localname == "Fill"),
+                        None))
+    stroke = _params(next((c for c in holder if isinstance(c.tag, str)
+                           and etree.QName(c.tag).localname == "Stroke"), None))
+    style: dict = {}
+    if _HEX.match(fill.get("fill", "")):
+        style["fillColor"] = fill["fill"].lower()
+        style["fillOpacity"] = _number(fill.get("fill-opacity"), 0, 1) if "fill-opacity" in fill else (
+            0.9 if mark is not None else 0.6)
+        style["fill"] = True
+    elif etree.QName(symbolizer.tag).localname == "PolygonSymbolizer":
+        style["fill"] = False
+    if _HEX.match(stroke.get("stroke", "")):
+        style["color"] = stroke["stroke"].lower()
+        style["weight"] = _number(stroke.get("stroke-width"), 0, 20) or 1.0
+        if "stroke-opacity" in stroke:
+            style["opacity"] = _number(stroke.get("stroke-opacity"), 0, 1)
+    elif "fillColor" in style:
+        style["color"] = style["fillColor"] if mark is None else "#ffffff"
+        style["weight"] = 1.0 if mark is not None else 0.0
+    if mark is not None:
+        size = _number((_child(symbolizer, "Size").text if _child(symbolizer, "Size") is not None else None), 2, 60)
+        style["radius"] = (size or 8) / 2
+    if "fillColor" not in style and "color" not in style:
+        return None
+    return {k: v for k, v in style.items() if v is not None}

@@ -1,8 +1,9 @@
 """The MapServer worker: runs under Debian's /usr/bin/python3 (where python3-mapscript lives), never the venv.
 
 One process answers one request at a time on stdin/stdout. A request frame is a 4-byte big-endian length and a
-JSON object {"key", "map" (mapfile text, only when the key is new to this worker), "styles" (uploaded SLD per
-layer: [[layer, name, sld], ...]), "qs" (the validated query string), "online" (the public /ows URL)}. The answer
+JSON object {"key", "map" (mapfile text, only when the key is new to this worker), "qs" (the validated query
+string), "online" (the public /ows URL)}, or {"op": "sld", "layer", "type", "group", "sld"} to translate an
+uploaded style into CLASS blocks. The answer
 is a length-prefixed JSON header {"ok", "content_type", "error"} and a length-prefixed body.
 
 The mapfile (with the PostGIS connection string, password included) only ever lives in this process's memory.
@@ -41,23 +42,48 @@ def _write(out, header: dict, body: bytes) -> None:
     out.flush()
 
 
-def _apply_styles(mp, styles: list) -> None:
-    """Add each uploaded SLD as a class group of its layer (MapServer's own SLD parser translates it)."""
-    for layer_name, style_name, sld in styles:
-        layer = mp.getLayerByName(layer_name)
-        if layer is None:
-            continue
-        kept = [layer.getClass(i).clone() for i in range(layer.numclasses)]
-        mp.applySLD(sld)  # replaces the classes of the layer the SLD names
-        added = [layer.getClass(i).clone() for i in range(layer.numclasses)]
-        while layer.numclasses:
-            layer.removeClass(0)
-        for cls in kept:
-            layer.insertClass(cls)
-        for cls in added:
-            cls.group = style_name
-            layer.insertClass(cls)
-        layer.classgroup = style_name
+def _sld_classes(req: dict) -> bytes:
+    """An uploaded SLD translated by MapServer's own SLD parser into CLASS blocks of the style's group.
+
+    The SLD is applied to a throwaway map with one inline-feature layer of the same name and type, so the
+    translation reads no data; the classes come back as mapfile text that the app puts into the layer's LAYER
+    block (one class group per style, selected with STYLES=)."""
+    name, kind = req["layer"], req["type"]
+    mp = mapscript.msLoadMapFromString(
+        f'MAP EXTENT 0 0 10 10 SIZE 10 10 LAYER NAME "{name}" TYPE {kind} STATUS ON '
+        "FEATURE POINTS 1 1 2 1 2 2 1 1 END END END END", None)
+    mp.applySLD(req["sld"])
+    layer = mp.getLayerByName(name)
+    out = []
+    for i in range(layer.numclasses):
+        cls = layer.getClass(i)
+        cls.group = req["group"]
+        if not cls.title and (not cls.name or cls.name.startswith(f"{name}#")):
+            cls.title = req.get("title") or req["group"]
+        for j in range(cls.numlabels):
+            label = cls.getLabel(j)
+            if not label.font:  # MapServer 8 has no built-in bitmap font: use the map's truetype one
+                label.font = "sans"
+                label.outlinecolor = mapscript.colorObj(255, 255, 255)
+                label.outlinewidth = 2
+        out.append(cls.convertToString())
+    if not out:
+        raise ValueError("the style has no rule MapServer can draw for this layer")
+    symbols = []
+    for i in range(mp.symbolset.numsymbols):
+        sym = mp.symbolset.getSymbol(i)
+        if sym.name and sym.name.startswith("sld_"):
+            symbols.append(_symbol_text(sym))
+    return json.dumps({"classes": "\n".join(out), "symbols": symbols}).encode()
+
+
+def _symbol_text(sym) -> str:
+    """A mark symbol MapServer made while reading the SLD, as mapfile text (so the generated map defines it)."""
+    kinds = {mapscript.MS_SYMBOL_VECTOR: "VECTOR", mapscript.MS_SYMBOL_ELLIPSE: "ELLIPSE"}
+    line = sym.getPoints()
+    points = " ".join(f"{line.get(k).x:g} {line.get(k).y:g}" for k in range(line.numpoints))
+    return (f'SYMBOL NAME "{sym.name}" TYPE {kinds.get(sym.type, "VECTOR")} FILLED '
+            f'{"TRUE" if sym.filled else "FALSE"} POINTS {points} END END')
 
 
 def _map(req: dict):
@@ -67,7 +93,6 @@ def _map(req: dict):
         if req.get("map") is None:
             return None
         mp = mapscript.msLoadMapFromString(req["map"], req.get("path") or None)
-        _apply_styles(mp, req.get("styles") or [])
         _MAPS.clear()  # one catalog version at a time: the previous map is stale
         _MAPS[key] = mp
     return mp
@@ -98,6 +123,9 @@ def main() -> int:
         except EOFError:
             return 0
         try:
+            if req.get("op") == "sld":
+                _write(out, {"ok": True, "content_type": "text/plain"}, _sld_classes(req))
+                continue
             mp = _map(req)
             if mp is None:
                 _write(out, {"ok": False, "need_map": True}, b"")

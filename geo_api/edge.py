@@ -30,6 +30,8 @@ from geo_api.errors import PROBLEM_TYPE_BASE
 from geo_api.open311_format import MAX_BODY as OPEN311_MAX
 from geo_api.requestlog import with_request_id
 from geo_api.settings import Settings
+from layers.ows.exceptions import OwsError, ows_report
+from layers.ows.xmlpost import MAX_POST as OWS_MAX_POST
 
 log = logging.getLogger("satupeta.edge")
 
@@ -64,6 +66,7 @@ def body_limits(settings: Settings) -> list[tuple[str, int]]:
         ("/layers", settings.layers_upload_max_mb * 1024 * 1024),
         ("/geocode/reverse/batch", settings.geocode_batch_max_bytes),
         ("/open311/", OPEN311_MAX),
+        ("/ows", OWS_MAX_POST),
     ]
     return sorted(table, key=lambda t: -len(t[0]))
 
@@ -119,6 +122,10 @@ async def _send_error(send, path: str, status: int, title: str, detail: str, ext
     if path.startswith("/open311/"):  # the spec's error array, as everywhere under /open311/
         body = orjson.dumps([{"code": status, "description": detail}])
         ctype = b"application/json; charset=utf-8"
+    elif path == "/ows":  # WMS/WFS clients read an OWS ExceptionReport, not problem+json
+        body, media = ows_report(OwsError("InvalidParameterValue", str((extra or {}).get("parameter") or "request"),
+                                          detail, status), "2.0.0")
+        ctype = media.encode()
     else:
         doc = {"type": PROBLEM_TYPE_BASE + "-".join(title.lower().split()), "title": title, "status": status,
                "detail": detail, "instance": with_request_id(path), **(extra or {})}

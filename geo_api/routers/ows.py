@@ -18,9 +18,9 @@ from layers.ows.exceptions import OwsError, ows_report, wms_report
 from layers.ows.mapfile import layer_type
 from layers.ows.requests import Checked, check, lower_params, service_and_version
 from layers.ows.sld import MAX_BYTES, SldError, check_sld
+from layers.ows.xmlpost import MAX_POST, kvp_from_xml
 
 router = APIRouter(tags=["WMS / WFS"])
-MAX_POST = 256 * 1024
 _ENGINE_EXC = re.compile(rb"<(?:\w+:)?(?:ServiceException|ExceptionText)[^>]*>(.*?)</", re.S)
 _PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 _REPORTS = {"text/xml": {}, "application/xml": {}, "application/vnd.ogc.se_xml": {}, **_PROBLEM}
@@ -90,19 +90,34 @@ async def ows_get(request: Request, services: ServicesDep) -> Response:
     return await _answer(request, services, lower_params(list(request.query_params.multi_items())))
 
 
-@router.post("/ows", summary="WMS/WFS key-value requests as a form body", responses=_OWS_DOC)
+@router.post("/ows", summary="WFS XML requests (GetCapabilities, DescribeFeatureType, GetFeature) or KVP as a "
+             "form body", responses=_OWS_DOC,
+             openapi_extra={"requestBody": {"content": {
+                 "application/xml": {"schema": {"type": "string"}}, "text/xml": {"schema": {"type": "string"}},
+                 "application/x-www-form-urlencoded": {"schema": {"type": "object"}}}}})
 async def ows_post(request: Request, services: ServicesDep) -> Response:
-    """The same requests as form-encoded POST bodies (XML POST bodies are not offered: use key-value)."""
+    """A WFS 2.0 / 1.1 XML request body (wfs:GetFeature with wfs:Query, fes:Filter, count, startIndex,
+    resultType), or the key-value parameters as a form-encoded body. The edge caps the body (chunked or not)."""
     body = await request.body()
-    params = lower_params(list(request.query_params.multi_items()))
+    query = list(request.query_params.multi_items())
+    params = lower_params(query)
     service, version = service_and_version(params)
-    if len(body) > MAX_POST:
-        return _report(OwsError("InvalidParameterValue", "body", "the request body is too large"), service, version)
-    if "application/x-www-form-urlencoded" not in request.headers.get("content-type", ""):
-        return _report(OwsError("OperationNotSupported", "body", "XML POST requests are not offered here; send "
-                                "key-value parameters (GET, or a form-encoded POST body)"), service, version)
-    params = lower_params(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
-                          + list(request.query_params.multi_items()))
+    ctype = request.headers.get("content-type", "").lower()
+    try:
+        if len(body) > MAX_POST:
+            raise OwsError("InvalidParameterValue", "body", f"the request body is larger than {MAX_POST // 1024} "
+                           "KiB", status=413)
+        if "application/x-www-form-urlencoded" in ctype:
+            params = lower_params(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True) + query)
+        elif "xml" in ctype or body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+            service, version = "WFS", "2.0.0"
+            params = kvp_from_xml(body)
+            service, version = service_and_version(params)
+        else:
+            raise OwsError("OperationNotSupported", "body", "send a WFS XML request (Content-Type application/xml) "
+                           "or key-value parameters (GET, or a form-encoded POST body)")
+    except OwsError as err:
+        return _report(err, service, version)
     return await _answer(request, services, params)
 
 

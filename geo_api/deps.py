@@ -7,6 +7,7 @@ from typing import Annotated
 
 import psycopg
 from fastapi import Depends, Request
+from psycopg_pool import AsyncConnectionPool
 
 from geo_api.apikeys import MAX_KEY_LEN, authenticate
 from geo_api.db import pooled, read_pool
@@ -72,6 +73,16 @@ async def _api_key(request: Request, conn: Conn) -> dict:
     return row
 
 
+async def _api_key_brief(request: Request) -> dict:
+    """The caller's key, checked on a connection that is given back at once (see BriefKey)."""
+    async with pooled(request.app.state.pool) as conn:
+        return await _api_key(request, conn)
+
+
+def _pool(request: Request) -> AsyncConnectionPool:
+    return request.app.state.pool
+
+
 async def _admin_key(key: Annotated[dict, Depends(_api_key)]) -> dict:
     """The caller's key, which must have the gis_admin role (403 otherwise)."""
     if key["role"] != "gis_admin":
@@ -93,6 +104,11 @@ def require_role(*roles: str):
 
 
 CurrentKey = Annotated[dict, Depends(_api_key)]
+# For routes that do CPU work (photo decoding) before their write: the key is checked on a connection given back
+# at once, and the route borrows from Pool (`async with pooled(pool) as conn`) only for its short transaction,
+# so no pooled connection waits on a decode.
+BriefKey = Annotated[dict, Depends(_api_key_brief)]
+Pool = Annotated[AsyncConnectionPool, Depends(_pool)]
 AdminKey = Annotated[dict, Depends(_admin_key)]
 # The platform's roles: citizen apps post laporan; OPD officers move their OPD's laporan (the OPD binding is
 # checked per laporan by the routing router); GIS admins publish layers and edit rules and the catalogue;

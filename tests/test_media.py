@@ -494,3 +494,49 @@ def test_every_pixel_mode_is_stored_in_a_mode_its_format_keeps(name, make, ext, 
         assert im.mode == mode and im.size == (p.width, p.height)
         if name == "16-bit png":
             assert im.getpixel((0, 0)) == 40000 // 257  # scaled to 8 bits, not clipped to white
+
+
+# ---------------------------------------------------------------------------------------------------- pool
+class _PoolWatch(HeavyWork):
+    """The app's own heavy threads, noting how many pooled connections are out when a photo decode starts."""
+
+    def __init__(self, pool, threads: int):
+        super().__init__(threads)
+        self.pool, self.out_at_decode = pool, []
+
+    async def run(self, fn, /, *args, **kwargs):
+        """Run fn as HeavyWork does; for media.clean, first note the connections checked out of the pool."""
+        if fn is media.clean:
+            stats = self.pool.get_stats()
+            self.out_at_decode.append(stats["pool_size"] - stats["pool_available"])
+        return await super().run(fn, *args, **kwargs)
+
+
+def test_no_pooled_connection_is_held_while_photos_are_decoded(photo_settings, settings, citizen):
+    """Every photo route decodes and re-encodes before it borrows a connection: on a quiet server (its LAKSA
+    timer off) none is checked out at the moment a decode starts, and each write still lands."""
+    from geo_api.services import services as services_of
+
+    quiet = photo_settings.model_copy(update={"laksa_timer_seconds": 0})
+    big = jpeg((600, 600), noise=True, quality=90)  # a large, slow-to-decode photo close to the size limit
+    assert 0.5 * MAX_BYTES < len(big) < MAX_BYTES
+    with LiveServer(quiet) as s, httpx.Client(base_url=s.url, timeout=60) as c:
+        state = s.server.config.app.state
+        svc = services_of(state)
+        watch = svc.heavy = _PoolWatch(state.pool, svc.heavy.threads)
+        r, marker = post(c, citizen, [("media", ("besar.jpg", big, "image/jpeg"))])  # Open311 intake
+        assert r.status_code == 200 and rows_with(settings, marker) == 1, r.text
+        rid, kode = r.json()[0]["service_request_id"], r.json()[0]["kode_lacak"]
+        h = _officer_for(settings, rid)
+        r = c.post(f"/routing/laporan/{rid}/status", headers=h, data={"status": "in_progress"},
+                   files=[("media", ("sesudah.jpg", big, "image/jpeg"))])  # an officer's after photo
+        assert r.status_code == 200 and len(r.json()["riwayat_status"][-1]["media"]) == 1, r.text
+        token = c.get("/lapor").cookies["lapor_csrf"]
+        r = c.post(f"/lacak/{rid}/komentar", data={"csrf": token, "kode_lacak": kode, "tanggapan": "foto lagi"},
+                   files=[("media", ("lagi.jpg", big, "image/jpeg"))], follow_redirects=False)  # the reporter's
+        assert r.status_code == 303, r.text
+        r = c.post("/lapor", data={"csrf": token, "service_code": "sampah_menumpuk", **POINT,
+                                   "description": f"{marker}-web"},
+                   files=[("media", ("web.jpg", big, "image/jpeg"))])  # the citizen form
+        assert r.status_code == 200 and rows_with(settings, f"{marker}-web") == 1, r.text
+    assert watch.out_at_decode == [0, 0, 0, 0]

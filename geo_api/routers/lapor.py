@@ -16,8 +16,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from geo_api import intake, media_upload
 from geo_api.audit import Actor, client_address
-from geo_api.db import fetch_all, fetch_one
-from geo_api.deps import AppSettings, Conn, GeocoderDep, Heavy, MediaStoreDep, RoutingRules
+from geo_api.db import fetch_all, fetch_one, pooled
+from geo_api.deps import AppSettings, Conn, GeocoderDep, Heavy, MediaStoreDep, Pool, RoutingRules
 from geo_api.errors import Conflict, NotFound, SatuPetaError
 from geo_api.laksa import siklus
 from geo_api.laksa.kalender import dari_katalog
@@ -105,45 +105,58 @@ def _place_by_kelurahan(fields: dict[str, str], data: halaman.FormData) -> None:
             fields["lat"], fields["long"] = str(k["label_lat"]), str(k["label_lon"])
 
 
+async def _accepted(pool: Any, settings: Any, request: Request,
+                    fields: dict[str, str]) -> tuple[Any, str, int]:
+    """The channel's rate limit and the category on one short borrow (the no-map path's point too): the
+    category's row, or None with the refusal in Bahasa and its status."""
+    async with pooled(pool) as conn:
+        if await _limited(conn, settings, request):
+            return None, ("Terlalu banyak laporan dari sambungan ini. Tunggu sebentar, lalu kirim lagi; isian Anda "
+                          "tetap ada."), 429
+        layanan = await fetch_one(conn, "open311_service_get", {"kode": (fields.get("service_code") or "")[:40]})
+        if layanan is None:
+            return None, "Pilih kategori masalah dari daftar.", 422
+        if fields.get("kelurahan") and not (fields.get("lat") or fields.get("long")):
+            _place_by_kelurahan(fields, halaman.FormData(kelurahan=await fetch_all(conn, "lapor_kelurahan")))
+    return layanan, "", 200
+
+
 @router.post("/lapor", response_class=HTMLResponse, summary="Submit the citizen report form")
-async def lapor_submit(request: Request, conn: Conn, settings: AppSettings, geo: GeocoderDep, rules: RoutingRules,
+async def lapor_submit(request: Request, pool: Pool, settings: AppSettings, geo: GeocoderDep, rules: RoutingRules,
                        heavy: Heavy, store: MediaStoreDep) -> HTMLResponse:
     """Check the CSRF token and the channel's rate limit, then the one intake; the result page, or the form
-    again with every field as typed and the reason in plain Bahasa."""
+    again with every field as typed and the reason in plain Bahasa. No connection is held while the photos are
+    decoded: each step borrows one briefly."""
     token = _token(request)
 
-    async def again(typed: dict[str, str], msg: str, status: int) -> HTMLResponse:
+    async def again(typed: dict[str, str], msg: str, status: int, exc: SatuPetaError | None = None) -> HTMLResponse:
         """The form again with every field as typed (the lists are read only on this path)."""
-        return _html(halaman.build_lapor(await _form_data(conn), token, settings.maps_tile_url, typed, msg), token,
-                     status)
+        async with pooled(pool) as conn:
+            data = await _form_data(conn)
+        msg = halaman.pesan(exc, data) if exc is not None else msg
+        return _html(halaman.build_lapor(data, token, settings.maps_tile_url, typed, msg), token, status)
     try:
         posted = await media_upload.read_form(request, settings, with_query=False)
     except SatuPetaError as exc:
-        return await again({}, halaman.pesan(exc, halaman.FormData()), exc.status if 400 <= exc.status < 500 else 400)
+        return await again({}, "", exc.status if 400 <= exc.status < 500 else 400, exc)
     fields = _fields(posted)
     posted.uploads = [(n, d) for n, d in posted.uploads if n or d]  # a browser sends an empty file input as one
     if not _csrf_ok(request, posted.fields):
         return await again(fields, "Formulir ini sudah kedaluwarsa. Isian Anda masih ada di bawah: periksa lalu "
                            "tekan Kirim lagi.", 403)
-    if await _limited(conn, settings, request):
-        return await again(fields, "Terlalu banyak laporan dari sambungan ini. Tunggu sebentar, lalu kirim lagi; "
-                           "isian Anda tetap ada.", 429)
-    layanan = await fetch_one(conn, "open311_service_get", {"kode": (fields.get("service_code") or "")[:40]})
+    layanan, refusal, status = await _accepted(pool, settings, request, fields)
     if layanan is None:
-        return await again(fields, "Pilih kategori masalah dari daftar.", 422)
-    if fields.get("kelurahan") and not (fields.get("lat") or fields.get("long")):
-        _place_by_kelurahan(fields, halaman.FormData(kelurahan=await fetch_all(conn, "lapor_kelurahan")))
+        return await again(fields, refusal, status)
     posted.fields = fields
     actor = Actor("web", "lapor", None, client_address(request))
     try:
-        got = await intake.terima(conn, posted, layanan, settings=settings, geo=geo, rules=rules, heavy=heavy,
+        got = await intake.terima(pool, posted, layanan, settings=settings, geo=geo, rules=rules, heavy=heavy,
                                   store=store, actor=actor, base=media_upload.public_base(settings, request))
     except SatuPetaError as exc:
-        data = await _form_data(conn)
-        return _html(halaman.build_lapor(data, token, settings.maps_tile_url, fields, halaman.pesan(exc, data)),
-                     token, exc.status if 400 <= exc.status < 500 else 400)
-    rows = await laporan.find(conn, laporan.list_params({"service_request_id": str(got.row["id"])}))
-    sla = await fetch_one(conn, "laksa_layanan_sla", {"kode": layanan["kode"]})
+        return await again(fields, "", exc.status if 400 <= exc.status < 500 else 400, exc)
+    async with pooled(pool) as conn:
+        rows = await laporan.find(conn, laporan.list_params({"service_request_id": str(got.row["id"])}))
+        sla = await fetch_one(conn, "laksa_layanan_sla", {"kode": layanan["kode"]})
     return _html(halaman.build_hasil(rows[0], got, sla["sla_hari_kerja"] if sla else None), token)
 
 
@@ -223,36 +236,41 @@ async def lacak_nilai(request: Request, laporan_id: str, conn: Conn, settings: A
 
 
 @router.post("/lacak/{laporan_id}/komentar", response_class=HTMLResponse, summary="The reporter adds a comment")
-async def lacak_komentar(request: Request, laporan_id: str, conn: Conn, settings: AppSettings, heavy: Heavy,
+async def lacak_komentar(request: Request, laporan_id: str, pool: Pool, settings: AppSettings, heavy: Heavy,
                          store: MediaStoreDep) -> Response:
-    """With the kode_lacak: a public comment and/or photos on the laporan's history (siklus.komentar_warga)."""
+    """With the kode_lacak: a public comment and/or photos on the laporan's history (siklus.komentar_warga).
+    The photos are decoded before a connection is borrowed for the one short transaction."""
+    async def page(typed: dict[str, str], galat: str | None, status: int) -> HTMLResponse:
+        async with pooled(pool) as conn:
+            return await _lacak_page(request, conn, laporan_id, typed, galat, status)
     try:
         posted = await media_upload.read_form(request, settings, with_query=False)
     except SatuPetaError:
-        return await _lacak_page(request, conn, laporan_id, {}, "Foto tidak dapat dipakai. Gunakan foto JPEG, "
-                                 "PNG atau WebP, paling banyak 5 foto dan masing-masing paling besar 10 MB.", 413)
+        return await page({}, "Foto tidak dapat dipakai. Gunakan foto JPEG, PNG atau WebP, paling banyak 5 foto "
+                          "dan masing-masing paling besar 10 MB.", 413)
     typed = {k: v[:3000] for k, v in posted.fields.items() if k != "csrf"}
     posted.uploads = [(n, d) for n, d in posted.uploads if n or d]
     if not _csrf_ok(request, posted.fields):
-        return await _lacak_page(request, conn, laporan_id, typed, "Formulir ini sudah kedaluwarsa. Isian Anda "
-                                 "masih ada: tekan Kirim tanggapan lagi.", 403)
-    if await _limited(conn, settings, request):
-        return await _lacak_page(request, conn, laporan_id, typed, "Terlalu banyak percobaan. Tunggu sebentar, "
-                                 "lalu kirim lagi.", 429)
+        return await page(typed, "Formulir ini sudah kedaluwarsa. Isian Anda masih ada: tekan Kirim tanggapan "
+                          "lagi.", 403)
+    async with pooled(pool) as conn:
+        limited = await _limited(conn, settings, request)
+    if limited:
+        return await page(typed, "Terlalu banyak percobaan. Tunggu sebentar, lalu kirim lagi.", 429)
     if not laporan_id.isdigit() or len(laporan_id) > 18:
-        return await _lacak_page(request, conn, laporan_id, typed, None, 404)
+        return await page(typed, None, 404)
     try:
         photos = await media_upload.clean_all(posted, settings, heavy)
-        async with media_upload.stored(conn, store, photos, heavy):
+        async with pooled(pool) as conn, media_upload.stored(conn, store, photos, heavy):
             await siklus.komentar_warga(conn, int(laporan_id), typed.get("kode_lacak") or "",
                                         typed.get("tanggapan") or "", Actor("web", "lacak", None,
                                                                             client_address(request)),
                                         media=[p.entry() for p in photos])
     except NotFound:
-        return await _lacak_page(request, conn, laporan_id, typed, None, 404)
+        return await page(typed, None, 404)
     except SatuPetaError as exc:
         msg = ("Kode lacak tidak cocok dengan laporan ini. Periksa kode yang Anda simpan saat melapor."
                if exc.status == 403 else "Tulis tanggapan atau lampirkan foto." if exc.extra.get("parameter") ==
                "komentar" and "required" in exc.detail else halaman.pesan(exc, halaman.FormData()))
-        return await _lacak_page(request, conn, laporan_id, typed, msg, exc.status if exc.status < 500 else 400)
+        return await page(typed, msg, exc.status if exc.status < 500 else 400)
     return RedirectResponse(f"/lacak/{int(laporan_id)}?ok=tanggapan", status_code=303, headers=_HEADERS)

@@ -19,8 +19,8 @@ from pydantic import BaseModel
 from geo_api import intake, media_upload
 from geo_api.apikeys import MAX_KEY_LEN, authenticate
 from geo_api.audit import Actor
-from geo_api.db import fetch_all, fetch_one
-from geo_api.deps import AppSettings, Conn, GeocoderDep, Heavy, MediaStoreDep, RoutingRules, read_conn_unless
+from geo_api.db import fetch_all, fetch_one, pooled
+from geo_api.deps import AppSettings, Conn, GeocoderDep, Heavy, MediaStoreDep, Pool, RoutingRules, read_conn_unless
 from geo_api.errors import Conflict, NotFound, Open311Error, PayloadTooLarge
 from geo_api.laksa import siklus, umpan
 from geo_api.laksa.kalender import dari_katalog
@@ -151,25 +151,27 @@ async def service_definition(request: Request, service_code: str, fmt: str, conn
 
 
 @router.post("/requests.{fmt}")
-async def create_request(request: Request, fmt: str, conn: Conn, settings: AppSettings, geo: GeocoderDep,
+async def create_request(request: Request, fmt: str, pool: Pool, settings: AppSettings, geo: GeocoderDep,
                          rules: RoutingRules, heavy: Heavy, store: MediaStoreDep) -> Response:
     """Create a service request: checked, routed to its OPD with reasons, stored; answers its id.
 
     Photos come as multipart `media` parts (JPEG, PNG, WebP; media_max_files, media_max_bytes): cleaned of
-    every metadata block before anything is stored, and the report's media_url points at the first one."""
+    every metadata block before anything is stored (and before a connection is borrowed for the write), and the
+    report's media_url points at the first one."""
     fmt = _fmt(fmt)
     posted = await media_upload.read_form(request, settings)
     form = posted.fields
     _jurisdiction(request, settings, form)
-    key = await _api_key(conn, form.get("api_key"))
     code = (form.get("service_code") or "").strip()
-    if not code:
-        raise Open311Error(400, "service_code is required")
-    layanan = await fetch_one(conn, "open311_service_get", {"kode": code[:40]})
+    async with pooled(pool) as conn:  # the key and the category, then the connection goes back
+        key = await _api_key(conn, form.get("api_key"))
+        if not code:
+            raise Open311Error(400, "service_code is required")
+        layanan = await fetch_one(conn, "open311_service_get", {"kode": code[:40]})
     if layanan is None:
         raise Open311Error(404, f"service_code {code[:40]!r} is not a known service (see services.{fmt})")
     base = media_upload.public_base(settings, request)
-    got = await intake.terima(conn, posted, layanan, settings=settings, geo=geo, rules=rules, heavy=heavy,
+    got = await intake.terima(pool, posted, layanan, settings=settings, geo=geo, rules=rules, heavy=heavy,
                               store=store, actor=Actor.from_key(key, request), base=base)
     row, keputusan, photos = got.row, got.keputusan, got.photos
     notice = layanan["service_notice"] or None

@@ -11,8 +11,19 @@ from pydantic import BaseModel, Field
 
 from geo_api import media_upload
 from geo_api.audit import Actor
-from geo_api.db import fetch_one
-from geo_api.deps import AdminKey, AppSettings, Conn, CurrentKey, GeocoderDep, Heavy, MediaStoreDep, RoutingRules
+from geo_api.db import fetch_one, pooled
+from geo_api.deps import (
+    AdminKey,
+    AppSettings,
+    BriefKey,
+    Conn,
+    CurrentKey,
+    GeocoderDep,
+    Heavy,
+    MediaStoreDep,
+    Pool,
+    RoutingRules,
+)
 from geo_api.errors import Forbidden, NotFound
 from geo_api.laksa import dasbor, siklus
 from geo_api.laksa.kalender import dari_katalog
@@ -199,14 +210,19 @@ async def get_laporan(laporan_id: int, conn: Conn, key: OfficerKey) -> dict[str,
 
 @router.post("/laporan/{laporan_id}/status", response_model=LaporanOpd,
              openapi_extra=media_upload.multipart_schema(StatusIn))
-async def set_status(laporan_id: int, request: Request, conn: Conn, key: OfficerKey, settings: AppSettings,
+async def set_status(laporan_id: int, request: Request, pool: Pool, key: BriefKey, settings: AppSettings,
                      heavy: Heavy, store: MediaStoreDep) -> dict[str, Any]:
     """Move a laporan to a status its transitions allow, with a public and an internal note: a JSON body, or
-    multipart/form-data with the same fields and "after" photos as `media` parts (kept on this history entry)."""
-    await _own_laporan(conn, key, laporan_id)
+    multipart/form-data with the same fields and "after" photos as `media` parts (kept on this history entry).
+
+    The photos are decoded and re-encoded before a connection is borrowed for the one short transaction."""
+    await _officer(key)
+    async with pooled(pool) as conn:
+        await _own_laporan(conn, key, laporan_id)
     body, posted = await media_upload.json_or_form(request, settings, StatusIn)
     photos = await media_upload.clean_all(posted, settings, heavy)
-    async with media_upload.stored(conn, store, photos, heavy):
+    async with pooled(pool) as conn, media_upload.stored(conn, store, photos, heavy):
+        await _own_laporan(conn, key, laporan_id)  # again: a disposisi may have moved it meanwhile
         return await laporan.set_status(conn, laporan_id, body.status, body.catatan, Actor.from_key(key, request),
                                         catatan_internal=body.catatan_internal,
                                         media=[p.entry() for p in photos] or None)

@@ -5,18 +5,14 @@ client disconnects, validation problems naming the parameter."""
 from __future__ import annotations
 
 import asyncio
-import os
-import select
-import signal
 import socket
-import subprocess
-import sys
 import time
 import uuid
 
 import httpx
 import pytest
 
+from tests._http_raw import chunked_until_answer, cli_process, response, wait_http
 from tests.conftest import LiveServer, _free_port
 from tests.test_trust_roles import BASE, POINT, _citizen
 
@@ -50,17 +46,6 @@ def _wait_connections(server: LiveServer, n: int) -> None:
         time.sleep(0.02)
 
 
-def _response(sock: socket.socket) -> bytes:
-    sock.settimeout(30)
-    out = b""
-    while b"\r\n\r\n" not in out:
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        out += chunk
-    return out
-
-
 def test_slow_bodies_take_no_pooled_connection(edge_server, edge, db):
     before = db.execute("SELECT count(*) AS n FROM laporan").fetchone()["n"]
     slow = [socket.create_connection(("127.0.0.1", edge_server.port)) for _ in range(10)]
@@ -76,44 +61,23 @@ def test_slow_bodies_take_no_pooled_connection(edge_server, edge, db):
         assert edge.get(f"{BASE}/services.json").status_code == 200
         # the body deadline ends each of them with 408 (the server's answer, not the test's clock)
         for s in slow:
-            assert _response(s).startswith(b"HTTP/1.1 408")
+            assert response(s).startswith(b"HTTP/1.1 408")
     finally:
         for s in slow:
             s.close()
     assert db.execute("SELECT count(*) AS n FROM laporan").fetchone()["n"] == before
 
 
-def _chunked_until_answer(port: int, head: bytes, total: int) -> tuple[bytes, int]:
-    """Send a chunked body of `total` bytes until the server answers; (response head, bytes sent)."""
-    s = socket.create_connection(("127.0.0.1", port))
-    sent, piece = 0, b"x" * 65536
-    try:
-        s.sendall(head + b"Transfer-Encoding: chunked\r\n\r\n")
-        while sent < total:
-            if select.select([s], [], [], 0)[0]:
-                break
-            try:
-                s.sendall(b"%x\r\n" % len(piece) + piece + b"\r\n")
-            except (BrokenPipeError, ConnectionResetError):
-                break
-            sent += len(piece)
-        else:
-            s.sendall(b"0\r\n\r\n")
-        return _response(s), sent
-    finally:
-        s.close()
-
-
 def test_chunked_bodies_are_capped_before_parsing(edge_server, edge, db):
     before = db.execute("SELECT count(*) AS n FROM laporan").fetchone()["n"]
     head = (b"POST /open311/v2/requests.json HTTP/1.1\r\nHost: x\r\n"
             b"Content-Type: application/x-www-form-urlencoded\r\n")
-    answer, sent = _chunked_until_answer(edge_server.port, head, 40 * 1024 * 1024)
+    answer, sent = chunked_until_answer(edge_server.port, head, 40 * 1024 * 1024)
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert sent < 40 * 1024 * 1024
     assert db.execute("SELECT count(*) AS n FROM laporan").fetchone()["n"] == before
     # JSON for /routing/explain: the default cap, chunked or declared, problem+json naming the limit
-    answer, _ = _chunked_until_answer(edge_server.port, b"POST /routing/explain HTTP/1.1\r\nHost: x\r\n"
+    answer, _ = chunked_until_answer(edge_server.port, b"POST /routing/explain HTTP/1.1\r\nHost: x\r\n"
                                       b"Content-Type: application/json\r\n", 30 * 1024 * 1024)
     assert answer.startswith(b"HTTP/1.1 413")
     r = edge.post("/routing/explain", content=b"[" + b"1," * 1_000_000 + b"1]",
@@ -124,6 +88,34 @@ def test_chunked_bodies_are_capped_before_parsing(edge_server, edge, db):
     ok = edge.post("/geocode/reverse/batch", content=b"lat,lon\n" + b"-6.18994,106.62483\n" * 80_000,
                    headers={"content-type": "text/csv"})
     assert ok.status_code == 200, ok.text[:300]
+
+
+CSW_POST = b"POST /csw HTTP/1.1\r\nHost: x\r\nContent-Type: application/xml\r\n"
+GET_CAPABILITIES = b'<csw:GetCapabilities xmlns:csw="http://www.opengis.net/cat/csw/2.0.2" service="CSW"/>'
+
+
+def test_csw_post_bodies_past_the_limit_or_never_ending_are_refused(edge_server, edge):
+    """POST /csw: a chunked body past the default cap is a 413 before any XML is parsed, one that starts and
+    never ends is the server's 408 at the body deadline; meanwhile and after, the catalogue answers."""
+    answer, sent = chunked_until_answer(edge_server.port, CSW_POST, 64 * 1024 * 1024)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert b"application/problem+json" in answer and sent < 64 * 1024 * 1024
+    slow = socket.create_connection(("127.0.0.1", edge_server.port))
+    try:
+        part = GET_CAPABILITIES[:30]
+        slow.sendall(CSW_POST + b"Transfer-Encoding: chunked\r\n\r\n" + b"%x\r\n" % len(part) + part + b"\r\n")
+        _wait_connections(edge_server, 1)
+        # while it hangs: the catalogue answers, through KVP and through a whole XML POST
+        r = edge.get("/csw", params={"service": "CSW", "request": "GetCapabilities"})
+        assert r.status_code == 200 and b"Capabilities" in r.content
+        r = edge.post("/csw", content=GET_CAPABILITIES, headers={"Content-Type": "application/xml"})
+        assert r.status_code == 200 and b"Capabilities" in r.content, r.text[:300]
+        answer = response(slow)
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+        assert b"application/problem+json" in answer
+    finally:
+        slow.close()
+    assert edge.get("/health").status_code == 200
 
 
 def test_batch_geocoding_is_gated(edge_server, edge):
@@ -205,20 +197,10 @@ def test_access_log_redacted_and_disconnect_quiet(settings, katalog, db):
     leaves mid-body is one quiet line, no traceback."""
     secret, tag = uuid.uuid4().hex, uuid.uuid4().hex[:8]
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": settings.dsn, "SATUPETA_LOG_LEVEL": "info", "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "geo_api.cli", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline and proc.poll() is None, "server did not start"
-            time.sleep(0.2)
+    url = f"http://127.0.0.1:{port}"
+    env = {"DATABASE_URL": settings.dsn, "SATUPETA_LOG_LEVEL": "info", "SATUPETA_FLEET_OSMAND_LISTEN": "false"}
+    with cli_process(port, "serve", env=env) as served:
+        assert wait_http(f"{url}/health", served["proc"], timeout=60).status_code == 200
         httpx.get(f"{url}{BASE}/requests.json", params={"api_key": secret, "email": f"a{tag}@contoh.id",
                                                           "phone": f"0812{tag}", "first_name": f"N{tag}"})
         httpx.get(f"{url}/osmand", params={"id": f"dev{tag}", "lat": "-6.2", "lon": "106.6", "key": secret})
@@ -226,9 +208,7 @@ def test_access_log_redacted_and_disconnect_quiet(settings, katalog, db):
         s.sendall(MULTIPART_HEAD + b"--zzz\r\n")
         s.close()
         assert httpx.get(f"{url}/health", timeout=5).status_code == 200
-    finally:
-        proc.send_signal(signal.SIGINT)
-        out = proc.communicate(timeout=30)[0].decode()
+    out = served["out"]
     assert "api_key=***" in out and "key=***" in out, out[-2000:]
     assert secret not in out and tag not in out.replace(f"dev{tag}", "")
     assert "Traceback" not in out and "unhandled" not in out.lower()

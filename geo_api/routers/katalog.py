@@ -12,13 +12,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from lxml import etree
 from pygeofilter import ast
+from starlette.background import BackgroundTask
 
 from geo_api.audit import Actor
-from geo_api.db import fetch_all
+from geo_api.db import fetch_all, fetch_one
 from geo_api.deps import AdminKey, AppSettings, Catalog, Conn, Heavy, Layers
-from geo_api.errors import InvalidParameter, NotFound, PayloadTooLarge
+from geo_api.errors import InvalidParameter, NotFound, PayloadTooLarge, ServiceUnavailable
 from geo_api.params import parse_int
-from layers.catalog import published_columns
 from layers.errors import QueryParameterError
 from layers.katalog import csw, download, records, store, xmlsafe
 from layers.katalog import metadata as md
@@ -131,21 +131,36 @@ async def unduh(request: Request, conn: Conn, settings: AppSettings, catalog: Ca
         raise NotFound("No such download; use /unduh/{collection}.{gpkg|zip|csv|kml|geojson}",
                        extra={"parameter": "name"})
     cid, fmt = m.groups()
-    coll = await catalog.get(conn, cid)
-    if coll.kind == "published" and cid not in await published_columns(conn, [cid]):
-        raise NotFound(f"Layer {cid!r} is not published", extra={"parameter": "name"})
-    if fmt in ("zip", "kml") and not coll.has_geometry:
-        raise NotFound(f"{cid!r} has no geometry: download it as .csv, .geojson or .gpkg",
-                       extra={"parameter": "name"})
     srid = _srid(crs, fmt)
-    path = await heavy.run(download.build, settings, coll, fmt, srid)
+    coll, link = await _download(conn, catalog, heavy, settings, cid, fmt, srid)
     headers = {"Link": f'<{base_url(request, settings)}/csw?service=CSW&version=2.0.2&request=GetRecordById'
                        f'&id={settings.katalog_kode_simpul}:{cid}&outputSchema=http://www.isotc211.org/2005/gmd>; '
                        'rel="describedby"',
                "X-Atribusi": _header_safe(coll.attribution), "X-Lisensi": _header_safe(coll.licence)}
     suffix = "" if srid == 4326 else f"_epsg{srid}"
-    return FileResponse(path, media_type=download.FORMATS[fmt][1], filename=f"{cid}{suffix}.{fmt}",
-                        headers=headers)
+    return FileResponse(link, media_type=download.FORMATS[fmt][1], filename=f"{cid}{suffix}.{fmt}",
+                        headers=headers, background=BackgroundTask(download.release, link))
+
+
+async def _download(conn: Any, catalog: Any, heavy: Any, settings: Any, cid: str, fmt: str, srid: int) -> tuple:
+    """(collection, serving link) of the version in force: the stamp is read fresh, so a process whose catalog is
+    behind a re-publish made elsewhere reloads it instead of serving (or building) the old version's file."""
+    for _ in range(3):
+        coll = await catalog.get(conn, cid)
+        fresh = await fetch_one(conn, "katalog_unduh_stamp", {"id": cid})
+        if fresh is None:
+            raise NotFound(f"Layer {cid!r} is not published", extra={"parameter": "name"})
+        if fresh["stamp"] != coll.stamp:
+            catalog.invalidate()
+            continue
+        if fmt in ("zip", "kml") and not coll.has_geometry:
+            raise NotFound(f"{cid!r} has no geometry: download it as .csv, .geojson or .gpkg",
+                           extra={"parameter": "name"})
+        try:
+            return coll, await heavy.run(download.serve_copy, settings, coll, fmt, srid)
+        except download.Stale:
+            catalog.invalidate()  # re-published between our check and the build's snapshot
+    raise ServiceUnavailable(f"Layer {cid!r} is being re-published; retry", extra={"parameter": "name"})
 
 
 def _header_safe(text: str) -> str:

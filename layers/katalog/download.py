@@ -1,14 +1,26 @@
 """Whole-layer downloads: rows streamed from PostGIS in batches into GDAL (pyogrio.write_arrow, the driver named
 explicitly), one cached file per layer version, format and CRS, written atomically; licence and attribution
-inside the file (GeoPackage/GeoJSON/KML metadata) or beside it (the Shapefile zip's readme)."""
+inside the file (GeoPackage/GeoJSON/KML metadata) or beside it (the Shapefile zip's readme).
+
+The same answers from every process sharing the folder (N workers, or several servers on one disk):
+- a file is named by the layer's data stamp, and its rows are read in one REPEATABLE READ snapshot taken after
+  locking the layer's relation and checking that the stamp in force is still the caller's (`Stale` otherwise:
+  the caller's catalog is behind a re-publish made elsewhere), so a file's name always says what is in it;
+- one builder per file at a time, across threads and processes (flock on `.locks/NAME.lock`); others wait and
+  take its file; the file appears whole (os.replace) or not at all;
+- each response is served from its own hard link (`serve_copy`, under `.serving/`), so the prune of an older
+  version that a newer build runs cannot pull a file from under a response still sending it."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import os
 import re
 import tempfile
-import threading
+import time
+import uuid
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +35,7 @@ from pyproj import CRS
 from geo_api.db import connect
 from layers import gdal  # noqa: F401  (GDAL's network access off before any write)
 from layers.catalog import GEOM, Collection
+from sql import query
 
 log = logging.getLogger("satupeta.katalog.unduh")
 
@@ -35,8 +48,11 @@ _ARROW = {"integer": pa.int32(), "smallint": pa.int16(), "bigint": pa.int64(), "
           "real": pa.float32(), "boolean": pa.bool_(), "date": pa.date32(), "text": pa.string()}
 _OGR_TYPES = {"POINT": "Point", "MULTIPOINT": "MultiPoint", "LINESTRING": "LineString",
               "MULTILINESTRING": "MultiLineString", "POLYGON": "Polygon", "MULTIPOLYGON": "MultiPolygon"}
-_locks: dict[str, threading.Lock] = {}
-_locks_guard = threading.Lock()
+SERVING_MAX_AGE_S = 6 * 3600.0  # a serving link older than this was left by a process that died mid-response
+
+
+class Stale(Exception):
+    """The layer's data changed since the caller read its catalog entry (a re-publish or load elsewhere)."""
 
 
 def _arrow_type(pg_type: str) -> tuple[pa.DataType, str]:
@@ -163,26 +179,57 @@ def _add_kml_description(path: Path, coll: Collection) -> None:
     os.replace(tmp, path)
 
 
+@contextlib.contextmanager
+def _exclusive(root: Path, name: str) -> Iterator[None]:
+    """Hold the builder's lock of one file: across threads and processes that share the folder (flock)."""
+    locks = root / ".locks"
+    locks.mkdir(exist_ok=True)
+    with (locks / f"{name}.lock").open("a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def current_stamp(conn: psycopg.Connection, collection_id: str) -> str | None:
+    """The data stamp in force of a collection (None: unknown or unpublished)."""
+    with conn.cursor(row_factory=psycopg.rows.tuple_row) as cur:
+        cur.execute(query("katalog_unduh_stamp"), {"id": collection_id})
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
+def _snapshot_of(conn: psycopg.Connection, coll: Collection) -> None:
+    """In a fresh REPEATABLE READ transaction: lock the relation (a re-publish's view swap waits for us, or we for
+    it), then check that the stamp in force is the caller's; the rows read next are exactly that version's."""
+    conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS SHARE MODE").format(coll.table))
+    if current_stamp(conn, coll.id) != coll.stamp:
+        raise Stale(coll.id)
+
+
 def build(settings: Any, coll: Collection, fmt: str, srid: int) -> Path:
-    """The cached download file (built now if absent), safe with concurrent callers; runs in a worker thread."""
+    """The cached download file (built now if absent), one builder across threads and processes; runs in a
+    worker thread. `Stale` when the layer changed since `coll` was read (reload the catalog and ask again)."""
     root = Path(settings.katalog_download_dir)
     root.mkdir(parents=True, exist_ok=True)
     path = cache_path(root, coll, fmt, srid)
     if path.exists():
         return path
-    with _locks_guard:
-        lock = _locks.setdefault(str(path), threading.Lock())
-    with lock:
-        if path.exists():
+    with _exclusive(root, path.name):
+        if path.exists():  # another thread or process built it while we waited
             return path
         fd, tmp_name = tempfile.mkstemp(dir=root, prefix=f".{coll.id}-", suffix=f".{fmt}")
         os.close(fd)
         tmp = Path(tmp_name)
         tmp.unlink()  # GDAL creates the file itself
         try:
-            with connect(settings) as conn:
+            with connect(settings, autocommit=True) as conn:
                 conn.execute("SET statement_timeout = 0")
+                conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+                conn.read_only = True
                 with conn.transaction():
+                    _snapshot_of(conn, coll)
                     if fmt == "zip":
                         _zip_shapefile(conn, coll, srid, tmp)
                     else:
@@ -197,10 +244,34 @@ def build(settings: Any, coll: Collection, fmt: str, srid: int) -> Path:
     return path
 
 
+def serve_copy(settings: Any, coll: Collection, fmt: str, srid: int) -> Path:
+    """A private hard link to the cached file (built now if absent), whole for as long as the response sends it;
+    the caller removes it with `release`. `Stale` when a newer version's build pruned the file meanwhile."""
+    path = build(settings, coll, fmt, srid)
+    serving = path.parent / ".serving"
+    serving.mkdir(exist_ok=True)
+    link = serving / f"{uuid.uuid4().hex}__{path.name}"
+    try:
+        os.link(path, link)
+    except FileNotFoundError:
+        raise Stale(coll.id) from None
+    return link
+
+
+def release(link: Path) -> None:
+    """Remove a serving link once its response is sent (the cached file itself stays)."""
+    link.unlink(missing_ok=True)
+
+
 def _prune(root: Path, coll: Collection, keep: Path) -> None:
     """Remove this layer's files of earlier versions (their stamp differs)."""
     stamp = keep.name.rsplit("__", 2)[1]
-    for old in root.glob(f"{coll.id}__*"):
+    for old in [*root.glob(f"{coll.id}__*"), *(root / ".locks").glob(f"{coll.id}__*.lock")]:
         parts = old.name.rsplit("__", 2)
         if len(parts) == 3 and parts[0] == coll.id and parts[1] != stamp:
-            old.unlink(missing_ok=True)
+            old.unlink(missing_ok=True)  # a response still sending it reads its own link (serve_copy)
+    cutoff = time.time() - SERVING_MAX_AGE_S
+    for link in (root / ".serving").glob("*__*"):
+        with contextlib.suppress(OSError):
+            if link.lstat().st_ctime < cutoff:  # ctime: the inode's last link or unlink
+                link.unlink()

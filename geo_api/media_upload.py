@@ -58,7 +58,12 @@ class Form:
 
 async def read_form(request: Request, settings: Settings, *, with_query: bool = True) -> Form:
     """The body as text fields and `media` files (multipart), or text fields only (urlencoded, 64 KiB)."""
-    multipart = (request.headers.get("content-type") or "").lower().startswith("multipart/")
+    ctype = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    multipart = ctype.startswith("multipart/")
+    if not multipart and ctype != "application/x-www-form-urlencoded" and await request.body():
+        raise BadRequest(f"Content-Type: send the form as application/x-www-form-urlencoded, or multipart/form-data "
+                         f"with photos in `{FIELD}` parts, not {ctype[:60] or 'a body without a type'}",
+                         extra={"parameter": "Content-Type"})
     if not multipart and len(await request.body()) > MAX_BODY:  # the edge caps these already; kept for the CLI
         raise PayloadTooLarge(f"the request body is larger than {MAX_BODY} bytes (photos go in multipart/form-data "
                               f"`{FIELD}` parts)")
@@ -192,25 +197,48 @@ def answer(photos: list[media.Photo], base: str) -> dict[str, Any]:
     return out
 
 
+def _json(raw: bytes, hint: str = "") -> Any:
+    """The parsed body: orjson (strict JSON: no NaN or Infinity, at most 1024 levels deep); 422 naming the body."""
+    try:
+        return orjson.loads(raw) if raw else {}
+    except orjson.JSONDecodeError as exc:
+        msg = str(exc)
+        if "depth" in msg or "recursion" in msg.lower():
+            msg = "the body is JSON nested deeper than 1024 levels"
+        else:
+            msg = f"the body is not JSON{hint} ({msg[:120]}; NaN and Infinity are not JSON numbers)"
+        raise RequestValidationError([{"loc": ("body",), "msg": msg, "type": "json_invalid"}]) from None
+
+
+def _validated(model: type[BaseModel], data: Any) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+
+
+async def json_body(request: Request, model: type[BaseModel]) -> Any:
+    """A JSON body validated as `model` (the edge has capped its size); 422 naming the body or the field."""
+    ctype = (request.headers.get("content-type") or "application/json").split(";")[0].strip().lower()
+    if ctype != "application/json" and not ctype.endswith("+json"):
+        raise RequestValidationError([{"loc": ("body",), "type": "json_invalid",
+                                       "msg": f"send the body as application/json, not {ctype[:60]}"}])
+    return _validated(model, _json(await request.body()))
+
+
+def json_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """OpenAPI requestBody for json_body routes: the model as JSON."""
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}}
+
+
 async def json_or_form(request: Request, settings: Settings, model: type[BaseModel]) -> tuple[Any, Form]:
     """A body that is either JSON (the model's fields) or multipart (the same fields as form fields, plus `media`
     photo parts): the validated model and the form (no photos for JSON). 422 naming the field otherwise."""
     ctype = (request.headers.get("content-type") or "").lower()
     if ctype.startswith("multipart/"):
         form = await read_form(request, settings, with_query=False)
-        data: Any = form.fields
-    else:
-        form = Form({})
-        raw = await request.body()
-        try:
-            data = orjson.loads(raw) if raw else {}
-        except orjson.JSONDecodeError:
-            raise RequestValidationError([{"loc": ("body",), "msg": "the body is not JSON (nor multipart/form-data "
-                                           "with photos in `media`)", "type": "json_invalid"}]) from None
-    try:
-        return model.model_validate(data), form
-    except ValidationError as exc:
-        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+        return _validated(model, form.fields), form
+    return _validated(model, _json(await request.body(), " (nor multipart/form-data with photos in `media`)")), Form({})
 
 
 def multipart_schema(model: type[BaseModel]) -> dict[str, Any]:

@@ -8,41 +8,21 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 from alembic import command
 from alembic.config import Config
-from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from geo_api import schema
 from geo_api.db import migrate
 from geo_api.settings import Settings
-from tests.conftest import _with_db
+from tests.test_ops_schema import scratch_dsn  # noqa: F401 - the scratch database fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 REV, PREVIOUS = "0012_komentar_warga", "0011_laksa"
-
-
-@pytest.fixture()
-def scratch(base_settings: Settings) -> Iterator[str]:
-    """An empty database of this test's own on the configured server; dropped afterwards."""
-    name = f"satupeta_komentar_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(base_settings.dsn, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    dsn = _with_db(base_settings.dsn, name)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-    try:
-        yield dsn
-    finally:
-        with psycopg.connect(base_settings.dsn, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def _alembic(settings: Settings, dsn: str) -> Config:
@@ -64,7 +44,8 @@ def _check(dsn: str) -> subprocess.CompletedProcess:
                           text=True, cwd=ROOT, env=env, timeout=120)
 
 
-def test_komentar_kind_migrates_up_and_down(base_settings, scratch):
+def test_komentar_kind_migrates_up_and_down(base_settings, scratch_dsn):  # noqa: F811 - the fixture
+    scratch = scratch_dsn
     migrate(base_settings, revision=PREVIOUS, dsn=scratch)
     with psycopg.connect(scratch) as conn:
         conn.execute("INSERT INTO opd (kode, nama, jenis) VALUES ('dlh', 'Dinas Lingkungan Hidup SINTETIS', 'dinas')")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 from datetime import datetime, timezone
 from typing import Any
@@ -25,6 +26,7 @@ from geo_api.laksa.kalender import WIB, Kalender
 
 log = logging.getLogger("satupeta.laksa")
 MAX_CATATAN = 2000
+KODE_OPD = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")  # as opd.kode's check: anything else is no OPD
 LAKSA_DESK = "meja LAKSA (Diskominfo)"
 
 
@@ -79,6 +81,8 @@ def _note(name: str, value: str) -> str:
     value = value or ""
     if len(value) > MAX_CATATAN:
         raise InvalidParameter(name, f"{name} is longer than {MAX_CATATAN} characters")
+    if "\x00" in value:  # PostgreSQL text cannot hold it: the client's error, named, before any write
+        raise InvalidParameter(name, f"{name}: a NUL character is not allowed")
     return value
 
 
@@ -129,7 +133,7 @@ async def disposisi(conn: psycopg.AsyncConnection, kal: Kalender, laporan_id: in
     pada = now or _now()
     async with conn.transaction():
         row = await _lock(conn, laporan_id)
-        target = await fetch_one(conn, "laksa_opd_get", {"kode": opd[:40]})
+        target = await fetch_one(conn, "laksa_opd_get", {"kode": opd[:40]}) if KODE_OPD.fullmatch(opd) else None
         if target is None or not target["aktif"]:
             raise InvalidParameter("opd", f"No active OPD {opd[:40]!r}")
         if target["kode"] == row["opd_kode"]:
@@ -270,7 +274,7 @@ async def _tick(conn: psycopg.AsyncConnection, kal: Kalender, laporan_id: int, a
     await _write(conn, row, pada)
     for a in acted:
         counts[a] += 1
-    if acted:
-        await record_by(conn, actor, action="laporan.jam", target=f"laporan:{laporan_id}", before=before,
-                        after={**_state(row), "tindakan": acted})
+    # every change is audited, also a clock closed with nothing to do (tindakan empty)
+    await record_by(conn, actor, action="laporan.jam", target=f"laporan:{laporan_id}", before=before,
+                    after={**_state(row), "tindakan": acted})
     return 1

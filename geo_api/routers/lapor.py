@@ -245,9 +245,8 @@ async def lacak_komentar(request: Request, laporan_id: str, pool: Pool, settings
             return await _lacak_page(request, conn, laporan_id, typed, galat, status)
     try:
         posted = await media_upload.read_form(request, settings, with_query=False)
-    except SatuPetaError:
-        return await page({}, "Foto tidak dapat dipakai. Gunakan foto JPEG, PNG atau WebP, paling banyak 5 foto "
-                          "dan masing-masing paling besar 10 MB.", 413)
+    except SatuPetaError as exc:
+        return await page({}, _komentar_refusal(exc), exc.status if 400 <= exc.status < 500 else 400)
     typed = {k: v[:3000] for k, v in posted.fields.items() if k != "csrf"}
     posted.uploads = [(n, d) for n, d in posted.uploads if n or d]
     if not _csrf_ok(request, posted.fields):
@@ -269,8 +268,26 @@ async def lacak_komentar(request: Request, laporan_id: str, pool: Pool, settings
     except NotFound:
         return await page(typed, None, 404)
     except SatuPetaError as exc:
-        msg = ("Kode lacak tidak cocok dengan laporan ini. Periksa kode yang Anda simpan saat melapor."
-               if exc.status == 403 else "Tulis tanggapan atau lampirkan foto." if exc.extra.get("parameter") ==
-               "komentar" and "required" in exc.detail else halaman.pesan(exc, halaman.FormData()))
-        return await page(typed, msg, exc.status if exc.status < 500 else 400)
+        return await page(typed, _komentar_refusal(exc), exc.status if 400 <= exc.status < 500 else 400)
     return RedirectResponse(f"/lacak/{int(laporan_id)}?ok=tanggapan", status_code=303, headers=_HEADERS)
+
+
+def _komentar_refusal(exc: SatuPetaError) -> str:
+    """Why a comment was refused, in plain Bahasa, naming what to fix."""
+    param = exc.extra.get("parameter")
+    if exc.status == 403:
+        return "Kode lacak tidak cocok dengan laporan ini. Periksa kode yang Anda simpan saat melapor."
+    if param == "komentar":
+        if "required" in exc.detail:
+            return "Tulis tanggapan atau lampirkan foto."
+        if "NUL" in exc.detail:
+            return "Tanggapan memuat karakter yang tidak dapat disimpan. Hapus karakter itu lalu kirim lagi."
+        return f"Tanggapan terlalu panjang: paling banyak {siklus.MAX_CATATAN} huruf. Persingkat lalu kirim lagi."
+    if param == "Content-Type":
+        return "Kirim tanggapan melalui formulir di halaman ini."
+    if param == media_upload.FIELD:
+        return ("Foto tidak dapat dipakai. Gunakan foto JPEG, PNG atau WebP, paling banyak 5 foto dan masing-masing "
+                "paling besar 10 MB.")
+    if exc.status == 413:
+        return "Isian terlalu panjang. Persingkat tanggapan lalu kirim lagi."
+    return halaman.pesan(exc, halaman.FormData())

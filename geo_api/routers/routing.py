@@ -228,12 +228,13 @@ async def set_status(laporan_id: int, request: Request, pool: Pool, key: BriefKe
                                         media=[p.entry() for p in photos] or None)
 
 
-@router.post("/laporan/{laporan_id}/disposisi", response_model=LaporanOpd)
-async def redispatch(laporan_id: int, body: DisposisiIn, request: Request, conn: Conn,
-                     key: OfficerKey) -> dict[str, Any]:
+@router.post("/laporan/{laporan_id}/disposisi", response_model=LaporanOpd,
+             openapi_extra=media_upload.json_schema(DisposisiIn))
+async def redispatch(laporan_id: int, request: Request, conn: Conn, key: OfficerKey) -> dict[str, Any]:
     """Re-dispatch (disposisi): the laporan moves to another OPD (or is handed off outside the city) with the
     reason; the decision it overrides is kept and the SP4N-LAPOR! clock restarts."""
     await _own_laporan(conn, key, laporan_id)
+    body: DisposisiIn = await media_upload.json_body(request, DisposisiIn)
     await siklus.disposisi(conn, dari_katalog(), laporan_id, body.opd, body.alasan, Actor.from_key(key, request))
     return await laporan.detail(conn, laporan_id)
 

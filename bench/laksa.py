@@ -19,27 +19,20 @@ import asyncio
 import io
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
-import psycopg
-from psycopg.rows import dict_row
 
-from bench._common import console, report, scratch_database
-from geo_api import catalogue
-from geo_api.apikeys import key_hash, new_key
-from geo_api.db import connect, migrate
+from bench._common import console, free_port, http_load, pct, prepare_city, report, scratch_database
+from geo_api.db import connect
 from geo_api.settings import Settings
-from ingestion.bundled import load_bundled
 
 POINT = {"lat": "-6.18994", "long": "106.62483"}  # Kelurahan Karawaci
 
@@ -47,33 +40,14 @@ POINT = {"lat": "-6.18994", "long": "106.62483"}  # Kelurahan Karawaci
 # ---------------------------------------------------------------------------------------------------- setup
 def _prepare(scratch: Settings) -> str:
     """Migrate and load the scratch database, set up the catalogue; a citizen_app key."""
-    migrate(scratch)
-    with connect(scratch) as conn:
-        load_bundled(conn, scratch.data_dir)
-
-    async def setup():
-        async with await psycopg.AsyncConnection.connect(scratch.dsn, row_factory=dict_row, autocommit=True) as c:
-            return await catalogue.setup(c, scratch)
-    asyncio.run(setup())
-    key = new_key()
-    with connect(scratch) as conn:
-        conn.execute("INSERT INTO api_key (name, role, key_hash) VALUES (%s, 'citizen_app', %s)",
-                     (f"bench-laksa-{uuid.uuid4().hex[:6]}", key_hash(key)))
-        conn.commit()
-    return key
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return prepare_city(scratch, "bench-laksa")
 
 
 class Server:
     """`uvicorn geo_api.app:create_app` as its own process on the scratch database (1 worker)."""
 
     def __init__(self, scratch: Settings, **env: str):
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "DATABASE_URL": scratch.dsn, "SATUPETA_LOG_LEVEL": "warning",
                     "SATUPETA_RATELIMIT_ENABLED": "false", **env}
@@ -97,30 +71,6 @@ class Server:
     def __exit__(self, *exc) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=20)
-
-
-async def _load(url: str, n: int, clients: int, make: Callable) -> tuple[list[float], float]:
-    """n requests from `clients` concurrent clients: latencies (s) and wall time; any non-200 stops the run."""
-    lat: list[float] = []
-    queue = list(range(n))
-
-    async def client() -> None:
-        async with httpx.AsyncClient(base_url=url, timeout=120) as c:
-            while queue:
-                i = queue.pop()
-                t0 = time.perf_counter()
-                r = await make(c, i)
-                lat.append(time.perf_counter() - t0)
-                if r.status_code != 200:
-                    raise RuntimeError(f"{r.status_code}: {r.text[:300]}")
-    t0 = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(clients)))
-    return lat, time.perf_counter() - t0
-
-
-def _pct(xs: list[float], p: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
 
 # ---------------------------------------------------------------------------------------------------- photos
@@ -174,15 +124,15 @@ def part_foto(scratch: Settings, key: str, args: argparse.Namespace) -> None:
 
         def without(c: httpx.AsyncClient, i: int):
             return c.post("/open311/v2/requests.json", data=form(i))
-        asyncio.run(_load(srv.url, 2, 1, lambda c, i: with_photo(c, n + i)))  # warm-up: geocoder, rule cache
-        asyncio.run(_load(srv.url, 10, 2, without))
-        ours, ours_wall = asyncio.run(_load(srv.url, n, clients, with_photo))
-        peer, peer_wall = asyncio.run(_load(srv.url, n, clients, without))
+        asyncio.run(http_load(srv.url, 2, 1, lambda c, i: with_photo(c, n + i)))  # warm-up: geocoder, rule cache
+        asyncio.run(http_load(srv.url, 10, 2, without))
+        ours, ours_wall = asyncio.run(http_load(srv.url, n, clients, with_photo))
+        peer, peer_wall = asyncio.run(http_load(srv.url, n, clients, without))
         stored = sum(1 for p in Path(media_dir).rglob("*") if p.is_file())
     report(f"POST requests.json over real HTTP: {n} requests, {clients} concurrent clients, 1 uvicorn worker, "
            f"{args.photo_bytes / 1e6:.1f} MB photo", [
-               ("POST with 1 photo p50", _pct(ours, 50), _pct(peer, 50), "s"),
-               ("POST with 1 photo p99", _pct(ours, 99), _pct(peer, 99), "s"),
+               ("POST with 1 photo p50", pct(ours, 50), pct(peer, 50), "s"),
+               ("POST with 1 photo p99", pct(ours, 99), pct(peer, 99), "s"),
                ("POST with 1 photo mean", statistics.fmean(ours), statistics.fmean(peer), "s"),
                ("requests per second", n / ours_wall, n / peer_wall, "/s"),
            ], peer="POST without photo")
@@ -230,16 +180,16 @@ def part_umpan(scratch: Settings, key: str, args: argparse.Namespace) -> None:
 
         def requests_list(c: httpx.AsyncClient, i: int):
             return c.get("/open311/v2/requests.json", params=window)
-        asyncio.run(_load(srv.url, 3, 1, feed))
-        asyncio.run(_load(srv.url, 3, 1, requests_list))
-        ours, _ = asyncio.run(_load(srv.url, reps, 1, feed))
-        peer, _ = asyncio.run(_load(srv.url, reps, 1, requests_list))
+        asyncio.run(http_load(srv.url, 3, 1, feed))
+        asyncio.run(http_load(srv.url, 3, 1, requests_list))
+        ours, _ = asyncio.run(http_load(srv.url, reps, 1, feed))
+        peer, _ = asyncio.run(http_load(srv.url, reps, 1, requests_list))
         page = httpx.get(f"{srv.url}/open311/v2/servicerequestupdates.json", params=window, timeout=60).json()
         listed = httpx.get(f"{srv.url}/open311/v2/requests.json", params=window, timeout=60).json()
     report(f"First page over real HTTP, 1 client, {reps} requests each: {n} laporan x 5 updates; feed page "
            f"{len(page)} updates, requests.json {len(listed)} requests", [
-               ("first page p50", _pct(ours, 50), _pct(peer, 50), "s"),
-               ("first page p99", _pct(ours, 99), _pct(peer, 99), "s"),
+               ("first page p50", pct(ours, 50), pct(peer, 50), "s"),
+               ("first page p99", pct(ours, 99), pct(peer, 99), "s"),
            ], peer="GET requests.json, same window")
 
 

@@ -10,26 +10,21 @@ import argparse
 import asyncio
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import uuid
 
 import httpx
 import psycopg
 import shapely
 from psycopg.rows import dict_row
 
-from bench._common import console, report, scratch_database
-from geo_api import catalogue
-from geo_api.apikeys import key_hash, new_key
-from geo_api.db import connect, fetch_one, migrate
+from bench._common import console, free_port, http_load, pct, prepare_city, report, scratch_database
+from geo_api.db import connect, fetch_one
 from geo_api.routing.lokasi import load_reverse_index
 from geo_api.routing.service import load, route
 from geo_api.settings import Settings
-from ingestion.bundled import load_bundled
 
 # Share of categories in the synthetic stream; the road categories exercise the layer rules.
 CATEGORIES = {"jalan_rusak": 25, "sampah_menumpuk": 20, "saluran_tersumbat": 10, "lampu_jalan_mati": 10, "banjir": 8,
@@ -101,38 +96,8 @@ async def _peer_all(settings: Settings, points, workers: int) -> float:
     return dt
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-async def _http_load(url: str, n: int, clients: int, make) -> tuple[list[float], float]:
-    """n requests from `clients` concurrent clients; latencies (s) and wall time."""
-    lat: list[float] = []
-    queue = list(range(n))
-
-    async def client() -> None:
-        async with httpx.AsyncClient(base_url=url, timeout=60) as c:
-            while queue:
-                i = queue.pop()
-                t0 = time.perf_counter()
-                r = await make(c, i)
-                lat.append(time.perf_counter() - t0)
-                if r.status_code != 200:
-                    raise RuntimeError(f"{r.status_code}: {r.text[:200]}")
-    t0 = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(clients)))
-    return lat, time.perf_counter() - t0
-
-
-def _pct(xs: list[float], p: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
-
-
 def _http(scratch: Settings, key: str, n: int, clients: int, city) -> tuple[tuple, tuple]:
-    port = _free_port()
+    port = free_port()
     # the benchmark measures the intake, not the write limit: all its load comes from one loopback address
     env = {**os.environ, "DATABASE_URL": scratch.dsn, "SATUPETA_LOG_LEVEL": "warning",
            "SATUPETA_RATELIMIT_ENABLED": "false"}
@@ -157,9 +122,9 @@ def _http(scratch: Settings, key: str, n: int, clients: int, city) -> tuple[tupl
             cat = cat if cat != "tidak_dikenal" else "lainnya"
             return c.post("/open311/v2/requests.json", data={"api_key": key, "service_code": cat, "lat": str(la),
                                                             "long": str(lo), "description": f"bench {i}"})
-        asyncio.run(_http_load(url, 50, 4, lambda c, i: post(c, n + i)))  # warm-up: geocoder, rule cache
-        ours, ours_wall = asyncio.run(_http_load(url, n, clients, post))
-        peer, peer_wall = asyncio.run(_http_load(url, n, clients, lambda c, i: c.get("/open311/v2/services.json")))
+        asyncio.run(http_load(url, 50, 4, lambda c, i: post(c, n + i)))  # warm-up: geocoder, rule cache
+        ours, ours_wall = asyncio.run(http_load(url, n, clients, post))
+        peer, peer_wall = asyncio.run(http_load(url, n, clients, lambda c, i: c.get("/open311/v2/services.json")))
         return (ours, ours_wall), (peer, peer_wall)
     finally:
         proc.terminate()
@@ -176,19 +141,7 @@ def run(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     settings = Settings()
     with scratch_database(settings) as scratch:
-        migrate(scratch)
-        with connect(scratch) as conn:
-            load_bundled(conn, scratch.data_dir)
-
-        async def prepare():
-            async with await _conn(scratch) as conn:
-                return await catalogue.setup(conn, scratch)
-        asyncio.run(prepare())
-        key = new_key()
-        with connect(scratch) as conn:
-            conn.execute("INSERT INTO api_key (name, role, key_hash) VALUES (%s, 'citizen_app', %s)",
-                         (f"bench-{uuid.uuid4().hex[:6]}", key_hash(key)))
-            conn.commit()
+        key = prepare_city(scratch, "bench")
         city = _city(scratch)
         points = synthetic(args.reports, city)
         ours, counts = asyncio.run(_route_all(scratch, points, args.workers))
@@ -201,8 +154,8 @@ def run(argv: list[str]) -> int:
     console.print("decisions: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())))
     m = args.http_requests
     report(f"Open311 over real HTTP: {m:,} requests, {args.clients} concurrent clients, 1 uvicorn worker", [
-        ("POST requests.json p50", _pct(post_lat, 50), _pct(get_lat, 50), "s"),
-        ("POST requests.json p99", _pct(post_lat, 99), _pct(get_lat, 99), "s"),
+        ("POST requests.json p50", pct(post_lat, 50), pct(get_lat, 50), "s"),
+        ("POST requests.json p99", pct(post_lat, 99), pct(get_lat, 99), "s"),
         ("POST requests.json mean", statistics.fmean(post_lat), statistics.fmean(get_lat), "s"),
         ("requests per second", m / post_wall, m / get_wall, "/s"),
     ], peer="GET services.json")

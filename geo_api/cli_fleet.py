@@ -171,7 +171,7 @@ def publish_sites() -> None:
     out.print(asyncio.run(_publish_sites(load_settings())))
 
 
-async def _publish_sites(settings) -> str:
+async def _publish_sites(settings, sites=None) -> str:
     import psycopg
     from psycopg.rows import dict_row
 
@@ -180,38 +180,84 @@ async def _publish_sites(settings) -> str:
     from sql import query
 
     async with await psycopg.AsyncConnection.connect(settings.dsn, row_factory=dict_row, autocommit=True) as conn:
-        cur = await conn.execute(query("fleet_sim_kelurahan"))
-        sites = synthetic_sites(await cur.fetchall())
+        if sites is None:
+            cur = await conn.execute(query("fleet_sim_kelurahan"))
+            sites = synthetic_sites(await cur.fetchall())
         with tempfile.TemporaryDirectory(prefix="satupeta-fleet-") as tmp:
             res = await publish_synthetic_sites(conn, settings, sites_geojson(sites), tmp)
-    return f"published {res['id']} version {res['version']} ({res['feature_count']} SYNTHETIC sites)"
+    scheduled = sum(1 for s in sites if s.jadwal)
+    return (f"published {res['id']} version {res['version']} ({res['feature_count']} SYNTHETIC sites"
+            + (f", {scheduled} with a SINTETIS jadwal)" if scheduled else ")"))
 
 
 @app.command("simulate")
 @guard
 def simulate(
     trucks: Annotated[int, typer.Option(min=1, max=2000, help="Number of trucks")] = 10,
-    hours: Annotated[float, typer.Option(min=0.5, max=24, help="Length of the shift (simulated hours)")] = 8,
-    speedup: Annotated[float, typer.Option(help="Simulated seconds per real second (0: as fast as possible)")] = 60,
+    hours: Annotated[float | None, typer.Option(min=0.5, max=24, help="Length of a free shift (simulated hours, "
+                                                "default 8); giving it or --start means --bebas")] = None,
+    speedup: Annotated[float, typer.Option(help="Simulated seconds per real second (0: as fast as possible); "
+                                           "today's scheduled plan sends its past at once, the rest live")] = 60,
     url: Annotated[str | None, typer.Option(help="Server base URL (default: SATUPETA_HOST:PORT)")] = None,
     path: Annotated[str, typer.Option(help="OsmAnd path on that server (/osmand; / on the listener port)")] = "/osmand",
     interval: Annotated[float, typer.Option(min=1, help="Seconds between a truck's fixes")] = 5,
-    start: Annotated[str | None, typer.Option(help="Shift start, ISO 8601 (default: so the shift ends now)")] = None,
+    start: Annotated[str | None, typer.Option(help="Free shift start, ISO 8601 (default: so it ends now)")] = None,
     seed: Annotated[int, typer.Option(help="Random seed")] = 7,
     register: Annotated[bool, typer.Option(help="Register the simulated vehicles and devices first")] = True,
-    publish: Annotated[bool, typer.Option(help="Publish the synthetic sites layer if it is not published")] = True,
+    publish: Annotated[bool, typer.Option(help="Publish the synthetic sites layer (with --jadwal: always, with "
+                                          "the day's SINTETIS schedules; --bebas: if it is not published)")] = True,
     plan_out: Annotated[Path | None, typer.Option(help="Write the plan (ground truth) as JSON here")] = None,
     tracker_keys: Annotated[bool, typer.Option(help="Give each simulated device a tracker key (created, or "
                                                "rotated if it exists) and send it as `key`; never printed")] = True,
+    jadwal: Annotated[bool | None, typer.Option("--jadwal/--bebas", help="Trucks follow SINTETIS TPS schedules "
+                                                "(some late or skipped), the default unless --hours or --start; "
+                                                "--bebas: a free shift of rounds")] = None,
+    day: Annotated[str | None, typer.Option(help="Day of the scheduled plan, YYYY-MM-DD (default today)")] = None,
+    live: Annotated[bool, typer.Option("--live/--no-live", help="Today: send the rest of the day as it happens "
+                                       "(default) or stop at the present moment")] = True,
+    tag: Annotated[str, typer.Option(help="Ends every plate and device id (B 9000 SIM, SIM-0000): up to 8 "
+                                     "letters or digits")] = "SIM",
 ) -> None:
-    """Drive plausible trucks (depot, TPS, TPA Rawa Kucing, back) through the real OsmAnd endpoint."""
+    """Drive plausible trucks through the real OsmAnd endpoint: by default following SINTETIS TPS schedules (on
+    time, late, skipped; the TPA Rawa Kucing, back to the depot), or a free shift of rounds (--bebas)."""
     from geo_api.db import connect
-    from ingestion.fleet_registry import add_device, add_vehicle
-    from ingestion.fleet_sim import drive_fleet, plan_fleet, sim_tracker_keys, synthetic_sites, write_plan
     from sql import query
 
+    if not (tag.isascii() and tag.isalnum() and len(tag) <= 8):
+        raise typer.BadParameter("up to 8 letters or digits", param_hint="--tag")
     settings = load_settings()
     url = url or f"http://{settings.host}:{settings.port}"
+    scheduled = jadwal if jadwal is not None else (hours is None and start is None)
+    with connect(settings) as conn:
+        kel = conn.execute(query("fleet_sim_kelurahan")).fetchall()
+        kec = conn.execute(query("fleet_sim_kecamatan")).fetchall()
+        conn.commit()
+    if scheduled:
+        plans, sites, pace, live, note = _scheduled_plan(settings, trucks, kec, kel, interval, seed, tag, day,
+                                                         live, speedup, plan_out)
+    else:
+        plans, sites, pace, live, note = _free_plan(trucks, hours or 8, kec, kel, interval, seed, start, speedup,
+                                                    plan_out)
+    with connect(settings) as conn:
+        keys = _register(conn, settings, plans, register, tracker_keys)
+        published = conn.execute(query("fleet_layer_exists"), {"layer": settings.fleet_sites_layer}).fetchone()[
+            "present"]
+    if publish and (scheduled or not published):
+        console.print(asyncio.run(_publish_sites(settings, sites)))
+    total = sum(len(p.fixes) for p in plans)
+    console.print(f"{trucks} trucks, {total} fixes, {note} → {url}{path}")
+    t1 = time.perf_counter()
+    counts = asyncio.run(drive_fleet_cli(plans, url, pace, path, keys, live))
+    dt = time.perf_counter() - t1
+    out.print(f"sent {counts['sent']} fixes in {dt:.1f} s ({counts['sent'] / max(dt, 1e-9):,.0f}/s), "
+              f"{counts['retries']} retries, {counts['failed']} failed")
+    if counts["failed"]:
+        raise typer.Exit(1)
+
+
+def _free_plan(trucks, hours, kec, kel, interval, seed, start, speedup, plan_out):
+    from ingestion.fleet_sim import plan_fleet, synthetic_sites, write_plan
+
     now = time.time()
     if start:
         t0 = datetime.fromisoformat(start).replace(tzinfo=datetime.fromisoformat(start).tzinfo or timezone.utc)
@@ -219,33 +265,69 @@ def simulate(
     else:
         # With a speed-up, replay a shift that ends now, so no fix is stamped in the future.
         t0s = now - hours * 3600 if speedup <= 0 or speedup > 1 else now
-    with connect(settings) as conn:
-        kel = conn.execute(query("fleet_sim_kelurahan")).fetchall()
-        kec = conn.execute(query("fleet_sim_kecamatan")).fetchall()
-        sites = synthetic_sites(kel)
-        plans = plan_fleet(trucks, hours, t0s, kec, sites, interval, seed)
-        if register:
-            for p in plans:
-                vid = add_vehicle(conn, p.plat_nomor, p.jenis, p.kecamatan_kode, "Depot SIM",
-                                  p.depot[1], p.depot[0])
-                add_device(conn, p.unique_id, vid, settings.fleet_retention_days)
-            conn.commit()
-        # Tracker keys are required by default (fleet_tracker_auth): one per simulated device, in memory only.
-        keys = sim_tracker_keys(conn, [p.unique_id for p in plans]) if tracker_keys else None
-        published = conn.execute(query("fleet_layer_exists"), {"layer": settings.fleet_sites_layer}).fetchone()[
-            "present"]
-    if publish and not published:
-        console.print(asyncio.run(_publish_sites(settings)))
+    sites = synthetic_sites(kel)
+    plans = plan_fleet(trucks, hours, t0s, kec, sites, interval, seed)
     if plan_out:
         write_plan(plans, plan_out)
-    total = sum(len(p.fixes) for p in plans)
-    console.print(f"{trucks} trucks, {total} fixes, shift from "
-                  f"{datetime.fromtimestamp(t0s, tz=timezone.utc).isoformat(timespec='seconds')} → {url}{path}")
-    t1 = time.perf_counter()
-    counts = asyncio.run(drive_fleet(plans, url, speedup, path=path, sim_start=t0s, keys=keys,
-                                     progress=lambda n: console.print(f"  {n} fixes sent")))
-    dt = time.perf_counter() - t1
-    out.print(f"sent {counts['sent']} fixes in {dt:.1f} s ({counts['sent'] / max(dt, 1e-9):,.0f}/s), "
-              f"{counts['retries']} retries, {counts['failed']} failed")
-    if counts["failed"]:
-        raise typer.Exit(1)
+    note = f"shift from {datetime.fromtimestamp(t0s, tz=timezone.utc).isoformat(timespec='seconds')}"
+    return plans, sites, speedup, False, note
+
+
+def _scheduled_plan(settings, trucks, kec, kel, interval, seed, tag, day, live, speedup, plan_out):
+    from collections import Counter
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    from geo_api.errors import InvalidParameter
+    from geo_api.params import check_date
+    from ingestion.fleet_sim import (
+        WINDOW_FIRST_MIN,
+        demo_windows,
+        plan_scheduled_fleet,
+        synthetic_sites,
+        truncate,
+        write_scheduled_plan,
+    )
+
+    tz = ZoneInfo(settings.fleet_timezone)
+    now = datetime.now(tz)
+    try:
+        d = check_date("day", date.fromisoformat(day)) if day else now.date()
+    except ValueError as exc:
+        raise InvalidParameter("day", f"--day must be YYYY-MM-DD: {exc}") from None
+    if d > now.date():
+        raise InvalidParameter("day", "--day is in the future: its fixes would be refused as future")
+    today = d == now.date()
+    first, last = demo_windows(now.hour * 60 + now.minute) if today else (WINDOW_FIRST_MIN, 21 * 60)
+    sites = synthetic_sites(kel)
+    plans, pickups = plan_scheduled_fleet(trucks, d, tz, kec, sites, interval, seed, tag, first, last)
+    if today and not live:
+        truncate(plans, now.timestamp())
+    if plan_out:
+        write_scheduled_plan(plans, pickups, plan_out)
+    n = Counter(p.outcome for p in pickups)
+    note = (f"SINTETIS schedules on {d.isoformat()} ({n['tepat_waktu']} on time, {n['terlambat']} late, "
+            f"{n['terlewat']} skipped planned)" + ("; the rest of today live" if today and live else ""))
+    return plans, sites, 0 if today else speedup, today and live, note
+
+
+def _register(conn, settings, plans, register: bool, tracker_keys: bool):
+    from ingestion.fleet_registry import add_device, add_vehicle
+    from ingestion.fleet_sim import sim_tracker_keys
+
+    if register:
+        for p in plans:
+            vid = add_vehicle(conn, p.plat_nomor, p.jenis, p.kecamatan_kode, "Depot SIM", p.depot[1], p.depot[0])
+            add_device(conn, p.unique_id, vid, settings.fleet_retention_days)
+        conn.commit()
+    # Tracker keys are required by default (fleet_tracker_auth): one per simulated device, in memory only.
+    return sim_tracker_keys(conn, [p.unique_id for p in plans]) if tracker_keys else None
+
+
+async def drive_fleet_cli(plans, url: str, pace: float, path: str, keys, live: bool) -> dict[str, int]:
+    """The simulator's fixes sent with progress lines."""
+    from ingestion.fleet_sim import drive_fleet
+
+    sim_start = min((p.fixes[0][0] for p in plans if p.fixes), default=time.time())
+    return await drive_fleet(plans, url, pace, path=path, sim_start=sim_start, keys=keys, live=live,
+                             progress=lambda n: console.print(f"  {n} fixes sent"))

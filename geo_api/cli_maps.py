@@ -99,5 +99,6 @@ def demo(
     console.print(f"peta: {base}/peta")
     if trucks:
         exe = shutil.which("satupeta") or str(Path(sys.executable).parent / "satupeta")
-        # real time (speed-up 1): the shift starts now and the trucks move while you watch /peta/armada
+        # today's SINTETIS schedules (ingestion.fleet_sim): the day so far is sent at once (on time, late, skipped
+        # pickups), the rest of the day as it happens, so the trucks move while you watch /peta/armada
         os.execv(exe, [exe, "fleet", "simulate", "--trucks", str(trucks), "--speedup", "1", "--url", base])

@@ -230,8 +230,9 @@ def sim_tracker_keys(conn: Any, unique_ids: Sequence[str]) -> dict[str, str]:
 async def drive_fleet(plans: Sequence[TruckPlan], base_url: str, speedup: float, *, path: str = "/osmand",
                       sim_start: float | None = None, max_retries: int = 50,
                       progress: Callable[[int], None] | None = None,
-                      keys: dict[str, str] | None = None) -> dict[str, int]:
-    """Send every truck's fixes as OsmAnd GET requests, paced by `speedup` (≤0: as fast as possible).
+                      keys: dict[str, str] | None = None, live: bool = False) -> dict[str, int]:
+    """Send every truck's fixes as OsmAnd GET requests, paced by `speedup` (≤0: as fast as possible); with `live`,
+    never before the fix's own time (a day's past is sent at once, the rest as it happens).
 
     `keys` (device identifier → tracker key, see sim_tracker_keys) adds each device's `key` parameter, as a
     Traccar Client with `?key=` in its server URL does. Like Traccar Client, a fix that is not answered 200 is
@@ -246,10 +247,11 @@ async def drive_fleet(plans: Sequence[TruckPlan], base_url: str, speedup: float,
 
         async def one(plan: TruckPlan) -> None:
             for t, lat, lon, speed, course in plan.fixes:
-                if speedup > 0:
-                    delay = (t - t0) / speedup - (time.monotonic() - wall0)
-                    if delay > 0:
-                        await asyncio.sleep(delay)
+                delay = (t - t0) / speedup - (time.monotonic() - wall0) if speedup > 0 else 0.0
+                if live:
+                    delay = max(delay, t - time.time())
+                if delay > 0:
+                    await asyncio.sleep(delay)
                 params = {"id": plan.unique_id, "lat": f"{lat:.7f}", "lon": f"{lon:.7f}", "timestamp": f"{t:.0f}",
                           "speed": speed, "bearing": course}
                 if keys and plan.unique_id in keys:
@@ -298,12 +300,27 @@ def _hhmm(minutes: int) -> str:
     return f"{minutes // 60 % 24:02d}:{minutes % 60:02d}"
 
 
-def schedule_sites(sites: Sequence[SiteSpec], plans: Sequence[TruckPlan], day_weekday: int) -> dict[str, list]:
+def window_starts(n: int, first_min: int, last_start_min: int | None) -> list[int]:
+    """Start minutes of a truck's n windows: from first_min an hour apart, or spread evenly (at least an hour
+    apart) up to last_start_min (which may pass midnight: a window spanning the day boundary)."""
+    if n <= 1 or last_start_min is None:
+        return [first_min + k * WINDOW_STEP_MIN for k in range(n)]
+    step = max(WINDOW_STEP_MIN, (last_start_min - first_min) // (n - 1))
+    return [first_min + k * step for k in range(n)]
+
+
+def _window_text(a: int) -> str:
+    return f"setiap hari {_hhmm(a)}-{_hhmm(a + WINDOW_LEN_MIN)}"
+
+
+def schedule_sites(sites: Sequence[SiteSpec], plans: Sequence[TruckPlan], day_weekday: int,
+                   first_min: int = WINDOW_FIRST_MIN, last_start_min: int | None = None) -> dict[str, list]:
     """Give every TPS a SINTETIS `jadwal` and the truck that serves it; returns each truck's TPS in round order.
 
     The TPS of a kecamatan are shared among its trucks; each truck's are ordered as a nearest-neighbour round
-    from its depot, and the k-th gets `setiap hari HH:MM-HH:MM` from 05:00 + k hours, 90 minutes long. Every
-    fifth TPS is scheduled only on two other weekdays than `day_weekday` (so it is absent that day)."""
+    from its depot, and the k-th gets `setiap hari HH:MM-HH:MM`, 90 minutes long, from `first_min` (05:00) an hour
+    apart (or spread up to `last_start_min`, see window_starts). Every fifth TPS is scheduled only on two other
+    weekdays than `day_weekday` (so it is absent that day)."""
     from ingestion.jadwal import DAYS
 
     rounds: dict[str, list[SiteSpec]] = {p.unique_id: [] for p in plans}
@@ -320,13 +337,12 @@ def schedule_sites(sites: Sequence[SiteSpec], plans: Sequence[TruckPlan], day_we
                 and all(haversine_m(s.lat, s.lon, *t.depot) > 150 for t in trucks)]
         for i, t in enumerate(trucks):
             share = _nearest_order(t.depot, mine[i::len(trucks)])
-            for k, s in enumerate(share):
-                a = WINDOW_FIRST_MIN + k * WINDOW_STEP_MIN
-                s.jadwal, s.kendaraan = f"setiap hari {_hhmm(a)}-{_hhmm(a + WINDOW_LEN_MIN)}", t.plat_nomor
+            for s, a in zip(share, window_starts(len(share), first_min, last_start_min), strict=True):
+                s.jadwal, s.kendaraan = _window_text(a), t.plat_nomor
             rounds[t.unique_id] = share
     for s in tps:  # TPS of kecamatan without a truck: scheduled, never served (terlewat)
         if s.jadwal is None:
-            s.jadwal = "setiap hari 06:00-08:00"
+            s.jadwal = _window_text(first_min + 60)
     return rounds
 
 
@@ -337,13 +353,13 @@ def _outcome(rng: random.Random, idx: int, k: int) -> str:
 
 
 def plan_scheduled_truck(idx: int, plan: TruckPlan, rounds: Sequence[SiteSpec], tpa: SiteSpec,
-                         midnight: float, interval: float = 5.0, seed: int = 7, noise_m: float = 4.0
-                         ) -> tuple[TruckPlan, list[PlannedPickup]]:
+                         midnight: float, interval: float = 5.0, seed: int = 7, noise_m: float = 4.0,
+                         first_min: int = WINDOW_FIRST_MIN) -> tuple[TruckPlan, list[PlannedPickup]]:
     """The truck `plan` following its TPS's windows: on time (arrives 3+ minutes after the start and 10+ before the
     end), SINTETIS late (waits away from the site until 5-30 minutes after the end) or skipped (drives by, or not
     at all); then the TPA and back to the depot. Returns the plan and its pickups (the tests' truth)."""
     rng = random.Random(seed * 100_003 + idx + 17)
-    return plan, _drive_rounds(plan, rounds, tpa, midnight, interval, rng, noise_m, idx)
+    return plan, _drive_rounds(plan, rounds, tpa, midnight, interval, rng, noise_m, idx, first_min)
 
 
 def _leg_s(d: _Driver, lat: float, lon: float, kmh: float) -> float:
@@ -351,10 +367,11 @@ def _leg_s(d: _Driver, lat: float, lon: float, kmh: float) -> float:
 
 
 def _drive_rounds(plan: TruckPlan, rounds: Sequence[SiteSpec], tpa: SiteSpec, midnight: float, interval: float,
-                  rng: random.Random, noise_m: float, idx: int) -> list[PlannedPickup]:
+                  rng: random.Random, noise_m: float, idx: int, first_min: int = WINDOW_FIRST_MIN
+                  ) -> list[PlannedPickup]:
     from ingestion.jadwal import parse
 
-    d = _Driver(plan, midnight + WINDOW_FIRST_MIN * 60 - 1800, interval, rng, noise_m)
+    d = _Driver(plan, midnight + first_min * 60 - 1800, interval, rng, noise_m)
     d.dwell("depot", "Depot", 600)
     out: list[PlannedPickup] = []
     for k, s in enumerate(rounds):
@@ -386,21 +403,24 @@ def _drive_rounds(plan: TruckPlan, rounds: Sequence[SiteSpec], tpa: SiteSpec, mi
 
 
 def plan_scheduled_fleet(trucks: int, day: Any, tz: Any, kecamatan: Sequence[dict[str, Any]],
-                         sites: Sequence[SiteSpec], interval: float = 5.0, seed: int = 7, tag: str = "SIM"
+                         sites: Sequence[SiteSpec], interval: float = 5.0, seed: int = 7, tag: str = "SIM",
+                         first_min: int = WINDOW_FIRST_MIN, last_start_min: int | None = None
                          ) -> tuple[list[TruckPlan], list[PlannedPickup]]:
     """A fleet that follows the TPS schedules on `day` (a date; `tz` the fleet's zone): gives the sites their
-    SINTETIS jadwal (schedule_sites) and returns the plans and every planned pickup. `tag` ends each plate and
-    device id (`B 9000 SIM`), so two simulated fleets in one database stay apart."""
+    SINTETIS jadwal (schedule_sites, windows from `first_min`, spread up to `last_start_min`) and returns the plans
+    and every planned pickup. `tag` ends each plate and device id (`B 9000 SIM`), so two simulated fleets in one
+    database stay apart."""
     from datetime import datetime
 
     kec = sorted(kecamatan, key=lambda k: k["kode"])
     midnight = datetime(day.year, day.month, day.day, tzinfo=tz).timestamp()
     skeleton = [plan_truck_identity(i, kec[i % len(kec)], tag) for i in range(trucks)]
-    rounds = schedule_sites(sites, skeleton, day.weekday())
+    rounds = schedule_sites(sites, skeleton, day.weekday(), first_min, last_start_min)
     tpa = next(s for s in sites if s.jenis == "TPA")
     plans, pickups = [], []
     for i, sk in enumerate(skeleton):
-        plan, picks = plan_scheduled_truck(i, sk, rounds[sk.unique_id], tpa, midnight, interval, seed)
+        plan, picks = plan_scheduled_truck(i, sk, rounds[sk.unique_id], tpa, midnight, interval, seed,
+                                           first_min=first_min)
         plans.append(plan)
         pickups.extend(picks)
     return plans, pickups
@@ -412,3 +432,28 @@ def plan_truck_identity(idx: int, kecamatan: dict[str, Any], tag: str = "SIM") -
     return TruckPlan(unique_id=f"{tag}-{idx:04d}", plat_nomor=f"B {9000 + idx} {tag}"[:20],
                      jenis=("compactor", "dump_truck", "arm_roll")[idx % 3], kecamatan_kode=kecamatan["kode"],
                      depot=depot)
+
+
+def demo_windows(now_min: int) -> tuple[int, int]:
+    """First and last window start (minutes after midnight) for today simulated at `now_min`: from four hours
+    before the hour to six after (the last at most 23:59, its window past midnight), so some windows ended before
+    now (served on time, late, skipped) and some have not (belum waktunya): every status from about 04:00 WIB on.
+    Whole hours, so runs within one hour give the same schedules."""
+    hour = now_min // 60 * 60
+    return max(0, hour - 4 * 60), min(23 * 60 + 59, hour + 6 * 60)
+
+
+def truncate(plans: Sequence[TruckPlan], t: float) -> int:
+    """Drop every fix after epoch t (what the trucks have not driven yet); returns how many were dropped."""
+    dropped = 0
+    for p in plans:
+        keep = [f for f in p.fixes if f[0] <= t]
+        dropped += len(p.fixes) - len(keep)
+        p.fixes = keep
+    return dropped
+
+
+def write_scheduled_plan(plans: Sequence[TruckPlan], pickups: Sequence[PlannedPickup], path: Path) -> None:
+    """Save the ground truth of a scheduled day: the trucks (as write_plan) and every planned pickup."""
+    path.write_text(json.dumps({"trucks": [p.to_json() for p in plans], "pengangkutan": [asdict(x) for x in pickups]},
+                               indent=1), encoding="utf-8")

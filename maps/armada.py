@@ -16,7 +16,7 @@ from jinja2 import Template
 
 from geo_api.db import fetch_all, fetch_one
 from geo_api.settings import Settings
-from maps.armada_replay import replay_control, site_changes, thin
+from maps.armada_replay import replay_control, scheduled_days, site_changes, thin
 from maps.base import (
     PALETTE,
     BaseData,
@@ -195,21 +195,7 @@ PICKUP_TEXT = {"tepat_waktu": "diangkut tepat waktu", "terlambat": "diangkut ter
 def pickup_statuses(sites: list[Any], served: list[tuple[Any, Any]], d: date, tz: ZoneInfo,
                     now: datetime | None = None) -> dict[str, str]:
     """Each scheduled site's pickup status on day d (ingestion.jadwal), by nama; a missed TPS is drawn red."""
-    from ingestion import jadwal as jd
-
-    out = {}
-    for s in sites:
-        try:
-            j = jd.parse(s.jadwal)
-        except jd.JadwalError:
-            continue
-        if j is None:
-            continue
-        visits = [jd.Pickup(0, "", v.arrival, v.departure) for site, v in served if site.fid == s.fid]
-        st = jd.day_status(j, d, tz, visits, now or datetime.now(tz))
-        if st is not None:
-            out[s.nama] = st.status
-    return out
+    return {site.nama: st.status for site, st in scheduled_days(sites, served, d, tz, now or datetime.now(tz))}
 
 
 def _site_colour(s: dict[str, Any], data: ArmadaData) -> str:

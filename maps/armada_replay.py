@@ -4,6 +4,7 @@ along their tracks and each scheduled TPS changes colour when it is served (gree
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,37 +25,32 @@ def thin(rows: list[dict[str, Any]], step_s: float = REPLAY_STEP_S) -> list[list
     return out
 
 
-def site_changes(sites: list[Any], served: list[tuple[Any, Any]], d: Any, tz: ZoneInfo) -> list[dict[str, Any]]:
-    """Per scheduled site: its point and the moments its status changes (pickup arrival, or window end)."""
+def scheduled_days(sites: list[Any], served: list[tuple[Any, Any]], d: Any, tz: ZoneInfo,
+                   now: datetime | None = None) -> list[tuple[Any, Any]]:
+    """Each site with a `jadwal` scheduled on day d and its status (ingestion.jadwal.day_status) from the visits
+    in `served` ((site, visit) pairs), judged at `now` (None: once the day's visits are all in, as for a replay).
+    The one place the Armada map and its replay decide a TPS's colour."""
+    from geo_api.fleet.pickups import scheduled
     from ingestion import jadwal as jd
 
     out = []
-    for s in sites:
-        try:
-            j = jd.parse(s.jadwal)
-        except jd.JadwalError:
-            continue
-        if j is None:
-            continue
-        visits = [jd.Pickup(0, "", v.arrival, v.departure) for site, v in served if site.fid == s.fid]
-        st = jd.day_status(j, d, tz, visits, _end_of(d, tz, j))
-        if st is None:
-            continue
-        changes = []
-        for w in st.windows:
-            if w.pickup is not None:
-                changes.append([round(w.pickup.arrival), w.status])
-            else:
-                changes.append([round(w.end.timestamp()), w.status])
-        c = s.geom.centroid
-        out.append({"nama": s.nama, "lat": c.y, "lon": c.x, "changes": sorted(changes)})
+    for s in scheduled(sites):
+        visits = [jd.Pickup(0, "", v.arrival, v.departure) for site, v in served if site.fid == s.site.fid]
+        st = jd.day_status(s.jadwal, d, tz, visits, now or jd.visit_span(s.jadwal, d, tz)[1])
+        if st is not None:
+            out.append((s.site, st))
     return out
 
 
-def _end_of(d: Any, tz: ZoneInfo, j: Any) -> Any:
-    from ingestion import jadwal as jd
-
-    return jd.visit_span(j, d, tz)[1]
+def site_changes(sites: list[Any], served: list[tuple[Any, Any]], d: Any, tz: ZoneInfo) -> list[dict[str, Any]]:
+    """Per scheduled site: its point and the moments its status changes (pickup arrival, or window end)."""
+    out = []
+    for site, st in scheduled_days(sites, served, d, tz):
+        changes = [[round(w.pickup.arrival if w.pickup is not None else w.end.timestamp()), w.status]
+                   for w in st.windows]
+        c = site.geom.centroid
+        out.append({"nama": site.nama, "lat": c.y, "lon": c.x, "changes": sorted(changes)})
+    return out
 
 
 class ArmadaReplay(MacroElement):
@@ -91,7 +87,11 @@ class ArmadaReplay(MacroElement):
   var box = L.control({position: 'bottomleft'});
   box.onAdd = function () {
     var d = L.DomUtil.create('div', 'sp-box sp-replay');
-    d.style.setProperty('margin-bottom', '72px', 'important');  // above the status box and the legend button
+    // a Leaflet control in the corner's flow (sp-box alone is position: fixed, which left it at the page's bottom
+    // under a phone's attribution and on the scale bar), stacked above the scale, the status box and the legend
+    d.style.setProperty('position', 'relative', 'important');
+    d.style.setProperty('margin-bottom', '72px', 'important');
+    d.style.setProperty('white-space', 'nowrap');
     d.innerHTML = '<button type="button" id="sp-replay-play" aria-label="Putar ulang">&#9654; Putar</button> ' +
       '<input type="range" id="sp-replay-slider" min="' + cfg.start + '" max="' + cfg.end + '" step="60" value="' +
       cfg.start + '" aria-label="Waktu putar ulang"> <span id="sp-replay-clock"></span>';

@@ -15,6 +15,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from geo_api import metrics
 from geo_api.db import fetch_all, fetch_one, pooled
+from geo_api.fleet.terlewat import MissedBoard
 from geo_api.ratelimit import TokenBuckets
 from geo_api.settings import Settings
 from geo_api.tracker_auth import TrackerKeys
@@ -45,6 +46,7 @@ class FleetRuntime:
         self._loaded = False
         self._sites: tuple[float, list[det.Site] | None] | None = None
         self.trackers = TrackerKeys(settings, pool)
+        self.missed = MissedBoard(settings)  # missed pickups, one computation per window end (fleet_terlewat)
 
     async def _load(self) -> None:
         async with pooled(self.pool) as conn:
@@ -106,6 +108,7 @@ class FleetRuntime:
     def invalidate_sites(self) -> None:
         """Re-read the sites layer on next use."""
         self._sites = None
+        self.missed.invalidate()
 
     def invalidate(self) -> None:
         """Re-read the device registry on next use (a device registered or rebound in another process)."""

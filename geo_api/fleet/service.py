@@ -72,8 +72,9 @@ async def site_pickups(fleet: Any, heavy: Any, conn: psycopg.AsyncConnection, se
 
 
 async def day_pickups(fleet: Any, heavy: Any, conn: psycopg.AsyncConnection, settings: Settings, day: date | None,
-                      kecamatan: str | None, kendaraan: str | None) -> dict[str, Any]:
-    """The FeatureCollection of /fleet/pickups: every selected site scheduled that day with its status."""
+                      kecamatan: str | None, kendaraan: str | None, now: datetime | None = None) -> dict[str, Any]:
+    """The FeatureCollection of /fleet/pickups: every selected site scheduled that day with its status (as judged
+    at `now`, the current time by default)."""
     tz = _tz(settings)
     d = check_date("date", day) or datetime.now(tz).date()
     kec = await kecamatan_kode(conn, kecamatan)
@@ -89,7 +90,7 @@ async def day_pickups(fleet: Any, heavy: Any, conn: psycopg.AsyncConnection, set
         return out
     sched = pk.select(sched_all, [d], kec, vehicle)
     visits = await site_pickups(fleet, heavy, conn, settings, sched, [d], vehicle) if sched else {}
-    out["features"] = pk.day_features(tz, sched, d, visits, datetime.now(tz))
+    out["features"] = pk.day_features(tz, sched, d, visits, now or datetime.now(tz))
     out["counts"] = pk.counts(out["features"])
     return out
 

@@ -25,6 +25,7 @@ from geo_api.errors import InvalidParameter, NotFound, ServiceUnavailable
 from geo_api.fleet import analysis, events, exports
 from geo_api.fleet import pickups as pk
 from geo_api.fleet import service as svc
+from geo_api.fleet.terlewat import StreamMissed
 from geo_api.params import check_date, check_datetime, day_bounds
 from geo_api.settings import Settings
 from ingestion import trips as det
@@ -109,46 +110,15 @@ async def live(conn: Conn, settings: AppSettings) -> Response:
                  "application/geo+json")
 
 
-class MissedPickups:
-    """Missed pickups as they happen: a `terlewat` SSE event with the TPS whose window ended without a visit
-    (today's /fleet/pickups, checked at most every MISSED_CHECK_S; each TPS-day announced once per stream)."""
-
-    MISSED_CHECK_S = 60.0
-
-    def __init__(self, services: Any, settings: Settings):
-        self.services, self.settings = services, settings
-        self.announced: set[tuple[str, str]] = set()
-        self.checked = -1e18
-
-    async def events(self, pool: Any) -> AsyncIterator[bytes]:
-        """Zero or one `terlewat` event with the newly missed TPS (GeoJSON features)."""
-        now = asyncio.get_running_loop().time()
-        if now - self.checked < self.MISSED_CHECK_S:
-            return
-        self.checked = now
-        try:
-            async with pooled(pool) as conn:
-                fc = await svc.day_pickups(self.services.fleet, self.services.heavy, conn, self.settings, None,
-                                           None, None)
-        except ServiceUnavailable:
-            return
-        new = [f for f in fc["features"] if f["properties"]["status"] == "terlewat"
-               and (fc["date"], f["id"]) not in self.announced]
-        if not new:
-            return
-        self.announced.update((fc["date"], f["id"]) for f in new)
-        body = {"type": "FeatureCollection", "date": fc["date"], "features": new}
-        yield b"event: terlewat\ndata: " + orjson.dumps(body, default=str) + b"\n\n"
-
-
 @router.get("/fleet/live/stream", summary="Live positions as server-sent events")
 async def live_stream(request: Request, settings: AppSettings, services: ServicesDep,
                       once: Annotated[bool, Query(description="Send one snapshot and close (tests)")] = False
                       ) -> StreamingResponse:
     """SSE: a `snapshot` event with the whole fleet, then `positions` events with the vehicles that reported;
-    `terlewat` events name the TPS whose pickup window ended without a visit."""
+    `terlewat` events name the TPS whose pickup window ended without a visit (each TPS-day once per stream; computed
+    once per window end for every stream and worker, geo_api/fleet/terlewat.py)."""
     pool = request.app.state.pool
-    missed = MissedPickups(services, settings)
+    missed = StreamMissed(services.fleet.missed)
 
     async def events() -> AsyncIterator[bytes]:
         since = None
@@ -165,7 +135,11 @@ async def live_stream(request: Request, settings: AppSettings, services: Service
                 fc = {"type": "FeatureCollection", "features": [_live_feature(settings, r) for r in rows]}
                 yield b"event: " + kind.encode() + b"\ndata: " + orjson.dumps(fc, default=str) + b"\n\n"
                 since, kind = started, "positions"
-            async for chunk in missed.events(pool):
+            try:
+                chunk = await missed.event(pool, services.fleet, services.heavy)
+            except ServiceUnavailable:
+                chunk = None
+            if chunk:
                 yield chunk
             if once or await request.is_disconnected():
                 return

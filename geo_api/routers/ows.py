@@ -74,7 +74,8 @@ async def _answer(request: Request, services, params: dict[str, str]) -> Respons
         checked: Checked = check(params, current.layers, max_size=services.settings.ows_max_size,
                                  max_features=services.settings.ows_max_features)
         service, version = checked.service, checked.version
-        content_type, body = await ows.run(current, checked.query_string, _online(request))
+        content_type, body = await ows.run(current, checked.query_string, _online(request),
+                                           ordered=checked.service == "WFS" and checked.request == "GetFeature")
         refused = _engine_exception(content_type, body)
         if refused is not None:
             raise refused

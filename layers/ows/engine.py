@@ -36,6 +36,7 @@ class MapJob:
     path: str
     qs: str
     online: str
+    ordered: bool = False
 
 
 class _Worker:
@@ -124,7 +125,7 @@ class MapServerPool:
 
     async def run(self, job: MapJob) -> tuple[str, bytes]:
         """(content type, body) of MapServer's answer; EngineError when it reports an error or dies."""
-        frame = {"key": job.key, "qs": job.qs, "online": job.online, "path": job.path}
+        frame = {"key": job.key, "qs": job.qs, "online": job.online, "path": job.path, "ordered": job.ordered}
         header, body = await self._exchange(frame, job.mapfile)
         return header.get("content_type") or "application/octet-stream", body
 

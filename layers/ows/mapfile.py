@@ -77,11 +77,15 @@ def layer_type(geometry_type: str) -> str:
     return "POINT"
 
 
-def _data(c: Collection) -> str:
+def _data(c: Collection, *, wfs: bool) -> str:
+    """The PostGIS DATA. For maps: `&&` on MapServer's !BOX! (its default spatial filter is ST_Intersects, ~10x
+    slower on 40,000 multipoints and nothing gained for drawing: MapServer clips and hit-tests itself). For WFS
+    GetFeature: MapServer's own ST_Intersects (a bbox query is an intersection; MapServer 8 also writes a broken
+    `WHERE LIMIT` with !BOX! and a count) and a stable order, so paging (startIndex) visits each feature once."""
     pk = c.pk if _SAFE_NAME.match(c.pk) else f'"{c.pk}"'
-    # A stable order, so WFS paging (startIndex) visits each feature once
-    return (f'geom FROM (SELECT * FROM "{c.schema}"."{c.relation}" ORDER BY "{c.pk}") AS t '
-            f"USING UNIQUE {pk} USING SRID=4326")
+    table = f'"{c.schema}"."{c.relation}"'
+    inner = f'SELECT * FROM {table} ORDER BY "{c.pk}"' if wfs else f"SELECT * FROM {table} WHERE geom && !BOX!"
+    return f"geom FROM ({inner}) AS t USING UNIQUE {pk} USING SRID=4326"
 
 
 def _extent(c: Collection) -> str:
@@ -103,6 +107,7 @@ def layer_block(entry: LayerEntry, conn: str) -> str:
         "wms_include_items": "all", "wfs_getfeature_formatlist": "geojson", "wms_attribution_title": c.attribution,
         "wfs_use_default_extent_for_getfeature": "false",
         "ows_metadataurl_href": "", "wms_abstract": entry.abstract,
+        "satupeta_wfs_data": _data(c, wfs=True),  # the worker swaps it in for WFS GetFeature (worker.py)
     }
     for s in (*entry.uploaded, *entry.styles):
         meta[f"wms_style_{s.name}_title"] = s.title
@@ -116,7 +121,7 @@ def layer_block(entry: LayerEntry, conn: str) -> str:
     STATUS ON
     CONNECTIONTYPE POSTGIS
     CONNECTION {_q(conn)}
-    DATA '{_data(c)}'
+    DATA '{_data(c, wfs=False)}'
     PROCESSING "CLOSE_CONNECTION=DEFER"
     EXTENT {_extent(c)}
     PROJECTION "init=epsg:4326" END
@@ -150,8 +155,9 @@ def mapfile(entries: list[LayerEntry], dsn: str, *, max_size: int, fontset: str,
   CONFIG "CPL_VSIL_CURL_ALLOWED_EXTENSIONS" ".none"
   CONFIG "GDAL_HTTP_TIMEOUT" "1"
   CONFIG "PROJ_NETWORK" "OFF"
+  # zlib level 4: the size of the default level 6 for these maps, encoded ~5x faster (1024x768 of dots: 60 ms)
   OUTPUTFORMAT NAME "png" DRIVER "AGG/PNG" MIMETYPE "image/png" IMAGEMODE RGBA EXTENSION "png"
-    FORMATOPTION "GAMMA=0.75" END
+    FORMATOPTION "GAMMA=0.75" FORMATOPTION "COMPRESSION=4" END
   OUTPUTFORMAT NAME "png8" DRIVER "AGG/PNG8" MIMETYPE "image/png; mode=8bit" IMAGEMODE RGB EXTENSION "png"
     FORMATOPTION "QUANTIZE_FORCE=on" FORMATOPTION "QUANTIZE_COLORS=256" END
   OUTPUTFORMAT NAME "jpeg" DRIVER "AGG/JPEG" MIMETYPE "image/jpeg" IMAGEMODE RGB EXTENSION "jpg" END

@@ -25,7 +25,7 @@ from layers.catalog import Catalog, Collection
 from layers.ows.engine import EngineError, MapJob, MapServerPool
 from layers.ows.exceptions import OwsError
 from layers.ows.mapfile import LayerEntry, layer_type, map_key, mapfile, usable
-from layers.ows.styles import Style, styles_for
+from layers.ows.styles import Style, standard_point_png, styles_for
 
 log = logging.getLogger("satupeta.ows")
 
@@ -66,6 +66,7 @@ class OwsService:
             font = next((f for f in FONTS if Path(f).exists()), FONTS[0])
             (self._dir / "fonts.txt").write_text(f"sans {font}\n", encoding="utf-8")
             (self._dir / "tpl").mkdir()
+            (self._dir / "titik_standar.png").write_bytes(standard_point_png())
         return self._dir
 
     async def _extras(self, conn: psycopg.AsyncConnection) -> tuple[dict, dict]:
@@ -147,9 +148,11 @@ class OwsService:
                 self._map = MapVersion(key, {e.collection.id: e for e in entries}, text)
         return self._map
 
-    async def run(self, version: MapVersion, query_string: str, online: str) -> tuple[str, bytes]:
-        """MapServer's answer to a checked request; an engine failure becomes an OGC exception."""
-        job = MapJob(version.key, version.text, str(self._private_dir()) + "/", query_string, online)
+    async def run(self, version: MapVersion, query_string: str, online: str, *, ordered: bool = False
+                  ) -> tuple[str, bytes]:
+        """MapServer's answer to a checked request (`ordered`: a WFS GetFeature, read in a stable order for
+        paging); an engine failure becomes an OGC exception."""
+        job = MapJob(version.key, version.text, str(self._private_dir()) + "/", query_string, online, ordered)
         try:
             return await self.pool.run(job)
         except EngineError as exc:

@@ -2,9 +2,9 @@
 
 One process answers one request at a time on stdin/stdout. A request frame is a 4-byte big-endian length and a
 JSON object {"key", "map" (mapfile text, only when the key is new to this worker), "qs" (the validated query
-string), "online" (the public /ows URL)}, or {"op": "sld", "layer", "type", "group", "sld"} to translate an
-uploaded style into CLASS blocks. The answer
-is a length-prefixed JSON header {"ok", "content_type", "error"} and a length-prefixed body.
+string), "online" (the public /ows URL), "ordered" (a WFS GetFeature: read in a stable order)}, or
+{"op": "sld", "layer", "type", "group", "title", "sld"} to translate an uploaded style into CLASS blocks. The
+answer is a length-prefixed JSON header {"ok", "content_type", "error"} and a length-prefixed body.
 
 The mapfile (with the PostGIS connection string, password included) only ever lives in this process's memory.
 A crash of MapServer ends this process alone; the app starts another (layers/ows/engine.py).
@@ -98,8 +98,19 @@ def _map(req: dict):
     return mp
 
 
+def _ordered(mp) -> None:
+    """WFS GetFeature reads each layer in a stable order (paging); maps are drawn without the sort."""
+    for i in range(mp.numlayers):
+        layer = mp.getLayer(i)
+        data = layer.metadata.get("satupeta_wfs_data")
+        if data:
+            layer.data = data
+
+
 def _dispatch(mp, req: dict) -> tuple[str, bytes]:
     mp.web.metadata.set("ows_onlineresource", req["online"])
+    if req.get("ordered"):
+        _ordered(mp)
     ows = mapscript.OWSRequest()
     ows.loadParamsFromURL(req["qs"])
     mapscript.msIO_installStdoutToBuffer()

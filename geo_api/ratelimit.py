@@ -73,15 +73,18 @@ def key_bucket_name(raw_key: str) -> str:
 
 
 class SharedBuckets:
-    """Token buckets in PostgreSQL (ratelimit_bucket), one atomic upsert per take; see the module docstring."""
+    """Token buckets in PostgreSQL (ratelimit_bucket), one atomic upsert per take; see the module docstring.
+
+    Every take also prunes its prefix's refilled buckets, at most once a minute per process and prefix (the
+    timer is the class's, so a SharedBuckets made per request, as /lapor does, prunes no more often)."""
 
     PRUNE_EVERY_S = 60.0
+    _pruned: dict[str, float] = {}
 
     def __init__(self, kind: str, rate: float, burst: int):
         # The limits are part of the bucket's name: processes configured alike share buckets, and a changed
         # limit starts from full buckets instead of inheriting tokens counted under another rate.
         self.prefix, self.rate, self.burst = f"{kind}/{rate:g}/{burst}", rate, burst
-        self._pruned = 0.0
 
     async def take(self, conn, name: str) -> float | None:
         """Take one token: None when allowed, else the seconds until one is back."""
@@ -89,6 +92,7 @@ class SharedBuckets:
                                  {"name": f"{self.prefix}:{name}", "rate": self.rate, "burst": self.burst})
         row = await cur.fetchone()
         tokens, ok = (row["tokens"], row["ok"]) if isinstance(row, dict) else row
+        await self.prune(conn)
         if ok:
             return None
         return max(0.0, 1.0 - tokens) / self.rate
@@ -96,9 +100,9 @@ class SharedBuckets:
     async def prune(self, conn) -> None:
         """Drop buckets that have refilled (they would start full anyway), at most once a minute per process."""
         now = time.monotonic()
-        if now - self._pruned < self.PRUNE_EVERY_S:
+        if now - self._pruned.get(self.prefix, -self.PRUNE_EVERY_S) < self.PRUNE_EVERY_S:
             return
-        self._pruned = now
+        self._pruned[self.prefix] = now
         await conn.execute(query("ratelimit_prune"),
                            {"prefix": self.prefix + ":", "full_after_s": self.burst / self.rate})
 

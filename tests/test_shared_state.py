@@ -194,3 +194,25 @@ def test_live_and_both_backfill_paths_flag_the_same_input_alike(settings, db, tm
     assert {f for *_, f in got["live"]} == {"", "duplicate", "jump", "zero_coords", "future"}
     assert got["import_fixes"] == got["live"]
     assert got["import_csv_fast"] == got["live"]
+
+
+def test_a_shared_bucket_made_per_request_still_prunes_its_refilled_rows(settings, db):
+    """/lapor makes its SharedBuckets per request: its takes prune the prefix's refilled buckets (at most once a
+    minute per process and prefix) and leave the ones still counting."""
+    from geo_api.ratelimit import SharedBuckets
+    from tests.conftest import run_async
+
+    kind = f"uji-{uuid.uuid4().hex[:6]}"
+    prefix = SharedBuckets(kind, 0.001, 2).prefix
+    db.execute("INSERT INTO ratelimit_bucket (name, tokens, at, ok) VALUES (%s, 0, now() - interval '1 day', true)",
+               (f"{prefix}:198.51.100.1",))  # refilled long ago: nothing to remember
+    db.commit()
+
+    async def takes(conn):
+        return [await SharedBuckets(kind, 0.001, 2).take(conn, "198.51.100.2") for _ in range(3)]
+
+    waits = run_async(settings, takes)
+    assert waits[:2] == [None, None] and waits[2] is not None and waits[2] > 0
+    names = [r["name"] for r in db.execute("SELECT name FROM ratelimit_bucket WHERE name LIKE %s ORDER BY name",
+                                           (f"{prefix}:%",)).fetchall()]
+    assert names == [f"{prefix}:198.51.100.2"]

@@ -118,6 +118,41 @@ def test_csw_post_bodies_past_the_limit_or_never_ending_are_refused(edge_server,
     assert edge.get("/health").status_code == 200
 
 
+LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+          + b"".join(f'<!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10 if i > 1 else "&lol;" * 10}">'.encode()
+                     for i in range(1, 10))
+          + b']><csw:GetRecords xmlns:csw="http://www.opengis.net/cat/csw/2.0.2" service="CSW" version="2.0.2">'
+          b'&lol9;</csw:GetRecords>')
+
+
+def test_csw_post_refuses_entities_in_any_encoding_and_fetches_nothing(client):
+    """XXE (a local file; in UTF-16, past a byte search for DOCTYPE), a nine-level billion laughs and an external
+    DTD on this machine: each is the OWS exception NoApplicableCode, nothing expanded, and the DTD's listener
+    is never connected to. (The plain UTF-8 XXE is in test_katalog_csw.py.)"""
+    trap = socket.socket()
+    trap.bind(("127.0.0.1", 0))
+    trap.listen(4)
+    trap.setblocking(False)
+    port = trap.getsockname()[1]
+    xxe = ('<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+           '<csw:GetRecords xmlns:csw="http://www.opengis.net/cat/csw/2.0.2" service="CSW" version="2.0.2">&x;'
+           '</csw:GetRecords>').encode("utf-16")
+    external = (f'<?xml version="1.0"?><!DOCTYPE r SYSTEM "http://127.0.0.1:{port}/jahat.dtd">'
+                '<csw:GetRecords xmlns:csw="http://www.opengis.net/cat/csw/2.0.2" service="CSW" version="2.0.2">'
+                '&x;</csw:GetRecords>').encode()
+    try:
+        for body in (xxe, LAUGHS, external):
+            r = client.post("/csw", content=body, headers={"Content-Type": "application/xml"})
+            assert r.status_code == 400, r.text[:300]
+            assert b"NoApplicableCode" in r.content and b"root:" not in r.content and b"lollol" not in r.content
+            assert len(r.content) < 4096
+        with pytest.raises(BlockingIOError):
+            trap.accept()  # nobody came for the DTD
+    finally:
+        trap.close()
+    assert client.get("/csw", params={"service": "CSW", "request": "GetCapabilities"}).status_code == 200
+
+
 def test_batch_geocoding_is_gated(edge_server, edge):
     app = edge_server.server.config.app
     held = asyncio.Semaphore(1)

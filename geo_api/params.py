@@ -43,6 +43,12 @@ def parse_number(name: str, raw: str | None, lo: float | None = None, hi: float 
     return value
 
 
+def is_row_id(raw: str) -> bool:
+    """True for a row id as a path carries it: 1 to 18 ASCII digits (str.isdigit also takes '²', which int()
+    refuses, and other scripts' digits)."""
+    return 1 <= len(raw) <= 18 and raw.isascii() and raw.isdigit()
+
+
 def parse_int(name: str, raw: str | None, default: int, lo: int, hi: int, *, cap: bool = False,
               error: Error = InvalidParameter) -> int:
     """An integer in [lo, hi]; outside is an error, except above hi with `cap` (OGC `limit`): then hi."""

@@ -195,3 +195,21 @@ def test_hostile_comments(client, db, laporan):
     nul = client.post(url, data={"csrf": token, "kode_lacak": kode, "tanggapan": "a\x00b"})
     assert nul.status_code == 422 and "tidak dapat disimpan" in nul.text, nul.text[-2000:]
     assert _counts(db, lid) == before
+
+
+@pytest.mark.parametrize("ident", ["²", "1²", "١٢", "1 OR 1=1", "9" * 19])
+def test_odd_laporan_ids_are_refused_not_500(client, keys, ident):
+    """'²' passes str.isdigit but not int(); other scripts' digits are not ids either; 19 digits pass bigint."""
+    token = _csrf(client)
+    assert client.get(f"/lacak/{ident}").status_code == 404
+    for path, data in ((f"/lacak/{ident}/nilai", {"csrf": token, "kode_lacak": "x", "nilai": "3"}),
+                       (f"/lacak/{ident}/komentar", {"csrf": token, "kode_lacak": "x", "tanggapan": "t"})):
+        assert client.post(path, data=data).status_code == 404, path
+    assert client.get(f"{BASE}/requests/{ident}.json").status_code == 404
+    r = client.post(f"{BASE}/requests/{ident}/rating.json", data={"api_key": keys["citizen"], "kode_lacak": "x",
+                                                                   "nilai": "3"})
+    assert r.status_code == 404, r.text
+    for method, path in (("GET", ""), ("POST", "/status"), ("POST", "/disposisi")):
+        r = client.request(method, f"/routing/laporan/{ident}{path}", headers={"X-API-Key": keys["desk"]},
+                           json={"status": "fixed", "opd": "dpupr", "alasan": "x"})
+        _problem(r, 422, "laporan_id")

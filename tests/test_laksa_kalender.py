@@ -20,8 +20,8 @@ def wib(y: int, m: int, d: int, hh: int = 0, mm: int = 0, ss: int = 0) -> dateti
 
 
 def end_of(y: int, m: int, d: int) -> datetime:
-    """23:59:59 WIB of that day, the deadline's form."""
-    return wib(y, m, d, 23, 59, 59)
+    """The last instant of that day in WIB (23:59:59.999999), the deadline's form."""
+    return wib(y, m, d, 23, 59, 59).replace(microsecond=999999)
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +57,18 @@ def test_2359_wib_and_the_next_minute_differ_though_the_utc_day_is_the_same(kal)
     before, after = wib(2026, 11, 5, 23, 59), wib(2026, 11, 6, 0, 1)
     assert before.astimezone(timezone.utc).date() == after.astimezone(timezone.utc).date()
     assert kal.tambah(before, 1) == end_of(2026, 11, 6) and kal.tambah(after, 1) == end_of(2026, 11, 9)
+
+
+def test_the_last_second_of_the_due_day_is_on_time(kal):
+    """A stage met at 23:59:59.5 WIB on its due day is met in time: the deadline is the end of that day, not the
+    start of its last second; the next day's first instant is late."""
+    received = wib(2026, 11, 3, 10)
+    jam = tahap.jam_baru(kal, received, 5)
+    last = wib(2026, 11, 6, 23, 59, 59).replace(microsecond=500000)
+    assert jam["disposisi_due"] == end_of(2026, 11, 6)
+    assert tahap.terlambat(jam, last) == [] and tahap.terlambat(jam, wib(2026, 11, 7)) == ["disposisi"]
+    met = tahap.setelah_status(kal, jam, "investigating", last, 5)
+    assert met["disposisi_at"] <= met["disposisi_due"]  # what the dashboard counts as on time
 
 
 def test_holiday_sources(kal):

@@ -1,7 +1,7 @@
 """Working days (hari kerja) in Asia/Jakarta: Monday-Friday minus Indonesia's national holidays (the `holidays`
 package, country ID) and the city's cuti bersama (decreed each year; in the catalogue file the city edits).
 
-A deadline of n working days after an instant is the end (23:59:59 WIB) of the n-th working day after the day
+A deadline of n working days after an instant is the end (23:59:59.999999 WIB) of the n-th working day after the day
 the instant falls on in WIB; the day itself is never counted (SP4N-LAPOR! counts whole days after receipt).
 """
 
@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import holidays
 
 WIB = ZoneInfo("Asia/Jakarta")
-END_OF_DAY = time(23, 59, 59)
+END_OF_DAY = time(23, 59, 59, 999999)  # the whole last second of the day is still that day
 MAX_HARI = 365 * 3  # no target or stage is longer; bounds the day walk
 
 
@@ -42,7 +42,7 @@ class Kalender:
         return self.libur(d) is None
 
     def tambah(self, t: datetime, n: int) -> datetime:
-        """The deadline n working days after instant t: 23:59:59 WIB of the n-th working day after t's WIB day."""
+        """The deadline n working days after instant t: the end of the n-th working day after t's WIB day."""
         if t.tzinfo is None:
             raise ValueError("t must be timezone-aware")
         if not 0 <= n <= MAX_HARI:

@@ -37,8 +37,8 @@ def kode_lacak_baru() -> tuple[str, str]:
 
 
 def hash_kode(kode: str) -> str:
-    """The stored form of a tracking code."""
-    return hashlib.sha256(kode.encode("utf-8")).hexdigest()
+    """The stored form of a tracking code (text that is not UTF-8, a lone surrogate, hashes as replaced: no match)."""
+    return hashlib.sha256(kode.encode("utf-8", "replace")).hexdigest()
 
 
 def _now() -> datetime:
@@ -54,6 +54,12 @@ async def _lock(conn: psycopg.AsyncConnection, laporan_id: int) -> dict[str, Any
     if row is None:
         raise NotFound(f"No laporan {laporan_id}")
     return row
+
+
+def _reporter(row: dict[str, Any], kode_lacak: str) -> None:
+    """403 unless kode_lacak is this laporan's tracking code (compared as hashes, in constant time)."""
+    if not row["kode_lacak_hash"] or not hmac.compare_digest(row["kode_lacak_hash"], hash_kode(kode_lacak or "")):
+        raise Forbidden("kode_lacak does not match this laporan")
 
 
 def _state(row: dict[str, Any]) -> dict[str, Any]:
@@ -184,8 +190,7 @@ async def nilai(conn: psycopg.AsyncConnection, kal: Kalender, laporan_id: int, k
     pada = now or _now()
     async with conn.transaction():
         row = await _lock(conn, laporan_id)
-        if not row["kode_lacak_hash"] or not hmac.compare_digest(row["kode_lacak_hash"], hash_kode(kode_lacak or "")):
-            raise Forbidden("kode_lacak does not match this laporan")
+        _reporter(row, kode_lacak)
         if row["open311"] != "closed":
             raise Conflict(f"Laporan {laporan_id} is {row['status']}: it can be rated once it is fixed or closed",
                            extra={"current_status": row["status"]})
@@ -220,8 +225,7 @@ async def komentar_warga(conn: psycopg.AsyncConnection, laporan_id: int, kode_la
     pada = now or _now()
     async with conn.transaction():
         row = await _lock(conn, laporan_id)
-        if not row["kode_lacak_hash"] or not hmac.compare_digest(row["kode_lacak_hash"], hash_kode(kode_lacak or "")):
-            raise Forbidden("kode_lacak does not match this laporan")
+        _reporter(row, kode_lacak)
         catatan = f"Tanggapan pelapor: {komentar}" if komentar else "Pelapor menambahkan foto."
         hid = await _history(conn, laporan_id, row["status"], "komentar", catatan, actor, row["opd_kode"], pada,
                              media=media)

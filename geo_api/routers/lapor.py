@@ -21,7 +21,7 @@ from geo_api.deps import AppSettings, Conn, GeocoderDep, Heavy, MediaStoreDep, P
 from geo_api.errors import Conflict, NotFound, SatuPetaError
 from geo_api.laksa import siklus
 from geo_api.laksa.kalender import dari_katalog
-from geo_api.params import parse_lat_lon
+from geo_api.params import is_row_id, parse_lat_lon
 from geo_api.ratelimit import SharedBuckets
 from geo_api.routing import laporan
 from maps import lapor as halaman
@@ -161,7 +161,7 @@ async def lapor_submit(request: Request, pool: Pool, settings: AppSettings, geo:
 
 
 async def _public(conn: Any, laporan_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    if not laporan_id.isdigit() or len(laporan_id) > 18:
+    if not is_row_id(laporan_id):
         raise NotFound("laporan tidak ditemukan")
     rows = await laporan.find(conn, laporan.list_params({"service_request_id": laporan_id}))
     if not rows:
@@ -213,7 +213,7 @@ async def lacak_nilai(request: Request, laporan_id: str, conn: Conn, settings: A
         return await _lacak_page(request, conn, laporan_id, typed, "Terlalu banyak percobaan. Tunggu sebentar, "
                                  "lalu kirim lagi.", 429)
     skor = fields.get("nilai") or ""
-    if skor not in ("1", "2", "3", "4") or not laporan_id.isdigit() or len(laporan_id) > 18:
+    if skor not in ("1", "2", "3", "4") or not is_row_id(laporan_id):
         return await _lacak_page(request, conn, laporan_id, typed, "Pilih nilai 1 sampai 4.", 422)
     buka = fields.get("buka_kembali") == "ya"
     if buka and int(skor) > 2:
@@ -256,7 +256,7 @@ async def lacak_komentar(request: Request, laporan_id: str, pool: Pool, settings
         limited = await _limited(conn, settings, request)
     if limited:
         return await page(typed, "Terlalu banyak percobaan. Tunggu sebentar, lalu kirim lagi.", 429)
-    if not laporan_id.isdigit() or len(laporan_id) > 18:
+    if not is_row_id(laporan_id):
         return await page(typed, None, 404)
     try:
         photos = await media_upload.clean_all(posted, settings, heavy)

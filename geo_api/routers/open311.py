@@ -25,7 +25,7 @@ from geo_api.errors import Conflict, NotFound, Open311Error, PayloadTooLarge
 from geo_api.laksa import siklus, umpan
 from geo_api.laksa.kalender import dari_katalog
 from geo_api.open311_format import FORMATS, render, w3c
-from geo_api.params import parse_int
+from geo_api.params import is_row_id, parse_int
 from geo_api.routing import laporan
 
 log = logging.getLogger("satupeta.open311")
@@ -209,7 +209,7 @@ async def get_request(request: Request, service_request_id: str, fmt: str, conn:
     """One service request (a list of one, as the spec writes it)."""
     fmt = _fmt(fmt)
     _jurisdiction(request, settings)
-    if not service_request_id.isdigit() or len(service_request_id) > 18:
+    if not is_row_id(service_request_id):
         raise Open311Error(404, f"service_request_id {service_request_id[:40]!r} not found")
     rows = await laporan.find(conn, laporan.list_params({"service_request_id": service_request_id}))
     if not rows:
@@ -222,8 +222,9 @@ async def get_request(request: Request, service_request_id: str, fmt: str, conn:
 
 @router.get("/servicerequestupdates.{fmt}")
 async def service_request_updates(request: Request, fmt: str, conn: Conn, settings: AppSettings) -> Response:
-    """mySociety's extension: public updates (status changes, re-dispatches, escalations, auto-closes) between
-    start_date and end_date, oldest first, paged with page and page_size; the feed SP4N-LAPOR! connectors poll."""
+    """mySociety's extension: public updates (status changes, re-dispatches, escalations, auto-closes, ratings and
+    the reporter's comments, each with its `jenis`) between start_date and end_date, oldest first, paged with page
+    and page_size; the feed SP4N-LAPOR! connectors poll."""
     fmt = _fmt(fmt)
     _jurisdiction(request, settings)
     params = umpan.feed_params(request.query_params, timedelta(days=settings.open311_max_window_days))
@@ -240,7 +241,7 @@ async def rate_request(request: Request, service_request_id: str, fmt: str, conn
     form = await _small_form(request)
     _jurisdiction(request, settings, form)
     key = await _api_key(conn, form.get("api_key"))
-    if not service_request_id.isdigit() or len(service_request_id) > 18:
+    if not is_row_id(service_request_id):
         raise Open311Error(404, f"service_request_id {service_request_id[:40]!r} not found")
     skor = parse_int("nilai", form.get("nilai"), 0, 1, 4)
     if not skor:

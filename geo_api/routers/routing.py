@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -32,6 +33,8 @@ from geo_api.routing.service import route
 
 router = APIRouter(prefix="/routing", tags=["routing"])
 OFFICER_ROLES = frozenset({"opd_officer", "gis_admin"})
+# a laporan id the database can hold (bigint): anything larger is a 422 naming it, not a database error
+LaporanId = Annotated[int, PathParam(ge=1, le=2**63 - 1, description="the laporan's id")]
 
 
 class ExplainIn(BaseModel):
@@ -55,7 +58,8 @@ class ExplainOut(BaseModel):
 
 
 class StatusEntry(BaseModel):
-    """One event of a laporan's history (intake, status change, disposisi, escalation, auto-close, rating)."""
+    """One event of a laporan's history (intake, status change, disposisi, escalation, auto-close, rating, the
+    reporter's comment: jenis diterima, status, disposisi, eskalasi, tutup_otomatis, penilaian, komentar)."""
 
     id: int | None = None
     status: str
@@ -202,7 +206,7 @@ async def _own_laporan(conn: Conn, key: dict, laporan_id: int) -> None:
 
 
 @router.get("/laporan/{laporan_id}", response_model=LaporanOpd)
-async def get_laporan(laporan_id: int, conn: Conn, key: OfficerKey) -> dict[str, Any]:
+async def get_laporan(laporan_id: LaporanId, conn: Conn, key: OfficerKey) -> dict[str, Any]:
     """A laporan with its routing evidence, status history and likely duplicates (no reporter contact)."""
     await _own_laporan(conn, key, laporan_id)
     return await laporan.detail(conn, laporan_id)
@@ -210,7 +214,7 @@ async def get_laporan(laporan_id: int, conn: Conn, key: OfficerKey) -> dict[str,
 
 @router.post("/laporan/{laporan_id}/status", response_model=LaporanOpd,
              openapi_extra=media_upload.multipart_schema(StatusIn))
-async def set_status(laporan_id: int, request: Request, pool: Pool, key: BriefKey, settings: AppSettings,
+async def set_status(laporan_id: LaporanId, request: Request, pool: Pool, key: BriefKey, settings: AppSettings,
                      heavy: Heavy, store: MediaStoreDep) -> dict[str, Any]:
     """Move a laporan to a status its transitions allow, with a public and an internal note: a JSON body, or
     multipart/form-data with the same fields and "after" photos as `media` parts (kept on this history entry).
@@ -230,7 +234,7 @@ async def set_status(laporan_id: int, request: Request, pool: Pool, key: BriefKe
 
 @router.post("/laporan/{laporan_id}/disposisi", response_model=LaporanOpd,
              openapi_extra=media_upload.json_schema(DisposisiIn))
-async def redispatch(laporan_id: int, request: Request, conn: Conn, key: OfficerKey) -> dict[str, Any]:
+async def redispatch(laporan_id: LaporanId, request: Request, conn: Conn, key: OfficerKey) -> dict[str, Any]:
     """Re-dispatch (disposisi): the laporan moves to another OPD (or is handed off outside the city) with the
     reason; the decision it overrides is kept and the SP4N-LAPOR! clock restarts."""
     await _own_laporan(conn, key, laporan_id)

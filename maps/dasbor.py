@@ -66,6 +66,7 @@ class DasborData:
     opd_kecamatan: list[dict[str, Any]] = field(default_factory=list)  # open and late per (OPD, kecamatan)
     per_layanan: list[dict[str, Any]] = field(default_factory=list)  # each category's due time and counts
     laksa: list[dict[str, Any]] = field(default_factory=list)  # SP4N-LAPOR! stages and IKM (geo_api.laksa.dasbor)
+    pengangkutan: str = ""  # Si Lacak's pickup section, HTML from maps/pengangkutan.py (issue 18)
 
     def colours(self) -> dict[str, Warna]:
         """The same OPD colours as the laporan map (ranked over all laporan, not this period)."""
@@ -446,6 +447,8 @@ def build_dasbor(base: BaseData, data: DasborData, opts: MapOptions) -> str:
             + "<h2>Per OPD</h2>" + _table(data.per_opd, "OPD", True, data.colours())
             + "<h2>Per kategori dan tenggatnya</h2>" + _layanan_table(data.per_layanan)
             + "<h2>Tenggat SP4N-LAPOR! dan kepuasan warga</h2>" + _laksa_table(data.laksa, served)
+            + ("<h2 id='pengangkutan'>Pengangkutan sampah (Si Lacak)</h2>" + data.pengangkutan
+               if data.pengangkutan else "")
             + ("<h2>Grafik</h2><div class='plots'>" + "".join(f"<figure class='plot'>{svg}</figure>" for svg in plots)
                + "</div>" if plots else "")
             + "<h2>Per kecamatan</h2>" + _table(data.per_kecamatan, "Kecamatan", False)

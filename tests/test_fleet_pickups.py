@@ -456,6 +456,90 @@ def test_waste_complaint_next_to_a_tps_carries_its_record(http, simulated, citiz
     assert all(x["tps"] and x["bukti"].endswith("hari ini terlewat") for x in listed.values())
 
 
+# ---------------------------------------------------------------- the OPD dashboard's pickup section
+
+def _dash_table(page: str, tid: str) -> dict[str, dict[str, int]]:
+    """A pickup table of /peta/dasbor as {row key: {status: count}}."""
+    import html
+    import re
+
+    m = re.search(rf"<table id='{tid}'>(.*?)</table>", page, re.S)
+    assert m, tid
+    out = {}
+    for key, cells in re.findall(r"<tr data-kunci='([^']*)'>(.*?)</tr>", m[1], re.S):
+        out[html.unescape(key)] = {st: int(n) for st, n in re.findall(r"<td data-status='(\w+)'[^>]*>(\d+)</td>",
+                                                                         cells)}
+    return out
+
+
+def _count(features, key) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for f in features:
+        for w in f["properties"]["windows"]:
+            row = out.setdefault(key(f, w), dict.fromkeys((jd.TEPAT_WAKTU, jd.TERLAMBAT, jd.TERLEWAT, jd.BELUM), 0))
+            row[w["status"]] += 1
+    return out
+
+
+def _statuses(report_rows: dict) -> dict[str, dict[str, int]]:
+    return {k: {s: v[s] for s in (jd.TEPAT_WAKTU, jd.TERLAMBAT, jd.TERLEWAT, jd.BELUM)} for k, v in report_rows.items()}
+
+
+def test_dashboard_pickup_counts_are_the_fleet_api_s(http, simulated):
+    """/peta/dasbor's pickup tables for the simulated day and its month: per kecamatan and per truck, the counts
+    /fleet/pickups gives for the day and /fleet/pickups/report for the month (the plan's statuses among them)."""
+    d = simulated["day"]
+    page = http.get("/peta/dasbor", params={"dari": d.isoformat(), "sampai": d.isoformat()})
+    assert page.status_code == 200, page.text
+    assert "Pengangkutan sampah (Si Lacak)" in page.text
+    fc = http.get("/fleet/pickups", params={"date": d.isoformat()}).json()
+    per_kec = _count(fc["features"], lambda f, w: f["properties"]["kecamatan_kode"] or "-")
+    per_truck = _count(fc["features"], lambda f, w: (w["visit"] or {}).get("plat_nomor")
+                       or f["properties"]["kendaraan"] or "(tidak ditetapkan)")
+    assert per_kec and per_truck
+    assert _dash_table(page.text, "pengangkutan-kecamatan-hari") == per_kec
+    assert _dash_table(page.text, "pengangkutan-truk-hari") == per_truck
+    month = http.get("/fleet/pickups/report", params={"month": f"{d:%Y-%m}"}).json()
+    assert _dash_table(page.text, "pengangkutan-kecamatan-bulan") == _statuses(month["per_kecamatan"])
+    assert _dash_table(page.text, "pengangkutan-truk-bulan") == _statuses(month["per_kendaraan"])
+    for plan in simulated["plans"]:  # the plan's truth in the truck rows of the day
+        mine = [p for p in simulated["planned"] if p.plat_nomor == plan.plat_nomor]
+        row = _dash_table(page.text, "pengangkutan-truk-hari")[plan.plat_nomor]
+        assert row[jd.TEPAT_WAKTU] == sum(p.outcome == jd.TEPAT_WAKTU for p in mine)
+        assert row[jd.TERLAMBAT] == sum(p.outcome == jd.TERLAMBAT for p in mine)
+    assert "Tangerang</th>" in page.text  # kecamatan by their gazetteer names
+
+
+def test_dashboard_lists_complaints_at_a_missed_pickup(http, simulated, citizen_key):
+    """A sampah complaint 45 m from the TPS whose window ends first today: on the dashboard's list (with its TPS
+    and evidence sentence) exactly when its evidence says today's pickup was missed, as /fleet/pickups/laporan."""
+    today = datetime.now(WIB).date()
+    daily = [s for s in simulated["sites"] if s.jadwal and s.jadwal.startswith("setiap hari")]
+    first = min(daily, key=lambda s: jd.parse(s.jadwal).windows[0].end_min)
+    lat, lon = first.lat + 0.0004, first.lon
+    sent = http.post("/open311/v2/requests.json", data={"api_key": citizen_key, "service_code": "sampah_menumpuk",
+                                                         "lat": str(lat), "long": str(lon)})
+    assert sent.status_code == 200, sent.text
+    rid = int(sent.json()[0]["service_request_id"])
+    dari = today - timedelta(days=2)
+    page = http.get("/peta/dasbor", params={"dari": dari.isoformat(), "sampai": today.isoformat()}).text
+    import re
+    listed = {int(i): t for i, t in re.findall(r"<tr data-id='(\d+)'>(.*?)</tr>", page, re.S)}
+    api = {}
+    for k in range(3):
+        for x in http.get("/fleet/pickups/laporan", params={"date": (dari + timedelta(days=k)).isoformat()}
+                          ).json()["laporan"]:
+            api[x["id"]] = x
+    assert set(listed) == set(api)
+    for i, x in api.items():
+        assert f"<td>{x['tps']}</td>" in listed[i] and x["bukti"] in listed[i]
+    missed_now = _today_status_unserved(first.jadwal) == jd.TERLEWAT
+    if missed_now:
+        assert rid in listed and first.nama in listed[rid] and "hari ini terlewat" in listed[rid]
+    elif _today_status_unserved(first.jadwal) == jd.BELUM:
+        assert rid not in listed
+
+
 # ---------------------------------------------------------------- driving events
 
 def _overlaps(e: dict, a: float, b: float) -> bool:
@@ -636,6 +720,10 @@ def test_replay_of_a_past_day_in_chromium(server, simulated, tmp_path_factory):
                 page.wait_for_selector(".sp-site")
                 assert page.query_selector("#sp-replay-slider") is None
                 page.screenshot(path=str(shots / f"armada_live_{w}.png"))
+                page.goto(f"{server.url}/peta/dasbor?dari={d.isoformat()}&sampai={d.isoformat()}", wait_until="load")
+                page.locator("#pengangkutan-kecamatan-bulan").scroll_into_view_if_needed()
+                assert page.evaluate("document.documentElement.scrollWidth <= innerWidth + 1"), w  # no sideways
+                page.screenshot(path=str(shots / f"dasbor_pengangkutan_{w}.png"))
                 page.close()
         finally:
             ctx.close()

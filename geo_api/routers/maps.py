@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import AfterValidator, BeforeValidator
 
 from geo_api.db import fetch_all
-from geo_api.deps import AppSettings, Catalog, Heavy, ReadConn
+from geo_api.deps import AppSettings, Catalog, Fleet, Heavy, ReadConn
 from geo_api.errors import InvalidParameter, NotFound, ServiceUnavailable
 from geo_api.params import in_date_bounds, parse_bbox_wgs84
 from maps.armada import build_armada_map, load_armada
@@ -29,6 +29,7 @@ from maps.galat import date_range_page
 from maps.index import build_index
 from maps.laporan import LaporanFilter, build_laporan_map, laporan_titik, load_choices, load_laporan
 from maps.layer import build_layer_map, load_layer
+from maps.pengangkutan import pengangkutan_html
 
 router = APIRouter(prefix="/peta", tags=["peta"])
 
@@ -165,8 +166,8 @@ async def armada_map(conn: ReadConn, settings: AppSettings, heavy: Heavy, tangga
 
 
 @router.get("/dasbor", response_class=HTMLResponse, summary="OPD performance dashboard")
-async def dasbor(request: Request, conn: ReadConn, settings: AppSettings, heavy: Heavy, dari: Tanggal = None,
-                 sampai: Tanggal = None) -> HTMLResponse:
+async def dasbor(request: Request, conn: ReadConn, settings: AppSettings, heavy: Heavy, fleet: Fleet,
+                 dari: Tanggal = None, sampai: Tanggal = None) -> HTMLResponse:
     """Received, open, closed, median/p90 time to close, overdue per OPD and kecamatan; plots; open-laporan map."""
     periode = Periode.default(dari, sampai)
     if periode.sampai < periode.dari:
@@ -177,6 +178,7 @@ async def dasbor(request: Request, conn: ReadConn, settings: AppSettings, heavy:
     async with _needs_schema():
         base = await load_base(conn, settings.geocode_street_layer)
         data = await load_dasbor(conn, periode, min(500, max(1, settings.maps_inline_reports)))
+        data.pengangkutan = await pengangkutan_html(conn, settings, fleet, heavy, periode.dari, periode.sampai)
         sintetis = await data_sintetis(conn)
     return _page(await heavy.run(build_dasbor, base, data, _options(settings, sintetis)))
 

@@ -186,7 +186,8 @@ def base_map(data: BaseData, opts: MapOptions, *, title: str, subtitle: str = ""
                          max_zoom=19).add_to(m)
     m.add_child(OwnAssets(opts.asset_base))
     _add_boundaries(m, data)
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    # SP.fit, not folium's fit_bounds: no animation (it swallowed the first zoom) and room for the legend
+    m.add_child(Script(f"SP.fit({{map}}, [[{miny}, {minx}], [{maxy}, {maxx}]]);"))
     m.get_root().header.add_child(Element('<link rel="icon" href="data:,">'))  # no /favicon.ico request
     m.get_root().html.add_child(HtmlBox(title_html(title, subtitle, links)))
     if opts.sintetis:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import os
+import shutil
 import socket
 import threading
 import time
@@ -147,3 +148,29 @@ def katalog(settings: Settings):
     from geo_api import catalogue
 
     return run_async(settings, lambda conn: catalogue.setup(conn, settings))
+
+
+# Debian's chromium through Playwright (Playwright's own browser download does not work here), DEVELOPERS.md's flags
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser_context(tmp_path_factory) -> Iterator:
+    """A headless Chromium with a fresh profile for one test module (1280x860 unless a page sets its size).
+
+    Module scope: Playwright's sync API holds an event loop in this thread while it runs, which would break
+    asyncio.run() in every test module after this one.
+    """
+    pw_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+    if CHROMIUM is None:
+        pytest.skip("Debian chromium is not installed (make system installs it)")
+    profile = tmp_path_factory.mktemp("chromium_profile")
+    with pw_api.sync_playwright() as pw:
+        ctx = pw.chromium.launch_persistent_context(str(profile), executable_path=CHROMIUM, headless=True,
+                                                    args=CHROMIUM_FLAGS, viewport={"width": 1280, "height": 860})
+        try:
+            yield ctx
+        finally:
+            ctx.close()

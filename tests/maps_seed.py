@@ -94,3 +94,10 @@ def seed_armada(conn: psycopg.Connection, tz_name: str = "Asia/Jakarta") -> dict
         out["devices"].append(did)
     conn.commit()
     return out
+
+
+def at_rest(page) -> None:
+    """Wait until every frame of the page is at rest (peta.js's SP.diam: loaded, no map or cluster animating,
+    image tiles in, popups faded in), instead of a fixed pause."""
+    for frame in page.frames:
+        frame.wait_for_function("document.readyState === 'complete' && (!window.SP || !SP.diam || SP.diam())")

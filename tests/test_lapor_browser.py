@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
 import uuid
 from pathlib import Path
 
@@ -17,25 +16,10 @@ import pytest
 from PIL import Image
 
 from geo_api.apikeys import key_hash, new_key
+from tests.conftest import CHROMIUM
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run"]
 SIZES = {"ponsel": (390, 844), "desktop": (1400, 900)}
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (make system installs it)")
-
-
-@pytest.fixture(scope="module")
-def browser_context(tmp_path_factory):
-    pw_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
-    profile = tmp_path_factory.mktemp("chromium_lapor")
-    with pw_api.sync_playwright() as pw:
-        ctx = pw.chromium.launch_persistent_context(str(profile), executable_path=CHROMIUM, headless=True,
-                                                    args=FLAGS, viewport={"width": 390, "height": 844})
-        try:
-            yield ctx
-        finally:
-            ctx.close()
 
 
 @pytest.fixture(scope="session")
@@ -288,6 +272,7 @@ def test_offline_keeps_typing_and_keyboard_moves_pin(browser_context, live_serve
     finally:
         browser_context.set_offline(False)
     again = browser_context.new_page()
+    again.set_viewport_size({"width": 390, "height": 844})
     again.goto(live_server.url + "/lapor")
     again.wait_for_function("window.SPLapor && SPLapor.ready")
     assert again.input_value("#description") == "Genangan setinggi lutut (uji luring)"

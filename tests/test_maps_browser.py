@@ -6,16 +6,13 @@ of features/markers/clusters and the legend text. Screenshots go to <basetemp>/p
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run"]
+from tests.conftest import CHROMIUM
+from tests.maps_seed import at_rest
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (make system installs it)")
 
@@ -32,21 +29,6 @@ class Visit:
         assert not self.outside, f"requests left the machine: {self.outside}"
         assert not self.failed, f"failed requests: {self.failed}"
         assert not self.console_errors, f"console errors: {self.console_errors}"
-
-
-@pytest.fixture(scope="module")
-def browser_context(tmp_path_factory) -> Iterator:
-    # module scope: playwright's sync API holds an event loop in this thread while it runs, which would break
-    # asyncio.run() in every test module after this one
-    pw_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
-    profile = tmp_path_factory.mktemp("chromium_profile")
-    with pw_api.sync_playwright() as pw:
-        ctx = pw.chromium.launch_persistent_context(str(profile), executable_path=CHROMIUM, headless=True,
-                                                    args=FLAGS, viewport={"width": 1280, "height": 860})
-        try:
-            yield ctx
-        finally:
-            ctx.close()
 
 
 @pytest.fixture(scope="session")
@@ -77,13 +59,13 @@ def open_page(browser_context, live_server, shots):
         page.route("**/*", _route)
         page.goto(path if path.startswith("file://") else live_server.url + path, wait_until="load")
         page.wait_for_function(ready, timeout=30_000)
-        page.wait_for_timeout(400)  # let Leaflet finish its zoom/fit animation before counting and the shot
+        at_rest(page)
         opened.append((page, name))
         return page, visit
 
     yield _open
     for page, name in opened:
-        page.wait_for_timeout(300)  # popups fade in
+        at_rest(page)  # popups fade in, a zoom the test asked for ends
         page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
         page.close()
 
@@ -125,8 +107,7 @@ def laporan_facts(settings):
 def _cluster_total(page) -> int:
     """Laporan on screen: the numbers on the cluster bubbles plus the single markers, once the map is at rest
     (during a zoom animation the leaving and the arriving markers are both in the page)."""
-    page.wait_for_function("() => SP.map && !SP.map._animatingZoom && !SP.map._panAnim?._inProgress"
-                           " && !document.querySelector('.leaflet-cluster-anim')")
+    at_rest(page)
     counts = page.locator(".marker-cluster span").all_inner_texts()
     return sum(int(c.replace(".", "")) for c in counts) + _count(page, ".sp-lap")
 
@@ -272,9 +253,6 @@ def test_layer_map_from_vector_tiles(open_page):
     visit.assert_clean()
 
 
-@pytest.mark.skip(reason="KNOWN REGRESSION (session 3): after other modules ran, zoomed past detailZoom the served "
-                         "laporan map never fetches /peta/laporan/titik.json (no response within 120 s); alone it "
-                         "passes. Not yet diagnosed: see the closing note of session 3 and issue 21")
 def test_served_laporan_map_fetches_points_by_view_past_the_inline_limit(browser_context, settings, laporan_facts,
                                                                          shots):
     """With maps_inline_reports=5 the page carries grid cells only; zoomed in, it fetches the laporan in view."""
@@ -300,7 +278,7 @@ def test_served_laporan_map_fetches_points_by_view_past_the_inline_limit(browser
         assert fetched.value.status == 200
         page.wait_for_function("SP.stats.points > 0")
         assert page.locator(".sp-cell").count() == 0  # the grid gives way to the points
-        page.wait_for_timeout(300)
+        at_rest(page)
         page.screenshot(path=str(shots / "laporan_served_zoomed.png"))
         page.close()
         visit.assert_clean()

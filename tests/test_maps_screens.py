@@ -5,14 +5,11 @@ a page in Bahasa. Screenshots go to <basetemp>/peta_layar: look at them."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 
-CHROMIUM = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium")
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run"]
+from tests.conftest import CHROMIUM, CHROMIUM_FLAGS
+from tests.maps_seed import at_rest
+
 SIZES = {"desk": (1400, 900), "phone": (390, 844)}
 MAPS = ("/peta/layer/poi", "/peta/laporan", "/peta/armada")
 PAGES = ("/peta", *MAPS, "/peta/dasbor", "/docs")
@@ -44,7 +41,7 @@ _COVERED = """(sels) => {
 def browser(tmp_path_factory):
     pw_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
     with pw_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
         try:
             yield b
         finally:
@@ -79,7 +76,9 @@ def _visit(browser, live_server, layar, path: str, size: str, *, shot: str | Non
     page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
         (live_server.url, "data:", "about:")) else (problems.append("outside: " + route.request.url), route.abort()))
     page.goto(live_server.url + path, wait_until="load")
-    page.wait_for_timeout(700)
+    if path == "/docs":  # Swagger UI draws after load: its operations, or its error box
+        page.wait_for_selector(".opblock, .errors-wrapper", timeout=30_000)
+    at_rest(page)
     name = shot or (path.strip("/").replace("/", "_") or "index") + "_" + size
     page.screenshot(path=str(layar / f"{name}.png"))
     return ctx, page, problems
@@ -171,7 +170,7 @@ def test_armada_truck_opens_a_popup_and_the_clock_says_wib(browser, live_server,
         page.evaluate("(() => { const m = Object.values(SP.fleet.markers)[0]; m.openPopup(); })()")
         text = page.inner_text(".leaflet-popup-content")
         assert "Posisi terakhir" in text and "WIB" in text and "Kunjungan TPS/TPA hari ini" in text
-        page.wait_for_timeout(400)  # the popup fades in
+        at_rest(page)  # the popup fades in
         page.screenshot(path=str(layar / "armada_popup.png"))
         assert not problems, problems
     finally:

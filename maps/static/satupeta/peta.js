@@ -48,6 +48,42 @@
     });
   });
 
+  /* The first view: the city fitted at once (no animation: Leaflet ignores every setView while a zoom animation
+     runs, so an animated first fit swallowed the first zoom a page or a person asked for), with room on a desk
+     screen for the boxes laid over the map (the legend and filter on the right, the title on the top left). */
+  SP.maps = [];
+  SP.fit = function (map, bounds) {
+    if (SP.maps.indexOf(map) < 0) { SP.maps.push(map); }
+    var tl = [10, 10], br = [10, 10], c = map.getContainer().getBoundingClientRect();
+    if (window.innerWidth > 600) {
+      ["legenda", "filter"].forEach(function (id) {
+        var el = document.getElementById(id), r = el && el.getBoundingClientRect();
+        if (r && r.width && r.left > c.left + c.width / 2) { br[0] = Math.max(br[0], c.right - r.left + 10); }
+      });
+      var t = document.querySelector(".sp-title"), tr = t && t.getBoundingClientRect();
+      if (tr && tr.height) { tl[1] = Math.max(tl[1], tr.bottom - c.top + 6); }
+    }
+    // a box wider than half the map would leave no map: then the city simply fills it
+    if (br[0] + tl[0] > c.width / 2) { br[0] = 10; }
+    if (tl[1] + br[1] > c.height / 2) { tl[1] = 10; }
+    map.fitBounds(bounds, {paddingTopLeft: tl, paddingBottomRight: br, animate: false});
+  };
+  /* The page at rest: loaded, no map moving or zooming, no cluster animating, every image tile in, every popup
+     faded in. Tests (and anyone taking a picture) wait on this instead of a fixed pause. */
+  SP.diam = function () {
+    if (!SP.ready) { return false; }
+    for (var i = 0; i < SP.maps.length; i++) {
+      var m = SP.maps[i];
+      if (m._animatingZoom || (m._panAnim && m._panAnim._inProgress) || m._flyToFrame) { return false; }
+    }
+    if (document.querySelector(".leaflet-cluster-anim, .leaflet-zoom-anim, img.leaflet-tile:not(.leaflet-tile-loaded)")) {
+      return false;
+    }
+    var pops = document.querySelectorAll(".leaflet-popup");
+    for (var j = 0; j < pops.length; j++) { if (getComputedStyle(pops[j]).opacity !== "1") { return false; } }
+    return true;
+  };
+
   function dot(colour, cls) {
     return L.divIcon({className: cls || "sp-lap", iconSize: [14, 14], iconAnchor: [7, 7],
                       html: '<span style="background:' + SP.esc(colour) + '"></span>'});

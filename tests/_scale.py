@@ -105,11 +105,11 @@ def served(env: dict[str, str], workers: int = 2) -> Iterator[tuple[str, int]]:
             proc.wait()
 
 
-def register_device(db) -> str:
-    """A vehicle and its GPS device, committed; returns the device's unique id."""
+def register_device(db, prefix: str = "scale") -> str:
+    """A vehicle and its GPS device, committed; returns the device's unique id (`prefix-` and 8 hex digits)."""
     from ingestion.fleet_registry import add_device, add_vehicle
 
-    unique = f"scale-{uuid.uuid4().hex[:8]}"
+    unique = f"{prefix}-{uuid.uuid4().hex[:8]}"
     vid = add_vehicle(db, f"B {uuid.uuid4().hex[:6].upper()}", "compactor", "36.71.01", "Depot uji")
     add_device(db, unique, vid)
     db.commit()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,8 +22,8 @@ import pytest
 from geo_api import apikeys, pgcluster
 from geo_api.audit import Actor
 from geo_api.settings import Settings
-from ingestion.fleet_registry import add_device, add_vehicle
-from tests.conftest import LiveServer, run_async
+from tests._scale import register_device
+from tests.conftest import LiveServer, _free_port, run_async
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = "/open311/v2"
@@ -34,12 +33,6 @@ TESTER = Actor("cli", "test-ops-backup")
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(shutil.which("pgbackrest") is None, reason="pgbackrest not installed (make test "
                                  "installs it)")]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Drill:
@@ -124,10 +117,7 @@ def _present(drill: Drill, w: Writes) -> dict[str, bool]:
 def _keys(drill: Drill) -> dict:
     with psycopg.connect(drill.settings.dsn) as db:
         db.row_factory = psycopg.rows.dict_row
-        vid = add_vehicle(db, f"B {uuid.uuid4().hex[:6].upper()}", "compactor", "36.71.01", "Depot uji")
-        device = f"drill-{uuid.uuid4().hex[:8]}"
-        add_device(db, device, vid)
-        db.commit()
+        device = register_device(db, "drill")
         citizen, _ = apikeys.create(db, TESTER, f"drill-cit-{uuid.uuid4().hex[:6]}", "citizen_app")
         tracker, _ = apikeys.create(db, TESTER, f"drill-trk-{uuid.uuid4().hex[:6]}", "tracker", device=device)
     return {"citizen": citizen, "tracker": tracker, "device": device}

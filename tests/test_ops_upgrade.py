@@ -22,7 +22,7 @@ from geo_api.audit import Actor
 from geo_api.db import connect, migrate
 from geo_api.settings import Settings
 from ingestion.bundled import load_bundled
-from ingestion.fleet_registry import add_device, add_vehicle
+from tests._scale import register_device
 from tests.conftest import LiveServer, _with_db, run_async
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,10 +93,7 @@ def live_db(base_settings: Settings):
 
 def _write_live_data(settings: Settings, tmp: Path) -> dict:
     with connect(settings) as db:
-        vid = add_vehicle(db, f"B {uuid.uuid4().hex[:6].upper()}", "compactor", "36.71.01", "Depot uji")
-        device = f"upg-{uuid.uuid4().hex[:8]}"
-        add_device(db, device, vid)
-        db.commit()
+        device = register_device(db, "upg")
         citizen, _ = apikeys.create(db, TESTER, f"upg-cit-{uuid.uuid4().hex[:6]}", "citizen_app")
         tracker, _ = apikeys.create(db, TESTER, f"upg-trk-{uuid.uuid4().hex[:6]}", "tracker", device=device)
     ids = []

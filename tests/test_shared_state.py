@@ -12,16 +12,8 @@ import uuid
 from geo_api.db import open_pool
 from ingestion import osmand
 from ingestion.fix_filters import FixFilter
-from ingestion.fleet_registry import add_device, add_vehicle
 from ingestion.fleet_writer import GroupCommitWriter, filter_config
-
-
-def _register(db) -> str:
-    unique = f"shared-{uuid.uuid4().hex[:8]}"
-    vid = add_vehicle(db, f"B {uuid.uuid4().hex[:6].upper()}", "compactor", "36.71.01", "Depot uji")
-    add_device(db, unique, vid)
-    db.commit()
-    return unique
+from tests._scale import register_device
 
 
 def fix_sequence(t0: float) -> list[tuple[float, float, float]]:
@@ -67,7 +59,7 @@ async def _run(settings, device_id: int, unique: str, n_writers: int) -> list[st
 def test_two_writers_flag_one_device_as_one_writer_does(settings, db):
     results = {}
     for n in (1, 2):
-        unique = _register(db)
+        unique = register_device(db, "shared")
         device_id = db.execute("SELECT id FROM fleet.device WHERE unique_id = %s", (unique,)).fetchone()["id"]
         results[n] = asyncio.run(_run(settings, device_id, unique, n))
         stored = db.execute("SELECT flag FROM fleet.position WHERE device_id = %s ORDER BY received_at, fix_time",
@@ -79,7 +71,7 @@ def test_two_writers_flag_one_device_as_one_writer_does(settings, db):
 
 def test_concurrent_writers_on_one_device_never_accept_a_duplicate_twice(settings, db):
     """The same fix handed to two writers at once: the device lock makes one of them see the other's commit."""
-    unique = _register(db)
+    unique = register_device(db, "shared")
     device_id = db.execute("SELECT id FROM fleet.device WHERE unique_id = %s", (unique,)).fetchone()["id"]
 
     async def go():
@@ -165,7 +157,7 @@ def test_live_and_both_backfill_paths_flag_the_same_input_alike(settings, db, tm
         return sorted(((r["t"] - t0, r["lat"], r["lon"], r["flag"] or "") for r in rows))
 
     got = {}
-    live = _register(db)
+    live = register_device(db, "shared")
     live_id = db.execute("SELECT id FROM fleet.device WHERE unique_id = %s", (live,)).fetchone()["id"]
 
     async def feed():
@@ -182,7 +174,7 @@ def test_live_and_both_backfill_paths_flag_the_same_input_alike(settings, db, tm
     live_flags = asyncio.run(feed())
     got["live"] = stored(live)
     for name in ("import_fixes", "import_csv_fast"):
-        unique = _register(db)
+        unique = register_device(db, "shared")
         path = tmp_path / f"{name}.csv"
         path.write_text("id,timestamp,lat,lon\n" + "".join(f"{unique},{t:.0f},{la!r},{lo!r}\n" for t, la, lo in seq))
         if name == "import_fixes":

@@ -176,6 +176,63 @@ def test_every_planned_pickup_has_its_status(http, simulated):
             assert (p.window_start <= arrival < p.window_end) == (p.outcome == jd.TEPAT_WAKTU)
 
 
+def test_a_drive_by_is_terlewat(http, simulated, layer_settings):
+    """The planned drive-by passes through the TPS's geofence without stopping: no visit, terlewat."""
+    from ingestion.fix_filters import haversine_m
+
+    by = [p for p in simulated["planned"] if p.drive_by]
+    assert by
+    got = _by_nama(http.get("/fleet/pickups", params={"date": simulated["day"].isoformat()}).json())
+    for p in by:
+        site = next(s for s in simulated["sites"] if s.nama == p.nama)
+        plan = next(t for t in simulated["plans"] if t.plat_nomor == p.plat_nomor)
+        inside = [f for f in plan.fixes if haversine_m(f[1], f[2], site.lat, site.lon)
+                  <= layer_settings.fleet_site_radius_tps_m]
+        assert inside, "the truck went through the geofence"
+        assert got[p.nama]["status"] == jd.TERLEWAT and got[p.nama]["visits"] == []
+
+
+def test_a_window_across_midnight_through_the_app(layer_settings):
+    """A TPS scheduled 'setiap hari 23:30-00:30', served at 00:05 the next morning: that is the pickup of the day
+    the window starts on (fixes past midnight are read); the next day's window is missed, as is the day before's."""
+    import httpx
+
+    from ingestion.fleet_sim import PlannedStop, SiteSpec, TruckPlan
+
+    mid = layer_settings.model_copy(update={"fleet_sites_layer": f"tps_malam_{uuid.uuid4().hex[:6]}"})
+    tag = uuid.uuid4().hex[:5].upper()
+    lat, lon = -6.2310, 106.6520
+    site = SiteSpec(f"TPS Uji Malam {tag}", "TPS", lat, lon, None, "36.71.01", "setiap hari 23:30-00:30",
+                    f"B 77 {tag}")
+    d = (datetime.now(WIB) - timedelta(days=4)).date()
+    after = datetime(d.year, d.month, d.day, tzinfo=WIB).timestamp() + 86400  # 00:00 the next day
+    fixes = []
+    for i in range(31):  # 00:00-00:05 from 900 m north, 00:05-00:15 at the TPS, then 900 m south
+        fixes.append((after + 10 * i, lat + 0.0081 * (1 - i / 30), lon, 5.4, 180.0))
+    fixes += [(after + 300 + 10 * i, lat + 0.00001 * (i % 3), lon, 0.0, 180.0) for i in range(1, 61)]
+    fixes += [(after + 900 + 10 * i, lat - 0.0081 * i / 30, lon, 5.4, 180.0) for i in range(1, 31)]
+    plan = TruckPlan(f"MLM-{tag}", site.kendaraan, "pickup", "36.71.01", (lat + 0.0081, lon),
+                     [PlannedStop("TPS", site.nama, lat, lon, after + 300, after + 900)], fixes)
+    with psycopg.connect(mid.dsn, row_factory=dict_row) as db:
+        vid = add_vehicle(db, plan.plat_nomor, "pickup", "36.71.01", "Depot uji")
+        add_device(db, plan.unique_id, vid)
+        db.commit()
+        keys = sim_tracker_keys(db, [plan.unique_id])
+    asyncio.run(_publish(mid, [site]))
+    with LiveServer(mid) as s, httpx.Client(base_url=s.url, timeout=120) as c:
+        assert asyncio.run(drive_fleet([plan], s.url, 0, keys=keys))["failed"] == 0
+        day = {k: _by_nama(c.get("/fleet/pickups", params={"date": (d + timedelta(days=k)).isoformat()}).json())
+               for k in (-1, 0, 1)}
+    served = day[0][site.nama]
+    assert served["status"] == jd.TEPAT_WAKTU, served
+    (w,) = served["windows"]
+    assert w["start"] == f"{d.isoformat()}T23:30:00+07:00" and w["end"] == f"{d + timedelta(days=1)}T00:30:00+07:00"
+    arrival = datetime.fromisoformat(w["visit"]["arrival"])
+    assert arrival.date() == d + timedelta(days=1) and abs(arrival.timestamp() - (after + 300)) < 60
+    assert day[1][site.nama]["status"] == jd.TERLEWAT and day[1][site.nama]["visits"] == []
+    assert day[-1][site.nama]["status"] == jd.TERLEWAT
+
+
 def test_sites_scheduled_another_weekday_are_absent(http, simulated):
     d = simulated["day"]
     got = _by_nama(http.get("/fleet/pickups", params={"date": d.isoformat()}).json())
@@ -339,6 +396,30 @@ def test_exports_reopen_in_gdal_with_the_same_points(http, simulated, tmp_path):
     rows = list(csv.DictReader(io.StringIO(c.text)))
     assert sum(r["jenis"] == "titik" for r in rows) == fixes
     assert sum(r["jenis"] == "kunjungan" for r in rows) == len(summary["visits"])
+
+
+def test_export_of_a_range_reopens_with_the_fixes_of_that_range(http, simulated, tmp_path):
+    """start/end instead of date: the morning of the simulated day, GPX, KML and CSV with exactly its fixes."""
+    import pyogrio
+
+    plan = simulated["plans"][0]
+    vid = simulated["vids"][plan.plat_nomor]
+    d = simulated["day"]
+    lo, hi = datetime(d.year, d.month, d.day, 0, 0, tzinfo=WIB), datetime(d.year, d.month, d.day, 9, 0, tzinfo=WIB)
+    want = sum(1 for f in plan.fixes if lo.timestamp() <= f[0] < hi.timestamp())
+    assert 0 < want < len(plan.fixes)
+    rng = {"start": lo.isoformat(), "end": hi.isoformat()}
+    gpx = http.get(f"/fleet/vehicles/{vid}/track.gpx", params=rng)
+    assert gpx.status_code == 200, gpx.text
+    (tmp_path / "r.gpx").write_bytes(gpx.content)
+    pts = pyogrio.read_dataframe(tmp_path / "r.gpx", layer="track_points", driver="GPX")
+    assert len(pts) == want
+    kml = http.get(f"/fleet/vehicles/{vid}/track.kml", params=rng)
+    (tmp_path / "r.kml").write_bytes(kml.content)
+    k = pyogrio.read_dataframe(tmp_path / "r.kml", driver="KML")
+    assert sum(len(g.coords) for g in k[k["Name"].str.startswith("Jejak")].geometry) == want
+    rows = list(csv.DictReader(io.StringIO(http.get(f"/fleet/vehicles/{vid}/track.csv", params=rng).text)))
+    assert sum(r["jenis"] == "titik" for r in rows) == want
 
 
 def test_export_bad_input(http, simulated, settings):

@@ -42,9 +42,9 @@ def servers(settings):
         yield a, b
 
 
-def _parks() -> bytes:
+def _parks(n: int = 4) -> bytes:
     feats = []
-    for i in range(4):
+    for i in range(n):
         x, y = 106.615 + i * 0.008, -6.185 + i * 0.008
         ring = [[x, y], [x + 0.006, y], [x + 0.006, y + 0.006], [x, y + 0.006], [x, y]]
         feats.append({"type": "Feature", "properties": {"nama": f"Taman SINTETIS {i}", "luas": 1000 + i},
@@ -52,10 +52,17 @@ def _parks() -> bytes:
     return json.dumps({"type": "FeatureCollection", "features": feats}).encode()
 
 
-def _publish(url: str, key: str) -> httpx.Response:
+def _publish(url: str, key: str, n: int = 4) -> httpx.Response:
     return httpx.post(f"{url}/layers", params={"id": LAYER, "title": "Taman kota SINTETIS", "opd": "Dinas LH",
                                                 "filename": "taman.geojson"},
-                      content=_parks(), headers={"X-API-Key": key}, timeout=120)
+                      content=_parks(n), headers={"X-API-Key": key}, timeout=120)
+
+
+def _hits(url: str) -> int:
+    r = httpx.get(f"{url}/ows", params={"SERVICE": "WFS", "VERSION": "2.0.0", "REQUEST": "GetFeature",
+                                         "TYPENAMES": LAYER, "RESULTTYPE": "hits"}, timeout=60)
+    found = re.search(r'numberMatched="(\d+)"', r.text)
+    return int(found.group(1)) if r.status_code == 200 and found else -1
 
 
 def _layers_in_capabilities(url: str) -> set[str]:
@@ -127,6 +134,10 @@ def test_publish_style_unpublish_across_processes(servers, admin_key, tmp_path):
     r = _publish(a.url, admin_key)
     assert r.status_code == 201, r.text
     _until(lambda: LAYER in _layers_in_capabilities(b.url), "published layer in B's capabilities")
+
+    assert _hits(b.url) == 4
+    assert _publish(a.url, admin_key, n=6).status_code == 201  # a new version with two more parks
+    _until(lambda: _hits(b.url) == 6, "the republished layer's six features in B's WFS")
 
     plain = _getmap(b.url)
     plain.save(tmp_path / "standar.png")

@@ -163,8 +163,10 @@ def mapfile(entries: list[LayerEntry], dsn: str, *, max_size: int, fontset: str,
   OUTPUTFORMAT NAME "jpeg" DRIVER "AGG/JPEG" MIMETYPE "image/jpeg" IMAGEMODE RGB EXTENSION "jpg" END
   OUTPUTFORMAT NAME "geojson" DRIVER "OGR/GEOJSON" MIMETYPE "application/json; subtype=geojson"
     FORMATOPTION "STORAGE=stream" FORMATOPTION "FORM=SIMPLE" FORMATOPTION "LCO:RFC7946=YES" END
+  # GetFeatureInfo's JSON: no RFC7946 option, which MapServer 8 breaks for lon/lat requests (1.1.1 EPSG:4326,
+  # CRS:84: it declares EPSG:4326 in lat/lon order and OGR swaps the coordinates out of range)
   OUTPUTFORMAT NAME "json" DRIVER "OGR/GEOJSON" MIMETYPE "application/json"
-    FORMATOPTION "STORAGE=stream" FORMATOPTION "FORM=SIMPLE" FORMATOPTION "LCO:RFC7946=YES" END
+    FORMATOPTION "STORAGE=stream" FORMATOPTION "FORM=SIMPLE" END
 {SYMBOLS}
 {extra_symbols}
   LEGEND
@@ -177,6 +179,7 @@ def mapfile(entries: list[LayerEntry], dsn: str, *, max_size: int, fontset: str,
       "ows_title" {_q(title)}
       "ows_abstract" "Layanan peta WMS/WFS Satu Peta Kota Tangerang (data dari katalog platform)."
       "ows_srs" {_q(" ".join(CRS_LIST))}
+      "wms_bbox_extended" "true"
       "wfs_srs" "EPSG:4326 EPSG:3857 EPSG:32748"
       "ows_enable_request" "*"
       "ows_encoding" "UTF-8"

@@ -32,9 +32,9 @@ WFS_OUTPUTS = {"application/gml+xml; version=3.2", "text/xml; subtype=gml/3.2.1"
                "gml32", "text/xml; subtype=gml/3.1.1", "gml3", "application/json", "geojson",
                "application/geo+json", "application/json; subtype=geojson", "text/xml"}
 GEOJSON = {"application/json", "geojson", "application/geo+json", "application/json; subtype=geojson"}
+# WFS output CRSs (MapServer's WFS has no CRS84 srsName; CRS:84 is offered by the WMS)
 WFS_CRS = {"EPSG:4326": "EPSG:4326", "urn:ogc:def:crs:EPSG::4326": "urn:ogc:def:crs:EPSG::4326",
            "http://www.opengis.net/def/crs/EPSG/0/4326": "urn:ogc:def:crs:EPSG::4326",
-           "urn:ogc:def:crs:OGC:1.3:CRS84": "urn:ogc:def:crs:OGC:1.3:CRS84", "CRS:84": "urn:ogc:def:crs:OGC:1.3:CRS84",
            "EPSG:3857": "EPSG:3857", "urn:ogc:def:crs:EPSG::3857": "urn:ogc:def:crs:EPSG::3857",
            "EPSG:32748": "EPSG:32748", "urn:ogc:def:crs:EPSG::32748": "urn:ogc:def:crs:EPSG::32748"}
 # (x range, y range) of each CRS in its own units, in x/y (east, north) order

@@ -65,9 +65,11 @@ def test_dsn(base_settings: Settings) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(base_settings: Settings, test_dsn: str) -> Settings:
-    """Settings pointing at the session's test database."""
-    return base_settings.model_copy(update={"database_url": test_dsn})
+def settings(base_settings: Settings, test_dsn: str, tmp_path_factory) -> Settings:
+    """Settings pointing at the session's test database, with a download cache of its own (files are named by a
+    layer's data stamp and a build prunes the layer's other stamps: sessions sharing var/unduh pruned each other's)."""
+    return base_settings.model_copy(update={"database_url": test_dsn,
+                                            "katalog_download_dir": tmp_path_factory.mktemp("unduh")})
 
 
 @pytest.fixture()

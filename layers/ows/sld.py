@@ -201,7 +201,7 @@ def leaflet_style(text: str) -> dict | None:
     if _HEX.match(fill.get("fill", "")):
         style["fillColor"] = fill["fill"].lower()
         style["fillOpacity"] = _number(fill.get("fill-opacity"), 0, 1) if "fill-opacity" in fill else (
-            0.9 if mark is not None else 0.6)
+            0.9 if mark is not None else 1.0)  # SE 1.1: fill-opacity defaults to 1
         style["fill"] = True
     elif etree.QName(symbolizer.tag).localname == "PolygonSymbolizer":
         style["fill"] = False

@@ -44,8 +44,10 @@ EXPOSE_HEADERS = "Link, ETag, Retry-After, Content-Crs, X-Geocode-Errors, OGC-Nu
 
 
 # ---------------------------------------------------------------------------------------------------- limits
-# Routes that take photos (multipart `media`): POST requests.{json,xml} and an OPD's status change
-PHOTO_ROUTES = re.compile(r"^/open311/v2/requests\.(json|xml)$|^/routing/laporan/[0-9]{1,18}/status$")
+# Routes that take photos (multipart `media`): POST requests.{json,xml}, an OPD's status change, the citizen form
+# /lapor and the reporter's comment /lacak/{id}/komentar
+PHOTO_ROUTES = re.compile(r"^/open311/v2/requests\.(json|xml)$|^/routing/laporan/[0-9]{1,18}/status$"
+                          r"|^/lapor$|^/lacak/[0-9]{1,18}/komentar$")
 
 
 def photo_body_max(settings: Settings) -> int:

@@ -5,6 +5,7 @@ the reporter's rating with kode_lacak."""
 from __future__ import annotations
 
 import io
+import os
 import re
 import uuid
 
@@ -209,3 +210,30 @@ def test_lacak_comment_with_photo(client, db):
     audit = db.execute("SELECT oleh FROM audit_log WHERE objek = %s AND aksi = 'laporan.komentar'",
                        (f"laporan:{rid}",)).fetchall()
     assert [a["oleh"] for a in audit] == ["web:lacak"]
+
+
+def test_the_citizen_pages_take_photos_up_to_the_photo_limit(db, settings, tmp_path):
+    """A phone photo larger than the ordinary 1 MiB body limit (the pages promise up to 10 MB) reaches the form
+    routes through the edge's photo limit, on /lapor and on /lacak/{id}/komentar alike."""
+    from tests.conftest import LiveServer
+
+    big = io.BytesIO()
+    Image.frombytes("RGB", (1400, 1000), os.urandom(1400 * 1000 * 3)).save(big, "JPEG", quality=95)
+    assert settings.http_body_max_bytes < len(big.getvalue()) < settings.media_max_bytes
+    own = settings.model_copy(update={"media_dir": tmp_path / "media", "lapor_burst": 1000})  # its own bucket
+    with LiveServer(own) as srv, httpx.Client(base_url=srv.url, timeout=60) as client:
+        _post_big_photos(client, db, big.getvalue())
+
+
+def _post_big_photos(client: httpx.Client, db, photo: bytes) -> None:
+    token = _csrf(client)
+    r = client.post("/lapor", data={**_fields(), "csrf": token},
+                    files=[("media", ("besar.jpg", photo, "image/jpeg"))])
+    assert r.status_code == 200 and "bernomor" in r.text, r.text[-1500:]
+    rid = int(re.search(r"bernomor <strong>(\d+)</strong>", r.text).group(1))
+    kode = re.search(r'id="kode-lacak">([^<]+)<', r.text).group(1)
+    ok = client.post(f"/lacak/{rid}/komentar", data={"csrf": token, "kode_lacak": kode, "tanggapan": "Foto besar"},
+                     files=[("media", ("besar.jpg", photo, "image/jpeg"))], follow_redirects=False)
+    assert ok.status_code == 303, ok.text[-1500:]
+    media = db.execute("SELECT jenis, media FROM laporan_status WHERE laporan_id = %s ORDER BY id", (rid,)).fetchall()
+    assert [(m["jenis"], len(m["media"])) for m in media] == [("diterima", 1), ("komentar", 1)]

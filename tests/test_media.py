@@ -515,10 +515,12 @@ class _PoolWatch(HeavyWork):
 
 def test_no_pooled_connection_is_held_while_photos_are_decoded(photo_settings, settings, citizen):
     """Every photo route decodes and re-encodes before it borrows a connection: on a quiet server (its LAKSA
-    timer off) none is checked out at the moment a decode starts, and each write still lands."""
+    timer off, a web-form rate-limit bucket of its own) none is checked out at the moment a decode starts, and
+    each write still lands."""
     from geo_api.services import services as services_of
 
-    quiet = photo_settings.model_copy(update={"laksa_timer_seconds": 0})
+    quiet = photo_settings.model_copy(update={"laksa_timer_seconds": 0, "lapor_burst": 100_000,
+                                              "lapor_per_jam": 1_000_000.0})  # its own web-form bucket
     big = jpeg((600, 600), noise=True, quality=90)  # a large, slow-to-decode photo close to the size limit
     assert 0.5 * MAX_BYTES < len(big) < MAX_BYTES
     with LiveServer(quiet) as s, httpx.Client(base_url=s.url, timeout=60) as c:

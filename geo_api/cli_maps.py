@@ -37,17 +37,20 @@ def build(
     console.print(f"wrote {len(written)} page(s) and static/ to {out_dir}")
 
 
-def run_async_demo(settings, n: int, hari: int) -> dict[str, int]:
-    """The demo's SYNTHETIC past weeks (maps.riwayat) on an async connection of its own."""
+def run_async_demo(settings, n: int, hari: int, *, ganti_datar: bool = False) -> dict[str, int] | None:
+    """The demo's SYNTHETIC past weeks (maps.riwayat) on an async connection of its own; with ganti_datar, only
+    an old demo database's flat SYNTHETIC laporan replaced by such a history (None: not such a database)."""
     import asyncio
 
     import psycopg
     from psycopg.rows import dict_row
 
-    from maps.riwayat import isi_riwayat
+    from maps.riwayat import ganti_riwayat_datar, isi_riwayat
 
-    async def job() -> dict[str, int]:
+    async def job() -> dict[str, int] | None:
         async with await psycopg.AsyncConnection.connect(settings.dsn, row_factory=dict_row, autocommit=True) as c:
+            if ganti_datar:
+                return await ganti_riwayat_datar(c, settings, hari=hari)
             return await isi_riwayat(c, settings, n, hari=hari)
 
     return asyncio.run(job())
@@ -79,6 +82,10 @@ def demo(
     base = url or f"http://{settings.host}:{settings.port}"
     try:
         wait_for_server(base, wait)
+        # an old demo database (every laporan SINTETIS, all from one day): its history of past weeks built now
+        rebuilt = run_async_demo(settings, 0, riwayat_hari, ganti_datar=True) if riwayat_hari else None
+        if rebuilt:
+            console.print(f"riwayat contoh dibangun ulang (SINTETIS, {riwayat_hari} hari terakhir): {rebuilt}")
         with connect(settings) as conn:
             have = conn.execute("SELECT count(*) AS n FROM laporan").fetchone()["n"]
             if have < laporan:

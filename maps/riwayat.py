@@ -146,3 +146,35 @@ async def _jalani(conn: psycopg.AsyncConnection, kal, laporan_id: int, f: Nasib,
             counts["selesai"] += 1
     except SatuPetaError as exc:  # a step the laporan's state no longer allows (e.g. handed off outside the city)
         log.info("synthetic laporan %s: step skipped: %s", laporan_id, exc)
+
+
+DATAR_S = 86_400  # a demo whose laporan were all received within a day has no history of past weeks
+
+
+async def riwayat_datar(conn: psycopg.AsyncConnection) -> int:
+    """How many laporan an old demo database holds that has no realistic history (every laporan SYNTHETIC, all
+    received within one day, e.g. topped up before the demo built past weeks); 0 when this is not one."""
+    row = await fetch_one(conn, "maps_demo_datar")
+    return row["n"] if row["n"] and not row["bukan_demo"] and row["rentang_s"] < DATAR_S else 0
+
+
+async def ganti_riwayat_datar(conn: psycopg.AsyncConnection, settings: Settings, *, hari: int = 28,
+                              now: datetime | None = None) -> dict[str, int] | None:
+    """In an old demo database (riwayat_datar), replace its flat SYNTHETIC laporan with as many received over the
+    last `hari` days and handled through the domain code (isi_riwayat). Never runs where any laporan is not
+    SYNTHETIC. Returns isi_riwayat's counts plus `dihapus`, or None when there was nothing to do."""
+    from geo_api import audit
+
+    n = await riwayat_datar(conn)
+    if not n or hari <= 0:
+        return None
+    async with conn.transaction():
+        gone = [r["id"] for r in await fetch_all(conn, "maps_demo_hapus_datar")]
+        if gone:
+            await audit.record_by(conn, Actor("cli", "demo-sintetis:riwayat"), action="laporan.ganti_sintetis",
+                                  target="laporan:sintetis", before={"laporan": len(gone), "dari_id": min(gone),
+                                                                     "sampai_id": max(gone)})
+    if not gone:
+        return None
+    counts = await isi_riwayat(conn, settings, len(gone), hari=hari, now=now)
+    return {"dihapus": len(gone), **counts}

@@ -16,6 +16,14 @@ MAPS = (
                              "terlambat, per kecamatan."),
 )
 
+# the platform's other pages, linked from the served index (a standalone export has no server behind them)
+PAGES = (
+    ("/peta/katalog", "Katalog data", "Cari lapisan data dan metadatanya (SNI 8843-1), unduh, WMS/WFS."),
+    ("/lapor", "Lapor masalah (halaman warga)", "Formulir warga: pilih titik di peta, kategori dan foto."),
+    ("/docs", "Dokumentasi API", "Semua layanan (Open311, OGC API, geocoding, armada) untuk integrator."),
+    ("/ogc/collections", "OGC API – Features", "Koleksi data untuk klien GIS (QGIS, ArcGIS)."),
+)
+
 _STYLE = """body{font-family:system-ui,"Segoe UI",Roboto,Arial,sans-serif;margin:2rem auto;max-width:60rem;
 padding:0 1rem;color:#222}h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem}li{margin:.4rem 0}
 .small{color:#555;font-size:.9rem}a{color:#0b5cab}"""
@@ -32,6 +40,8 @@ def build_index(collections: Sequence[Any], *, served: bool) -> str:
     """The index HTML (everything escaped; no script, no external asset)."""
     maps = "".join(f'<li><a href="{esc(href(k, None, served))}">{esc(t)}</a><br><span class="small">{esc(d)}'
                    f'</span></li>' for k, t, d in MAPS)
+    pages = "".join(f'<li><a href="{esc(h)}">{esc(t)}</a><br><span class="small">{esc(d)}</span></li>'
+                    for h, t, d in PAGES)
     layers = "".join(
         f'<li><a href="{esc(href("layer", c.id, served))}">{esc(c.title)}</a> '
         f'<span class="small">({esc(c.id)}{" · OPD " + esc(c.opd) if c.opd else ""}'
@@ -44,4 +54,5 @@ def build_index(collections: Sequence[Any], *, served: bool) -> str:
             "server ini; tidak ada permintaan ke internet.</p>"
             f"<h2>Peta</h2><ul id=\"daftar-peta\">{maps}</ul>"
             f"<h2>Lapisan data</h2><ul id=\"daftar-lapisan\">{layers or '<li>Belum ada lapisan.</li>'}</ul>"
-            "</body></html>")
+            + (f"<h2>Halaman lain</h2><ul id=\"daftar-halaman\">{pages}</ul>" if served else "")
+            + "</body></html>")

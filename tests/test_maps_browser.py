@@ -74,11 +74,19 @@ def _count(page, selector: str) -> int:
     return page.locator(selector).count()
 
 
-def test_index_lists_maps_and_layers(open_page):
+def test_index_lists_maps_and_layers(open_page, live_server):
     page, visit = open_page("/peta", "index", ready="document.readyState === 'complete'")
     visit.assert_clean()
     assert _count(page, "#daftar-peta li") == 3
     assert page.locator("#daftar-lapisan a", has_text="Kelurahan Kota Tangerang").count() == 1
+    # the catalogue, the citizen form and the API docs are one click away, and every map leads back here
+    links = page.eval_on_selector_all("#daftar-halaman a", "as => as.map(a => a.getAttribute('href'))")
+    assert {"/peta/katalog", "/lapor", "/docs", "/ogc/collections"} <= set(links)
+    for href in links:
+        assert page.request.get(live_server.url + href).status == 200, href
+    for href in page.eval_on_selector_all("#daftar-peta a", "as => as.map(a => a.getAttribute('href'))"):
+        body = page.request.get(live_server.url + href).text()
+        assert 'href="/peta"' in body, href
 
 
 def test_layer_map_of_poi(open_page, db):

@@ -313,7 +313,8 @@ border-radius:6px;box-shadow:0 1px 3px rgba(0,0,0,.15);background:#fff}.telat{co
 caption{text-align:left;font-size:.85rem;color:#444;padding:.3rem 0}
 #opd-kecamatan td,#opd-kecamatan th{white-space:nowrap}
 #opd-kecamatan th[scope=row],#opd-kecamatan thead th:first-child{position:sticky;left:0;background:#fff;z-index:1}
-@media (max-width:600px){#opd-kecamatan th[scope=row]{white-space:normal;min-width:7rem;max-width:9rem}}
+@media (max-width:600px){#opd-kecamatan th[scope=row]{white-space:normal;min-width:7rem;max-width:9rem}
+.tabel caption{position:sticky;left:0;width:calc(100vw - 1.4rem);box-sizing:border-box}}
 .nol{color:#999}th[scope=row]{text-align:left}
 .tabel{overflow-x:auto;max-width:100%}.sw{display:inline-block;width:12px;height:12px;border-radius:50%;
 margin-right:6px;vertical-align:-1px;border:1px solid #555}

@@ -12,7 +12,7 @@ from tests.maps_seed import at_rest
 
 SIZES = {"desk": (1400, 900), "phone": (390, 844)}
 MAPS = ("/peta/layer/poi", "/peta/laporan", "/peta/armada")
-PAGES = ("/peta", *MAPS, "/peta/dasbor", "/docs")
+PAGES = ("/peta", *MAPS, "/peta/dasbor", "/docs", "/peta/katalog", "/lapor", "/ogc/collections")
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (make system installs it)")
 

@@ -50,6 +50,7 @@ class ArmadaData:
     sites_published: bool = False
     pickups: dict[str, str] = field(default_factory=dict)  # site nama -> pickup status of the day (jadwal)
     replay: dict[str, Any] | None = None  # a past day: tracks and TPS changes for maps/armada_replay.py
+    live_day: bool = False  # the day is today (fleet time zone): the page follows the live stream
     attribution: list[str] = field(default_factory=list)
 
 
@@ -112,6 +113,7 @@ async def load_armada(conn: psycopg.AsyncConnection, settings: Settings, day: da
                          "menit": round(x.dwell / 60)} for x in summary.visits]
         served += [(x.site, x) for x in summary.visits]
     data.pickups = pickup_statuses(sites or [], served, d, tz)
+    data.live_day = d == datetime.now(tz).date()
     if d < datetime.now(tz).date():  # a past day replays
         data.replay = {"tracks": replay_tracks, "sites": site_changes(sites or [], served, d, tz),
                        "start": lo.timestamp(), "end": hi.timestamp(), "offset_s": lo.utcoffset().total_seconds()}
@@ -210,7 +212,8 @@ def _sites_layer(m: folium.Map, data: ArmadaData) -> None:
         lines = "".join(f"<li>{esc(v['plat_nomor'])}: {esc(v['datang'])}–{esc(v['pergi'])} ({v['menit']} menit)</li>"
                         for v in seen) or "<li>Belum ada kunjungan hari ini</li>"
         status = data.pickups.get(s["nama"])
-        state = f"<p>Pengangkutan: <b>{esc(PICKUP_TEXT[status])}</b></p>" if status else ""
+        state = (f"<p class='sp-angkut'>Pengangkutan: <b>{esc(PICKUP_TEXT[status])}</b></p>" if status
+                 else "<p class='sp-angkut' hidden></p>")
         popup = f"<div class='sp-popup'><h3>{esc(site_name(s))}</h3>{state}<ul>{lines}</ul></div>"
         colour = _site_colour(s, data)
         folium.Marker([s["lat"], s["lon"]], popup=folium.Popup(popup, max_width=300),
@@ -218,6 +221,7 @@ def _sites_layer(m: folium.Map, data: ArmadaData) -> None:
                                   + (f" · {PICKUP_TEXT[status]}" if status else "")),
                       icon=folium.DivIcon(class_name="sp-site", icon_size=(14, 14), icon_anchor=(7, 7),
                                           html=f'<span style="background:{colour}"></span>'),
+                      sp_tps=s["nama"],  # SP.armada finds the marker by it when the stream says terlewat
                       ).add_to(group)
     group.add_to(m)
 
@@ -242,6 +246,12 @@ def build_armada_map(base: BaseData, data: ArmadaData, opts: MapOptions, refresh
     m.add_child(ArmadaLive({"features": [_live_feature(r) for r in data.live],
                             "api": "/fleet/live" if opts.api_base else None,
                             "refreshMs": int(refresh_s * 1000), "staleS": STALE_S,
+                            # today's live page listens to the stream's terlewat events: a TPS whose window ends
+                            # without a visit turns red without a reload (a replayed day does not)
+                            "stream": "/fleet/live/stream?posisi=false" if opts.api_base and data.live_day else None,
+                            "day": data.day.isoformat(), "terlewat": {"colour": PICKUP_COLOUR["terlewat"],
+                                                                      "text": PICKUP_TEXT["terlewat"],
+                                                                      "all": list(PICKUP_TEXT.values())},
                             "visits": [{"plat": v["plat_nomor"], "nama": site_name(v), "datang": str(v["datang"]),
                                         "pergi": str(v["pergi"])} for v in data.visits]}))
     items = [("#1f4e79", "Truk (posisi terkini)"), ("#9a9a9a", f"Truk tanpa posisi > {STALE_S // 60} menit"),

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
+import os
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -28,6 +30,7 @@ from ingestion import jadwal as jd
 from sql import query
 
 _KEEP_KEYS = 64
+log = logging.getLogger("satupeta.fleet.terlewat")
 
 
 def schedules_digest(sched: Sequence[pk.ScheduledSite]) -> str:
@@ -86,12 +89,16 @@ class MissedBoard:
             await conn.execute(query("fleet_terlewat_lock"), p)
             row = await fetch_one(conn, "fleet_terlewat_get", p)
             if row is not None:
+                log.info("terlewat %s %s %s: read (%d TPS) pid=%d", layer, d, end.isoformat(), len(row["features"]),
+                         os.getpid())
                 return row["features"]
             fc = await svc.day_pickups(fleet, heavy, conn, self.settings, d, None, None, now=end)
             found = [f for f in fc["features"] if f["properties"]["status"] == jd.TERLEWAT]
             found = orjson.loads(orjson.dumps(found, default=str))  # as stored: what every reader gets
             await conn.execute(query("fleet_terlewat_put"), {**p, "features": Jsonb(found)})
             self.computed += 1
+            log.info("terlewat %s %s %s: computed (%d TPS) pid=%d", layer, d, end.isoformat(), len(found),
+                     os.getpid())
             return found
 
     def invalidate(self) -> None:

@@ -112,7 +112,9 @@ async def live(conn: Conn, settings: AppSettings) -> Response:
 
 @router.get("/fleet/live/stream", summary="Live positions as server-sent events")
 async def live_stream(request: Request, settings: AppSettings, services: ServicesDep,
-                      once: Annotated[bool, Query(description="Send one snapshot and close (tests)")] = False
+                      once: Annotated[bool, Query(description="Send one snapshot and close (tests)")] = False,
+                      posisi: Annotated[bool, Query(description="false: only the terlewat events (the Armada map "
+                                                                "polls /fleet/live for positions)")] = True
                       ) -> StreamingResponse:
     """SSE: a `snapshot` event with the whole fleet, then `positions` events with the vehicles that reported;
     `terlewat` events name the TPS whose pickup window ended without a visit (each TPS-day once per stream; computed
@@ -125,12 +127,13 @@ async def live_stream(request: Request, settings: AppSettings, services: Service
         kind = "snapshot"
         while True:
             started = datetime.now(timezone.utc)
+            rows = None
             try:
-                async with pooled(pool) as conn:
-                    rows = await fetch_all(conn, "fleet_live", {"since": since})
+                if posisi:
+                    async with pooled(pool) as conn:
+                        rows = await fetch_all(conn, "fleet_live", {"since": since})
             except ServiceUnavailable:
                 yield b"event: error\ndata: {\"detail\": \"database unavailable\"}\n\n"
-                rows = None
             if rows is not None:
                 fc = {"type": "FeatureCollection", "features": [_live_feature(settings, r) for r in rows]}
                 yield b"event: " + kind.encode() + b"\ndata: " + orjson.dumps(fc, default=str) + b"\n\n"
@@ -141,6 +144,8 @@ async def live_stream(request: Request, settings: AppSettings, services: Service
                 chunk = None
             if chunk:
                 yield chunk
+            elif not posisi:
+                yield b": -\n\n"  # an SSE comment: the connection stays alive through proxies
             if once or await request.is_disconnected():
                 return
             await asyncio.sleep(settings.fleet_stream_interval_s)

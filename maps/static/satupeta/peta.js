@@ -401,6 +401,48 @@
     } else if (status) {
       status.textContent = SP.stats.trucks + " truk · salinan statis";
     }
+    if (cfg.stream && window.EventSource) { SP.terlewatStream(map, cfg); }
+  };
+  /* The live stream's terlewat events: a TPS whose window ended without a visit turns red, its popup and tooltip
+     say so (markers carry their nama as options.spTps, maps/armada.py). */
+  SP.terlewatStream = function (map, cfg) {
+    SP.fleet.terlewat = [];
+    function mark(nama) {
+      map.eachLayer(function (l) {
+        if (!l.options || l.options.spTps !== nama) { return; }
+        var span = l._icon && l._icon.querySelector("span");
+        if (span) { span.style.background = cfg.terlewat.colour; }
+        if (l._icon) { l._icon.classList.add("sp-site-terlewat"); }
+        var p = l.getPopup();
+        if (p) {
+          var c = p.getContent(), box = document.createElement("div");
+          if (typeof c === "string") { box.innerHTML = c; } else if (c) { box.appendChild(c); }
+          var st = box.querySelector(".sp-angkut");
+          if (st) {
+            st.hidden = false;
+            st.innerHTML = "Pengangkutan: <b>" + SP.esc(cfg.terlewat.text) + "</b>";
+            p.setContent(box.firstChild);
+          }
+        }
+        var t = l.getTooltip();
+        if (t && typeof t.getContent() === "string") {  // 'TPS X · 0 kunjungan hari ini[ · status]'
+          var txt = t.getContent();
+          (cfg.terlewat.all || []).forEach(function (s) { txt = txt.split(" · " + SP.esc(s)).join(""); });
+          t.setContent(txt.replace(/kunjungan hari ini/, "kunjungan hari ini · " + SP.esc(cfg.terlewat.text)));
+        }
+      });
+    }
+    var es = new EventSource(cfg.stream);
+    es.addEventListener("terlewat", function (ev) {
+      var fc = JSON.parse(ev.data);
+      if (fc.date !== cfg.day) { return; }  // past midnight the page still shows its own day
+      (fc.features || []).forEach(function (f) {
+        var nama = f.properties.nama;
+        if (SP.fleet.terlewat.indexOf(nama) < 0) { SP.fleet.terlewat.push(nama); }
+        mark(nama);
+      });
+    });
+    SP.fleet.stream = es;
   };
   /* Dasbor OPD: one layer per OPD with its open laporan (points: [lat, lon, id, layanan, terlambat]). */
   SP.titikOpd = function (group, cfg) {

@@ -14,8 +14,8 @@ import tempfile
 
 import httpx
 
-from bench._common import console, report, scratch_database
-from bench.laksa import POINT, Server, _load, _pct, _prepare, phone_photos
+from bench._common import console, http_load, pct, report, scratch_database
+from bench.laksa import POINT, Server, _prepare, phone_photos
 from geo_api.settings import Settings
 
 BUDGET_KB = 300
@@ -85,14 +85,14 @@ def part_kirim(srv: Server, key: str, args: argparse.Namespace) -> None:
     def open311(c: httpx.AsyncClient, i: int):
         return c.post("/open311/v2/requests.json", data={**fields, "api_key": key, "description": f"bench o {i}"},
                       files=[("media", (f"IMG_{i:04d}.jpg", photos[args.requests + i], "image/jpeg"))])
-    asyncio.run(_load(srv.url, 1, 1, lambda c, i: form(c, 2 * args.requests)))  # warm-up
-    asyncio.run(_load(srv.url, 1, 1, lambda c, i: open311(c, args.requests + 1)))  # photos[2n + 1]
-    ours, _ = asyncio.run(_load(srv.url, args.requests, 1, form))
-    peer, _ = asyncio.run(_load(srv.url, args.requests, 1, open311))
+    asyncio.run(http_load(srv.url, 1, 1, lambda c, i: form(c, 2 * args.requests)))  # warm-up
+    asyncio.run(http_load(srv.url, 1, 1, lambda c, i: open311(c, args.requests + 1)))  # photos[2n + 1]
+    ours, _ = asyncio.run(http_load(srv.url, args.requests, 1, form))
+    peer, _ = asyncio.run(http_load(srv.url, args.requests, 1, open311))
     report(f"submit to result with 1 photo ({args.photo_bytes / 1e6:.1f} MB, {size[0]}x{size[1]}), "
            f"{args.requests} sequential requests, 1 uvicorn worker", [
-               ("p50", _pct(ours, 50), _pct(peer, 50), "s"),
-               ("p99", _pct(ours, 99), _pct(peer, 99), "s"),
+               ("p50", pct(ours, 50), pct(peer, 50), "s"),
+               ("p99", pct(ours, 99), pct(peer, 99), "s"),
                ("mean", statistics.fmean(ours), statistics.fmean(peer), "s"),
            ], peer="Open311 POST requests.json")
 

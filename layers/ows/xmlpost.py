@@ -14,6 +14,7 @@ from layers.ows.exceptions import OwsError
 
 MAX_POST = 256 * 1024
 WFS_NS = {"http://www.opengis.net/wfs/2.0", "http://www.opengis.net/wfs"}
+SLD_NS = {"http://www.opengis.net/sld", "http://www.opengis.net/se"}
 _OPS = {"GetCapabilities", "DescribeFeatureType", "GetFeature"}
 _MAX_QUERIES = 20
 
@@ -113,6 +114,18 @@ def _feature(root: etree._Element, version: str, out: dict[str, str]) -> None:
         out["sortby"] = sortby
 
 
+def _no_style(root: etree._Element) -> None:
+    """A body that is, holds or names an SLD is refused whole (styles are uploaded, never taken from a request)."""
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        if etree.QName(el.tag).namespace in SLD_NS or _local(el) == "StyledLayerDescriptor":
+            raise OwsError("OperationNotSupported", "SLD", "an SLD in a request body is not accepted; styles are "
+                           "uploaded with the layer (POST /layers/{id}/styles) and named in STYLES")
+        if any(etree.QName(k).localname.lower() in ("sld", "sld_body") for k in el.attrib):
+            raise OwsError("OperationNotSupported", "SLD", "SLD and SLD_BODY are not accepted in requests")
+
+
 def kvp_from_xml(body: bytes) -> dict[str, str]:
     """The lower-cased KVP parameters equivalent to a WFS XML request body; OwsError when it cannot be one."""
     if len(body) > MAX_POST:
@@ -122,6 +135,7 @@ def kvp_from_xml(body: bytes) -> dict[str, str]:
         root = parse(body)
     except UnsafeXml as exc:
         raise _parsing_failed(f"the request body is refused: {exc}") from None
+    _no_style(root)
     ns = etree.QName(root.tag).namespace
     op = _local(root)
     if ns not in WFS_NS or op not in _OPS:

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not
 
 # Controls that must each be the topmost element at their own centre (nothing laid over them).
 CONTROLS = ("#sp-cari-q", ".leaflet-control-zoom-in", ".leaflet-control-zoom-out", ".leaflet-control-layers-toggle",
-            ".sp-title h1", "#sp-tombol-filter", "#sp-tombol-legenda", "#periode button")
+            ".sp-title h1", "#sp-tombol-filter", "#sp-tombol-legenda", "#periode button", "#status-armada")
 _COVERED = """(sels) => {
   const out = [];
   for (const sel of sels) {

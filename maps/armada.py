@@ -231,7 +231,12 @@ def pickup_legend(data: ArmadaData) -> list[tuple[str, str]]:
     if not data.pickups:
         return []
     n = {k: sum(1 for v in data.pickups.values() if v == k) for k in PICKUP_COLOUR}
-    return [(PICKUP_COLOUR[k], f"TPS {PICKUP_TEXT[k].split(' (')[0].lower()} ({n[k]})") for k in PICKUP_COLOUR]
+    return [(PICKUP_COLOUR[k], f"{legend_label(k)} ({n[k]})") for k in PICKUP_COLOUR]
+
+
+def legend_label(status: str) -> str:
+    """'TPS terlewat': a pickup status's legend row without its count (SP.terlewatStream recounts it)."""
+    return f"TPS {PICKUP_TEXT[status].split(' (')[0].lower()}"
 
 
 def build_armada_map(base: BaseData, data: ArmadaData, opts: MapOptions, refresh_s: float) -> str:
@@ -251,7 +256,9 @@ def build_armada_map(base: BaseData, data: ArmadaData, opts: MapOptions, refresh
                             "stream": "/fleet/live/stream?posisi=false" if opts.api_base and data.live_day else None,
                             "day": data.day.isoformat(), "terlewat": {"colour": PICKUP_COLOUR["terlewat"],
                                                                       "text": PICKUP_TEXT["terlewat"],
-                                                                      "all": list(PICKUP_TEXT.values())},
+                                                                      "all": list(PICKUP_TEXT.values()),
+                                                                      "legend": {PICKUP_COLOUR[k]: legend_label(k)
+                                                                                 for k in PICKUP_COLOUR}},
                             "visits": [{"plat": v["plat_nomor"], "nama": site_name(v), "datang": str(v["datang"]),
                                         "pergi": str(v["pergi"])} for v in data.visits]}))
     items = [("#1f4e79", "Truk (posisi terkini)"), ("#9a9a9a", f"Truk tanpa posisi > {STALE_S // 60} menit"),

@@ -204,12 +204,15 @@ def test_armada_tps_turns_red_when_its_window_ends(window_soon, browser_context,
     assert datetime.now(WIB) < window_soon["end"], "the page loaded after the window ended: nothing to watch"
     assert page.evaluate(_FILL, soon) == grey and page.evaluate(_FILL, later) == grey
     assert "belum waktunya" in page.evaluate(_TOOLTIP, soon)
+    legend = "() => [...document.querySelectorAll('#legenda li')].map(li => li.textContent)"
+    assert {"TPS terlewat (0)", "TPS belum waktunya (2)"} <= set(page.evaluate(legend))
     # the window ends; the stream's terlewat event recolours the marker (a condition, generous timeout)
     page.wait_for_function(f"() => ({_FILL})({json.dumps(soon)}) === {json.dumps(red)}", timeout=300_000,
                            polling=500)
     assert datetime.now(WIB) >= window_soon["end"]
     assert page.evaluate("window.__samaHalaman === true")
     assert page.evaluate(_FILL, later) == grey  # only the TPS whose window ended
+    assert {"TPS terlewat (1)", "TPS belum waktunya (1)"} <= set(page.evaluate(legend))
     tip = page.evaluate(_TOOLTIP, soon)
     assert "TERLEWAT (belum diangkut)" in tip and "belum waktunya" not in tip and "0 kunjungan hari ini" in tip
     page.evaluate("""nama => SP.map.eachLayer(l => { if (l.options && l.options.spTps === nama) l.openPopup(); })""",

@@ -407,11 +407,26 @@
      say so (markers carry their nama as options.spTps, maps/armada.py). */
   SP.terlewatStream = function (map, cfg) {
     SP.fleet.terlewat = [];
+    function recount(label, by) {  // the legend row 'TPS terlewat (3)' follows the markers
+      if (!label) { return; }
+      document.querySelectorAll("#legenda li").forEach(function (li) {
+        var m = li.textContent.match(/^(.*) \((\d+)\)$/);
+        if (!m || m[1] !== label) { return; }
+        var last = li.lastChild;
+        if (last && last.nodeType === 3) { last.textContent = label + " (" + Math.max(0, Number(m[2]) + by) + ")"; }
+      });
+    }
     function mark(nama) {
       map.eachLayer(function (l) {
         if (!l.options || l.options.spTps !== nama) { return; }
         var span = l._icon && l._icon.querySelector("span");
-        if (span) { span.style.background = cfg.terlewat.colour; }
+        if (l._icon && l._icon.classList.contains("sp-site-terlewat")) { return; }  // announced again (reconnect)
+        if (span) {
+          var was = ((span.getAttribute("style") || "").match(/#[0-9a-f]{6}/i) || [""])[0].toLowerCase();
+          recount(cfg.terlewat.legend[was], -1);
+          recount(cfg.terlewat.legend[cfg.terlewat.colour], 1);
+          span.style.background = cfg.terlewat.colour;
+        }
         if (l._icon) { l._icon.classList.add("sp-site-terlewat"); }
         var p = l.getPopup();
         if (p) {

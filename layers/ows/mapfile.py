@@ -59,6 +59,10 @@ def connection_string(dsn: str) -> str:
         parts.append(f"{k}='{value}'")
     if not any(p.startswith("application_name=") for p in parts):
         parts.append("application_name='satupeta-ows'")
+    if not any(p.startswith("options=") for p in parts):
+        # no JIT: a WFS page deep into a large layer (OFFSET 50,000 on the primary-key index, ST_Intersects per
+        # row) is costed past jit_above_cost and spent ~300 ms compiling for a 90 ms query (EXPLAIN ANALYZE)
+        parts.append("options='-c jit=off'")
     return " ".join(parts)
 
 

@@ -256,6 +256,7 @@ def build_armada_map(base: BaseData, data: ArmadaData, opts: MapOptions, refresh
                             "stream": "/fleet/live/stream?posisi=false" if opts.api_base and data.live_day else None,
                             "day": data.day.isoformat(), "terlewat": {"colour": PICKUP_COLOUR["terlewat"],
                                                                       "text": PICKUP_TEXT["terlewat"],
+                                                                      "from": PICKUP_COLOUR["belum_waktunya"],
                                                                       "all": list(PICKUP_TEXT.values()),
                                                                       "legend": {PICKUP_COLOUR[k]: legend_label(k)
                                                                                  for k in PICKUP_COLOUR}},

@@ -21,7 +21,8 @@ import pytest
 from psycopg.rows import dict_row
 
 from ingestion import jadwal as jd
-from ingestion.fleet_sim import PlannedStop, SiteSpec, TruckPlan, drive_fleet, sites_geojson
+from ingestion.fleet_registry import add_device, add_vehicle
+from ingestion.fleet_sim import PlannedStop, SiteSpec, TruckPlan, drive_fleet, sim_tracker_keys, sites_geojson
 from ingestion.fleet_sites import publish_synthetic_sites
 from tests._scale import ROOT, free_port, wait_port
 from tests.conftest import LiveServer
@@ -104,7 +105,6 @@ def test_two_worker_processes_agree_on_missed_pickups(settings, test_dsn, tmp_pa
     plan = TruckPlan(f"PKJ-{tag}", f"B 91 {tag}", "pickup", "36.71.02", (lat + 0.0081, lon),
                      [PlannedStop("TPS", served_site.nama, lat, lon, t_in, t_in + 600)], fixes)
     with psycopg.connect(test_dsn, row_factory=dict_row) as db:
-        from ingestion.fleet_registry import add_device, add_vehicle
         add_device(db, plan.unique_id, add_vehicle(db, plan.plat_nomor, "pickup", "36.71.02", "Depot uji"))
         db.commit()
 
@@ -176,13 +176,29 @@ def window_soon(settings):
     if start.date() != now.date() or end.hour >= 21:
         pytest.skip("needs a window ending soon and one later, both today (01:00-21:00 WIB)")
     tag = uuid.uuid4().hex[:5].upper()
+    gone = now - timedelta(minutes=20)
     sites = [_site(f"TPS Uji Segera {tag}", 0, f"setiap hari {_hm(start)}-{_hm(end)}"),
              _site(f"TPS Uji Nanti {tag}", 1, f"setiap hari {_hm(end + timedelta(hours=1))}-"
-                                              f"{_hm(end + timedelta(hours=2))}")]
+                                              f"{_hm(end + timedelta(hours=2))}"),
+             _site(f"TPS Uji Telat {tag}", 2, f"setiap hari {_hm(gone - timedelta(hours=1))}-{_hm(gone)}")]
     mine = settings.model_copy(update={"fleet_sites_layer": f"tps_segera_{tag.lower()}",
                                        "fleet_stream_interval_s": 1.0})
-    assert asyncio.run(_publish(mine, sites))["feature_count"] == 2
-    with LiveServer(mine) as s:
+    assert asyncio.run(_publish(mine, sites))["feature_count"] == 3
+    late = sites[2]
+    t_in = (now - timedelta(minutes=16)).timestamp()  # served 16-6 minutes ago: after its window, terlambat
+    fixes = [(t_in - 300 + 10 * i, late.lat + 0.0081 * (1 - i / 30), late.lon, 5.4, 180.0) for i in range(31)]
+    fixes += [(t_in + 10 * i, late.lat + 0.00001 * (i % 3), late.lon, 0.0, 180.0) for i in range(1, 61)]
+    plan = TruckPlan(f"TLT-{tag}", f"B 92 {tag}", "pickup", "36.71.02", (late.lat + 0.0081, late.lon),
+                     [PlannedStop("TPS", late.nama, late.lat, late.lon, t_in, t_in + 600)], fixes)
+    with psycopg.connect(mine.dsn, row_factory=dict_row) as db:
+        add_device(db, plan.unique_id, add_vehicle(db, plan.plat_nomor, "pickup", "36.71.02", "Depot uji"))
+        db.commit()
+        keys = sim_tracker_keys(db, [plan.unique_id])
+    with LiveServer(mine) as s, httpx.Client(base_url=s.url, timeout=120) as c:
+        # the stored row of the window end 20 minutes ago, judged before the late visit arrives: Telat terlewat
+        first = _terlewat_events(c.get("/fleet/live/stream", params={"once": "true"}).text)
+        assert first == (now.date().isoformat(), {late.nama}), first
+        assert asyncio.run(drive_fleet([plan], s.url, 0, keys=keys))["failed"] == 0
         yield {"url": s.url, "sites": sites, "end": end}
 
 
@@ -193,26 +209,33 @@ _TOOLTIP = """nama => { let out = null; SP.map.eachLayer(l => { if (l.options &&
 
 
 def test_armada_tps_turns_red_when_its_window_ends(window_soon, browser_context, tmp_path_factory):
-    soon, later = (s.nama for s in window_soon["sites"])
+    soon, later, telat = (s.nama for s in window_soon["sites"])
     shots = tmp_path_factory.mktemp("armada_terlewat", numbered=False)
     page = browser_context.new_page()
     page.set_viewport_size({"width": 1400, "height": 900})
     page.goto(f"{window_soon['url']}/peta/armada", wait_until="load")
     page.wait_for_selector(".sp-site")
     page.evaluate("window.__samaHalaman = true")  # a reload or navigation would drop it
-    grey, red = "rgb(150, 150, 150)", "rgb(227, 26, 28)"  # PICKUP_COLOUR belum_waktunya, terlewat
+    grey, red, orange = "rgb(150, 150, 150)", "rgb(227, 26, 28)", "rgb(253, 141, 60)"  # PICKUP_COLOUR
     assert datetime.now(WIB) < window_soon["end"], "the page loaded after the window ended: nothing to watch"
     assert page.evaluate(_FILL, soon) == grey and page.evaluate(_FILL, later) == grey
+    assert page.evaluate(_FILL, telat) == orange  # served late since the stored row said terlewat
     assert "belum waktunya" in page.evaluate(_TOOLTIP, soon)
     legend = "() => [...document.querySelectorAll('#legenda li')].map(li => li.textContent)"
-    assert {"TPS terlewat (0)", "TPS belum waktunya (2)"} <= set(page.evaluate(legend))
+    assert {"TPS terlewat (0)", "TPS belum waktunya (2)", "TPS diangkut terlambat (1)"} <= set(page.evaluate(legend))
     # the window ends; the stream's terlewat event recolours the marker (a condition, generous timeout)
     page.wait_for_function(f"() => ({_FILL})({json.dumps(soon)}) === {json.dumps(red)}", timeout=300_000,
                            polling=500)
     assert datetime.now(WIB) >= window_soon["end"]
     assert page.evaluate("window.__samaHalaman === true")
     assert page.evaluate(_FILL, later) == grey  # only the TPS whose window ended
-    assert {"TPS terlewat (1)", "TPS belum waktunya (1)"} <= set(page.evaluate(legend))
+    assert page.evaluate(_FILL, telat) == orange  # the stream's older terlewat does not repaint a newer reading
+    assert {"TPS terlewat (1)", "TPS belum waktunya (1)", "TPS diangkut terlambat (1)"} <= set(page.evaluate(legend))
+    # the TPS layer switched off and on again keeps the red (the marker's icon itself was replaced)
+    page.evaluate("""nama => { const ls = [];
+      SP.map.eachLayer(l => { if (l.options && l.options.spTps === nama) ls.push(l); });
+      ls.forEach(l => { SP.map.removeLayer(l); SP.map.addLayer(l); }); }""", soon)
+    assert page.evaluate(_FILL, soon) == red
     tip = page.evaluate(_TOOLTIP, soon)
     assert "TERLEWAT (belum diangkut)" in tip and "belum waktunya" not in tip and "0 kunjungan hari ini" in tip
     page.evaluate("""nama => SP.map.eachLayer(l => { if (l.options && l.options.spTps === nama) l.openPopup(); })""",
@@ -225,4 +248,4 @@ def test_armada_tps_turns_red_when_its_window_ends(window_soon, browser_context,
     page.close()
     with httpx.Client(base_url=window_soon["url"], timeout=120) as c:
         props = {f["properties"]["nama"]: f["properties"]["status"] for f in c.get("/fleet/pickups").json()["features"]}
-    assert props == {soon: jd.TERLEWAT, later: jd.BELUM}
+    assert props == {soon: jd.TERLEWAT, later: jd.BELUM, telat: jd.TERLAMBAT}

@@ -416,18 +416,24 @@
         if (last && last.nodeType === 3) { last.textContent = label + " (" + Math.max(0, Number(m[2]) + by) + ")"; }
       });
     }
+    var tps = {};  // nama -> its markers, taken now: a layer switched off later is not walked by eachLayer
+    map.eachLayer(function (l) {
+      if (l.options && l.options.spTps) { (tps[l.options.spTps] = tps[l.options.spTps] || []).push(l); }
+    });
     function mark(nama) {
-      map.eachLayer(function (l) {
-        if (!l.options || l.options.spTps !== nama) { return; }
-        var span = l._icon && l._icon.querySelector("span");
-        if (l._icon && l._icon.classList.contains("sp-site-terlewat")) { return; }  // announced again (reconnect)
-        if (span) {
-          var was = ((span.getAttribute("style") || "").match(/#[0-9a-f]{6}/i) || [""])[0].toLowerCase();
-          recount(cfg.terlewat.legend[was], -1);
-          recount(cfg.terlewat.legend[cfg.terlewat.colour], 1);
-          span.style.background = cfg.terlewat.colour;
-        }
-        if (l._icon) { l._icon.classList.add("sp-site-terlewat"); }
+      (tps[nama] || []).forEach(function (l) {
+        var icon = l.options.icon && l.options.icon.options;
+        if (!icon || l.options.spTerlewat) { return; }  // announced again (a reconnected stream)
+        var was = ((icon.html || "").match(/#[0-9a-f]{6}/i) || [""])[0].toLowerCase();
+        // only a TPS still waiting for its window turns red: the stored row is judged at the last window end,
+        // and a TPS served late since then was drawn terlambat at load (the page's own reading is newer)
+        if (was !== cfg.terlewat.from) { return; }
+        l.options.spTerlewat = true;
+        recount(cfg.terlewat.legend[was], -1);
+        recount(cfg.terlewat.legend[cfg.terlewat.colour], 1);
+        // a new icon, not a restyled element: a layer switched off and on again redraws it from the icon
+        l.setIcon(L.divIcon(L.extend({}, icon, {className: icon.className + " sp-site-terlewat",
+                                                 html: '<span style="background:' + cfg.terlewat.colour + '"></span>'})));
         var p = l.getPopup();
         if (p) {
           var c = p.getContent(), box = document.createElement("div");

@@ -81,6 +81,17 @@ def layer_type(geometry_type: str) -> str:
     return "POINT"
 
 
+def _data_all(c: Collection) -> str:
+    """The PostGIS DATA of a WFS GetFeature with no BBOX, FILTER or id (every feature, in primary-key order): the
+    !BOX! token stands in a constant condition, so MapServer adds no ST_Intersects of its own and LIMIT/OFFSET walk
+    the primary-key index (30 ms instead of 90 ms for OFFSET 50,000 of 100,000 points in EXPLAIN ANALYZE). The
+    worker pairs it with NATIVE_FILTER=true, else MapServer 8 writes an empty `WHERE  LIMIT` (worker.py)."""
+    pk = c.pk if _SAFE_NAME.match(c.pk) else f'"{c.pk}"'
+    table = f'"{c.schema}"."{c.relation}"'
+    return (f'geom FROM (SELECT * FROM {table} WHERE !BOX! IS NOT NULL ORDER BY "{c.pk}") AS t USING UNIQUE {pk} '
+            "USING SRID=4326")
+
+
 def _data(c: Collection, *, wfs: bool) -> str:
     """The PostGIS DATA. For maps: `&&` on MapServer's !BOX! (its default spatial filter is ST_Intersects, ~10x
     slower on 40,000 multipoints and nothing gained for drawing: MapServer clips and hit-tests itself). For WFS
@@ -112,6 +123,7 @@ def layer_block(entry: LayerEntry, conn: str) -> str:
         "wfs_use_default_extent_for_getfeature": "false",
         "ows_metadataurl_href": "", "wms_abstract": entry.abstract,
         "satupeta_wfs_data": _data(c, wfs=True),  # the worker swaps it in for WFS GetFeature (worker.py)
+        "satupeta_wfs_all_data": _data_all(c),  # ... and this one when the request selects no features
     }
     for s in (*entry.uploaded, *entry.styles):
         meta[f"wms_style_{s.name}_title"] = s.title

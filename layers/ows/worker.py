@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import struct
 import sys
+from urllib.parse import parse_qsl
 
 import mapscript  # Debian's python3-mapscript (MapServer 8)
 
@@ -98,19 +99,33 @@ def _map(req: dict):
     return mp
 
 
-def _ordered(mp) -> None:
-    """WFS GetFeature reads each layer in a stable order (paging); maps are drawn without the sort."""
+# WFS parameters that select features (a spatial or attribute condition MapServer must write into the SQL)
+_SELECTING = {"bbox", "filter", "resourceid", "featureid", "storedquery_id", "storedqueryid"}
+
+
+def _selects(qs: str) -> bool:
+    return any(k.lower() in _SELECTING for k, _ in parse_qsl(qs, keep_blank_values=True))
+
+
+def _ordered(mp, qs: str) -> None:
+    """WFS GetFeature reads each layer in a stable order (paging); maps are drawn without the sort. A request
+    that selects nothing reads the whole table in key order without MapServer's ST_Intersects on the layer
+    extent; NATIVE_FILTER=true fills the WHERE that MapServer 8 otherwise leaves empty (`WHERE  LIMIT`) when
+    DATA carries !BOX! (with a FILTER it would be appended without AND, so only here)."""
+    everything = not _selects(qs)
     for i in range(mp.numlayers):
         layer = mp.getLayer(i)
-        data = layer.metadata.get("satupeta_wfs_data")
+        data = layer.metadata.get("satupeta_wfs_all_data" if everything else "satupeta_wfs_data")
         if data:
             layer.data = data
+            if everything:
+                layer.setProcessingKey("NATIVE_FILTER", "true")
 
 
 def _dispatch(mp, req: dict) -> tuple[str, bytes]:
     mp.web.metadata.set("ows_onlineresource", req["online"])
     if req.get("ordered"):
-        _ordered(mp)
+        _ordered(mp, req["qs"])
     ows = mapscript.OWSRequest()
     ows.loadParamsFromURL(req["qs"])
     mapscript.msIO_installStdoutToBuffer()

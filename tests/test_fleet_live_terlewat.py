@@ -41,8 +41,10 @@ def _hm(t: datetime) -> str:
 
 
 def _site(nama: str, k: int, jadwal: str) -> SiteSpec:
-    # a corner of Cipondoh that the other modules' simulated TPS do not use
-    return SiteSpec(nama, "TPS", -6.1905 - 0.004 * k, 106.6905, None, "36.71.02", jadwal, None)
+    # a strip of Cipondoh that the other modules' simulated TPS do not use, 400 m apart north-south, at a longitude
+    # of this run's own (an earlier run's trucks, still in the day's fixes, served other points)
+    lon = 106.6705 + (int(nama.rsplit(" ", 1)[1], 16) % 300) * 1e-4  # the name ends with the run's hex tag
+    return SiteSpec(nama, "TPS", -6.1905 - 0.004 * k, lon, None, "36.71.02", jadwal, None)
 
 
 # ---------------------------------------------------------------- two real worker processes
@@ -99,10 +101,10 @@ def test_two_worker_processes_agree_on_missed_pickups(settings, test_dsn, tmp_pa
     # a truck serves the third TPS inside its window: 10 minutes parked there, approach and leave 900 m north
     t_in = (ended - timedelta(minutes=35)).timestamp()
     lat, lon = served_site.lat, served_site.lon
-    fixes = [(t_in - 300 + 10 * i, lat + 0.0081 * (1 - i / 30), lon, 5.4, 180.0) for i in range(31)]
-    fixes += [(t_in + 10 * i, lat + 0.00001 * (i % 3), lon, 0.0, 180.0) for i in range(1, 61)]
-    fixes += [(t_in + 600 + 10 * i, lat + 0.0081 * i / 30, lon, 5.4, 0.0) for i in range(1, 31)]
-    plan = TruckPlan(f"PKJ-{tag}", f"B 91 {tag}", "pickup", "36.71.02", (lat + 0.0081, lon),
+    fixes = [(t_in - 300 + 10 * i, lat, lon + 0.0081 * (1 - i / 30), 5.4, 270.0) for i in range(31)]
+    fixes += [(t_in + 10 * i, lat + 0.00001 * (i % 3), lon, 0.0, 270.0) for i in range(1, 61)]
+    fixes += [(t_in + 600 + 10 * i, lat, lon + 0.0081 * i / 30, 5.4, 90.0) for i in range(1, 31)]
+    plan = TruckPlan(f"PKJ-{tag}", f"B 91 {tag}", "pickup", "36.71.02", (lat, lon + 0.0081),
                      [PlannedStop("TPS", served_site.nama, lat, lon, t_in, t_in + 600)], fixes)
     with psycopg.connect(test_dsn, row_factory=dict_row) as db:
         add_device(db, plan.unique_id, add_vehicle(db, plan.plat_nomor, "pickup", "36.71.02", "Depot uji"))
@@ -186,9 +188,9 @@ def window_soon(settings):
     assert asyncio.run(_publish(mine, sites))["feature_count"] == 3
     late = sites[2]
     t_in = (now - timedelta(minutes=16)).timestamp()  # served 16-6 minutes ago: after its window, terlambat
-    fixes = [(t_in - 300 + 10 * i, late.lat + 0.0081 * (1 - i / 30), late.lon, 5.4, 180.0) for i in range(31)]
-    fixes += [(t_in + 10 * i, late.lat + 0.00001 * (i % 3), late.lon, 0.0, 180.0) for i in range(1, 61)]
-    plan = TruckPlan(f"TLT-{tag}", f"B 92 {tag}", "pickup", "36.71.02", (late.lat + 0.0081, late.lon),
+    fixes = [(t_in - 300 + 10 * i, late.lat, late.lon + 0.0081 * (1 - i / 30), 5.4, 270.0) for i in range(31)]
+    fixes += [(t_in + 10 * i, late.lat + 0.00001 * (i % 3), late.lon, 0.0, 270.0) for i in range(1, 61)]
+    plan = TruckPlan(f"TLT-{tag}", f"B 92 {tag}", "pickup", "36.71.02", (late.lat, late.lon + 0.0081),
                      [PlannedStop("TPS", late.nama, late.lat, late.lon, t_in, t_in + 600)], fixes)
     with psycopg.connect(mine.dsn, row_factory=dict_row) as db:
         add_device(db, plan.unique_id, add_vehicle(db, plan.plat_nomor, "pickup", "36.71.02", "Depot uji"))

@@ -93,3 +93,15 @@ def test_wfs_110_maxfeatures(client):
                                    "TYPENAME": "kecamatan", "MAXFEATURES": 3, "OUTPUTFORMAT": "application/json"})
     assert r.status_code == 200, r.text[:300]
     assert len(r.json()["features"]) == 3
+
+
+def test_wfs_110_gml_pages_follow_the_primary_key(client, db):
+    # the bench's request shape (no BBOX, no FILTER): a page deep in the layer is exactly those rows in key order
+    want = [r["kode"] for r in db.execute("SELECT kode FROM kelurahan ORDER BY kode OFFSET 37 LIMIT 20").fetchall()]
+    r = client.get("/ows", params={"SERVICE": "WFS", "VERSION": "1.1.0", "REQUEST": "GetFeature",
+                                   "TYPENAME": "kelurahan", "MAXFEATURES": 20, "STARTINDEX": 37})
+    assert r.status_code == 200 and "xml" in r.headers["content-type"], r.text[:300]
+    root = etree.fromstring(r.content)
+    assert etree.QName(root).localname == "FeatureCollection", r.text[:300]
+    got = [e.text for e in root.iter("{http://mapserver.gis.umn.edu/mapserver}kode")]
+    assert got == want

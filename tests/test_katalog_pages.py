@@ -4,29 +4,20 @@ machine, none fails. Screenshots go to <basetemp>/katalog_screenshots."""
 
 from __future__ import annotations
 
-import shutil
 from urllib.parse import urlparse
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run"]
+from tests.conftest import CHROMIUM
+
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (make system installs it)")
 SIZES = {"hp": (390, 844), "desktop": (1400, 900)}
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    pw_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
-    profile = tmp_path_factory.mktemp("chromium_katalog")
-    with pw_api.sync_playwright() as pw:
-        ctx = pw.chromium.launch_persistent_context(str(profile), executable_path=CHROMIUM, headless=True,
-                                                    args=FLAGS, viewport={"width": 1400, "height": 900})
-        try:
-            yield ctx
-        finally:
-            ctx.close()
+def browser(browser_context):
+    """The suite's one headless Chromium (tests/conftest.py); each page sets its own size."""
+    return browser_context
 
 
 @pytest.fixture(scope="module")
